@@ -1,0 +1,44 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'eslint.config.js'] },
+  js.configs.recommended,
+  ...tseslint.configs.strictTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
+      // execa is owned by the runner adapter only (STYLE rule 3).
+      'no-restricted-imports': ['error', { paths: [{ name: 'execa', message: 'Use the Runner (src/adapters/runner.ts).' }] }],
+      'no-restricted-properties': ['error', { object: 'process', property: 'exit', message: 'Only src/main.ts exits.' }],
+    },
+  },
+  {
+    files: ['src/adapters/runner.ts'],
+    rules: { 'no-restricted-imports': 'off' },
+  },
+  {
+    files: ['src/main.ts'],
+    rules: { 'no-restricted-properties': 'off' },
+  },
+  {
+    // core/ is pure: no filesystem, no processes, no network.
+    files: ['src/core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{ group: ['node:fs*', 'node:child_process', 'node:http*', 'node:net', 'execa', 'simple-git', '../adapters/*', '../app/*', '../cli/*'], message: 'core/ is pure.' }],
+      }],
+    },
+  },
+  {
+    files: ['test/**/*.ts', 'bench/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'off',
+      '@typescript-eslint/no-non-null-assertion': 'off',
+    },
+  },
+);

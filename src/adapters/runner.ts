@@ -1,0 +1,94 @@
+/**
+ * The one owner of subprocesses (STYLE rule 3). Logs each command, enforces
+ * timeouts, honours dry-run by effect (reads run, writes are only printed) and
+ * wraps failures with the command, exit code and stderr tail.
+ */
+import { execa } from 'execa';
+import { access, constants } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
+import { formatCommand, type Command } from '../core/command.js';
+import { ExternalCommandError } from '../core/errors.js';
+import type { Log, RunResult, Runner } from '../core/ports.js';
+
+export interface RunnerOptions {
+  readonly log: Log;
+  readonly dryRun: boolean;
+  /** PATH used by `which`; defaults to the PATH commands inherit. */
+  readonly path: string;
+  /** Environment every command starts from (the CLI passes process.env once). */
+  readonly baseEnv: Readonly<Record<string, string | undefined>>;
+}
+
+const STDERR_TAIL_LINES = 20;
+
+export function createRunner(options: RunnerOptions): Runner {
+  async function exec(cmd: Command): Promise<RunResult> {
+    const shown = formatCommand(cmd);
+    if (options.dryRun && cmd.effect === 'write') {
+      options.log.info(`[dry-run] would run: ${shown}`);
+      return { stdout: '', stderr: '', exitCode: 0 };
+    }
+    options.log.debug(`$ ${shown}`);
+    try {
+      const result = await execa(cmd.file, [...cmd.args], {
+        ...(cmd.cwd === undefined ? {} : { cwd: cmd.cwd }),
+        env: { ...options.baseEnv, ...cmd.env },
+        extendEnv: false,
+        reject: false,
+        stdin: 'ignore',
+        ...(cmd.timeoutMs === undefined ? {} : { timeout: cmd.timeoutMs }),
+      });
+      if (result.failed && result.exitCode === undefined) {
+        const reason = result.timedOut
+          ? `timed out after ${String(cmd.timeoutMs)} ms`
+          : ((result.cause as Error | undefined)?.message ?? result.shortMessage);
+        throw new ExternalCommandError({ command: shown, exitCode: undefined, stderrTail: reason, cause: result.cause });
+      }
+      return { stdout: asText(result.stdout), stderr: asText(result.stderr), exitCode: result.exitCode ?? 0 };
+    } catch (error) {
+      if (error instanceof ExternalCommandError) throw error;
+      throw new ExternalCommandError({ command: shown, exitCode: undefined, stderrTail: String(error), cause: error });
+    }
+  }
+
+  return {
+    async run(cmd) {
+      const result = await exec(cmd);
+      if (result.exitCode !== 0) {
+        throw new ExternalCommandError({
+          command: formatCommand(cmd),
+          exitCode: result.exitCode,
+          stderrTail: tail(result.stderr === '' ? result.stdout : result.stderr),
+        });
+      }
+      return result;
+    },
+    tryRun: exec,
+    async which(file) {
+      if (file.includes('/')) return (await isExecutable(file)) ? file : undefined;
+      for (const dir of options.path.split(delimiter)) {
+        if (dir === '') continue;
+        const candidate = join(dir, file);
+        if (await isExecutable(candidate)) return candidate;
+      }
+      return undefined;
+    },
+  };
+}
+
+async function isExecutable(path: string): Promise<boolean> {
+  try {
+    await access(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function tail(text: string): string {
+  return text.trimEnd().split('\n').slice(-STDERR_TAIL_LINES).join('\n');
+}
+
+function asText(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}

@@ -1,0 +1,37 @@
+/**
+ * The composition root (STYLE rule 4): builds every adapter once, from the mode
+ * the CLI resolved. Use cases receive `deps` and never construct adapters.
+ */
+import { systemClock } from '../adapters/clock.js';
+import { createGit } from '../adapters/git.js';
+import { createHttp } from '../adapters/http.js';
+import { projectFiles } from '../adapters/project-files.js';
+import { createRunner } from '../adapters/runner.js';
+import type { Clock, Git, Http, ProjectFiles, Runner } from '../core/ports.js';
+import type { Output } from '../ui/output.js';
+
+export interface Deps {
+  readonly runner: Runner;
+  readonly git: Git;
+  readonly http: Http;
+  readonly files: ProjectFiles;
+  readonly clock: Clock;
+  readonly out: Output;
+}
+
+export interface Mode {
+  readonly dryRun: boolean;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+export function createDeps(mode: Mode, out: Output): Deps {
+  const clock = systemClock;
+  return {
+    runner: createRunner({ log: out, dryRun: mode.dryRun, path: mode.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', baseEnv: mode.env }),
+    git: createGit(),
+    http: createHttp({ clock, log: out }),
+    files: projectFiles,
+    clock,
+    out,
+  };
+}

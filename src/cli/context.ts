@@ -1,0 +1,43 @@
+/**
+ * What the CLI learned from the process, once (STYLE rule 9): argv, env, cwd,
+ * streams. Nothing below cli/ reads process.* directly.
+ */
+import type { Command } from 'commander';
+import { createDeps, type Deps } from '../app/deps.js';
+import { createOutput, type Output, type Writable } from '../ui/output.js';
+
+export interface CliContext {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+  readonly stdout: Writable;
+  readonly stderr: Writable;
+  readonly stdoutIsTTY: boolean;
+}
+
+export interface GlobalOptions {
+  readonly project: string | undefined;
+  readonly json: boolean;
+  readonly verbose: boolean;
+}
+
+export function globalsOf(cmd: Command): GlobalOptions {
+  const o = cmd.optsWithGlobals<{ project?: string; json?: boolean; verbose?: boolean }>();
+  return { project: o.project, json: o.json === true, verbose: o.verbose === true };
+}
+
+export function outputFor(ctx: CliContext, globals: GlobalOptions): Output {
+  return createOutput({ stdout: ctx.stdout, stderr: ctx.stderr, json: globals.json, verbose: globals.verbose });
+}
+
+/** Deps for a command, with the output mode its global flags ask for. */
+export function depsFor(ctx: CliContext, cmd: Command, extra: { dryRun?: boolean } = {}): { deps: Deps; globals: GlobalOptions } {
+  const globals = globalsOf(cmd);
+  const out = outputFor(ctx, globals);
+  return { deps: createDeps({ dryRun: extra.dryRun === true, env: ctx.env }, out), globals };
+}
+
+/** Whether we run unattended (Jenkins, GitLab, our .ci/run): never prompt there. */
+export function isCi(ctx: CliContext): boolean {
+  const ci = ctx.env.CI;
+  return (ci !== undefined && ci !== '' && ci !== 'false' && ci !== '0') || ctx.env.JENKINS_URL !== undefined;
+}

@@ -1,0 +1,61 @@
+/** The commander program: global flags and one module per top-level command. */
+import { Command, CommanderError } from 'commander';
+import { ExitCode } from '../core/errors.js';
+import type { CliContext } from './context.js';
+import { registerBasebox } from './commands/basebox.js';
+import { registerDoctor } from './commands/doctor.js';
+import { registerIso } from './commands/iso.js';
+import { registerSnapshots } from './commands/snapshots.js';
+
+export const VERSION = '0.1.0';
+
+export function createProgram(ctx: CliContext): Command {
+  const program = new Command('tails-build')
+    .description('Build a Debian-based live ISO reproducibly inside a throwaway libvirt VM, the way Tails does.')
+    .version(VERSION, '-V, --version')
+    .option('-C, --project <dir>', 'project checkout to work on (default: the git toplevel of the current directory)')
+    .option('--json', 'print results (and errors) as JSON on stdout')
+    .option('-v, --verbose', 'print every command run and more detail on stderr')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({
+      writeOut: (s) => ctx.stdout.write(s),
+      writeErr: (s) => ctx.stderr.write(s),
+    })
+    .addHelpText(
+      'after',
+      `
+Examples:
+  tails-build doctor                         check host prerequisites
+  tails-build basebox name                   print the builder box name for this checkout
+  tails-build snapshots cat                  show the builder and ISO snapshot serials
+  tails-build snapshots freeze               pin every ISO archive to its latest snapshot
+  tails-build iso --dry-run --json           print the resolved build plan, run nothing
+
+Exit codes: 0 ok, 1 internal error, 2 usage, 3 precondition (dirty tree, bad serial, …),
+4 external failure (command, network, libvirt), 5 missing prerequisite, 130 interrupted.`,
+    );
+  program.exitOverride();
+  registerBasebox(program, ctx);
+  registerSnapshots(program, ctx);
+  registerIso(program, ctx);
+  registerDoctor(program, ctx);
+  return program;
+}
+
+/** Maps commander's own exits (help, version, bad flags) to our exit codes. */
+export function commanderExitCode(error: CommanderError): ExitCode {
+  if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') {
+    return ExitCode.ok;
+  }
+  return ExitCode.usage;
+}
+
+/** Applies exitOverride and output routing to every subcommand, recursively. */
+export function configureSubcommands(cmd: Command, ctx: CliContext): void {
+  for (const sub of cmd.commands) {
+    sub.exitOverride();
+    sub.configureOutput({ writeOut: (s) => ctx.stdout.write(s), writeErr: (s) => ctx.stderr.write(s) });
+    sub.showHelpAfterError('(run with --help for usage)');
+    configureSubcommands(sub, ctx);
+  }
+}

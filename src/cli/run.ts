@@ -1,0 +1,45 @@
+/** Runs the CLI and turns every outcome into an exit code. Never exits itself. */
+import { CommanderError } from 'commander';
+import { exitCodeFor, ExitCode, UserError } from '../core/errors.js';
+import type { CliContext } from './context.js';
+import { commanderExitCode, configureSubcommands, createProgram } from './program.js';
+
+export async function runCli(argv: readonly string[], ctx: CliContext): Promise<number> {
+  const program = createProgram(ctx);
+  configureSubcommands(program, ctx);
+  const wantsJson = argv.includes('--json');
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return ExitCode.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) return commanderExitCode(error);
+    const code = exitCodeFor(error);
+    reportError(ctx, error, code, wantsJson);
+    return code;
+  }
+}
+
+function reportError(ctx: CliContext, error: unknown, code: number, json: boolean): void {
+  if (error instanceof UserError) {
+    ctx.stderr.write(`error: ${error.message}\n`);
+    if (error.hint !== undefined) ctx.stderr.write(`hint: ${error.hint}\n`);
+    if (json) {
+      ctx.stdout.write(
+        `${JSON.stringify({ error: { code: error.code, kind: error.kind, message: error.message, hint: error.hint ?? null, exitCode: code } }, null, 2)}\n`,
+      );
+    }
+    return;
+  }
+  if (error instanceof AggregateError) {
+    ctx.stderr.write(`error: ${error.message}\n`);
+    for (const inner of error.errors) {
+      if (inner instanceof UserError && inner.hint !== undefined) ctx.stderr.write(`hint: ${inner.hint}\n`);
+    }
+    return;
+  }
+  const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  ctx.stderr.write(`internal error (a bug in tails-build; please report it with this output):\n${detail}\n`);
+  if (json) {
+    ctx.stdout.write(`${JSON.stringify({ error: { code: 'internal', kind: 'internal', message: String(error), hint: null, exitCode: code } }, null, 2)}\n`);
+  }
+}

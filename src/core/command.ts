@@ -1,0 +1,31 @@
+/**
+ * Commands are values: built by pure functions, tested as arrays, run only by
+ * the Runner adapter. `effect` says whether running it changes the world, so a
+ * dry run can run reads and print writes.
+ */
+export interface Command {
+  readonly file: string;
+  readonly args: readonly string[];
+  readonly cwd?: string;
+  readonly env?: Readonly<Record<string, string>>;
+  readonly effect: 'read' | 'write';
+  /** Kill the process after this many milliseconds. */
+  readonly timeoutMs?: number;
+}
+
+export function command(file: string, args: readonly string[], extra: Partial<Omit<Command, 'file' | 'args'>> = {}): Command {
+  return { file, args, effect: 'read', ...extra };
+}
+
+const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
+
+/** Quote one word for display in a POSIX shell. Never used to build what runs. */
+export function shellQuote(word: string): string {
+  if (word !== '' && SAFE.test(word)) return word;
+  return `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/** Human-readable form of a command, for logs and error messages. */
+export function formatCommand(cmd: Pick<Command, 'file' | 'args'>): string {
+  return [cmd.file, ...cmd.args].map(shellQuote).join(' ');
+}

@@ -1,0 +1,62 @@
+/**
+ * User-facing texts for the project, git, basebox and build-option concerns.
+ * Each names the problem, the fact behind it and the next command.
+ * Snapshot texts live in snapshot-messages.ts, doctor texts in doctor-messages.ts.
+ */
+import { UsageError, UserError } from './errors.js';
+
+export const messages = {
+  git: {
+    notARepo: (dir: string, detail: string) =>
+      new UserError('not-a-git-repo', `${dir} is not inside a git work tree (${firstLine(detail)}).`, {
+        hint: 'Run tails-build from your project checkout, or pass --project DIR.',
+      }),
+    unreadableDir: (dir: string, error: unknown) =>
+      new UserError('unreadable-checkout', `Cannot open ${dir}: ${error instanceof Error ? error.message : String(error)}.`, {
+        hint: `Check that the directory exists and is readable (ls -ld ${dir}).`,
+      }),
+    noCommits: (root: string) =>
+      new UserError('no-commits', `The repository at ${root} has no commits yet.`, {
+        hint: 'Commit the project first: git add -A && git commit.',
+      }),
+  },
+
+  basebox: {
+    definitionDirMissing: (root: string, dir: string) =>
+      new UserError('no-box-definition', `The box definition dir ${dir} does not exist in ${root}.`, {
+        hint: `Create it, or set "boxDefinitionDir" in tails-build.json.`,
+      }),
+    noCommitTouching: (root: string, dir: string) =>
+      new UserError('box-definition-uncommitted', `No commit touches the box definition dir ${dir} in ${root}, so the builder box has no name.`, {
+        hint: `Commit it: git add ${dir} && git commit.`,
+      }),
+    dirtyDefinition: (dir: string, status: readonly string[]) =>
+      new UserError(
+        'box-definition-dirty',
+        `The box definition dir ${dir} has uncommitted changes, so a box named after its last commit would not be what that commit says:\n${status
+          .slice(0, 10)
+          .map((l) => `  ${l}`)
+          .join('\n')}${status.length > 10 ? `\n  … and ${status.length - 10} more` : ''}`,
+        { hint: `Commit or stash them (git stash -u -- ${dir}), or pass --ignore-changes to name the box anyway.` },
+      ),
+  },
+
+  options: {
+    unknown: (option: string, source: string) =>
+      new UsageError(
+        'unknown-build-option',
+        `Unknown build option "${option}" in ${source}.`,
+        'Known options: keeprunning rescue forcecleanup ignorechanges offline cpus=N memory=N ram noram vmproxy extproxy vmproxy+extproxy dateoffset=±N cachewebsite[=yes|no] fastcomp defaultcomp machinetype=X cpumodel=X (see tails-build iso --help).',
+      ),
+    malformed: (option: string, source: string, expected: string) =>
+      new UsageError('malformed-build-option', `Malformed build option "${option}" in ${source}: ${expected}.`, 'See tails-build iso --help for the accepted forms.'),
+    proxyNeedsHttpProxy: (mode: string) =>
+      new UsageError('extproxy-without-http-proxy', `The ${mode} proxy mode forwards to the host's http_proxy, but http_proxy is not set.`, 'Set http_proxy=http://HOST:PORT (not on host loopback), or use vmproxy.'),
+    offlineNeedsProxy: () =>
+      new UsageError('offline-without-proxy', 'Building offline needs a caching proxy, but none is configured.', 'Use vmproxy (the default) with offline.'),
+  },
+};
+
+function firstLine(text: string): string {
+  return text.split('\n').find((l) => l.trim() !== '')?.replace(/^fatal:\s*/, '') ?? text;
+}

@@ -1,0 +1,88 @@
+/**
+ * Ports: what the use cases need from the world. Adapters implement them;
+ * tests pass strict fakes that throw on anything unexpected.
+ */
+import type { Command } from './command.js';
+
+export interface RunResult {
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly exitCode: number;
+}
+
+export interface Runner {
+  /** Runs the command; throws ExternalCommandError when it cannot start or exits non-zero. */
+  run(cmd: Command): Promise<RunResult>;
+  /** Runs the command and returns its result whatever the exit code; throws only when it cannot start. */
+  tryRun(cmd: Command): Promise<RunResult>;
+  /** The absolute path of an executable on PATH, or undefined. */
+  which(file: string): Promise<string | undefined>;
+}
+
+export interface HttpResponse {
+  readonly url: string;
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+export interface HttpGetOptions {
+  /** Per-attempt timeout. */
+  readonly timeoutMs?: number;
+  /** Retries after the first attempt, on 429, 5xx and network errors. */
+  readonly retries?: number;
+}
+
+export interface Http {
+  /**
+   * GET a URL. Returns any HTTP answer that is not retried (2xx, 3xx, 4xx other
+   * than 429) as a response; throws NetworkError when retries are exhausted or
+   * the server cannot be reached.
+   */
+  get(url: string, options?: HttpGetOptions): Promise<HttpResponse>;
+}
+
+export interface Clock {
+  now(): Date;
+  sleep(ms: number): Promise<void>;
+}
+
+export interface Log {
+  info(message: string): void;
+  warn(message: string): void;
+  debug(message: string): void;
+}
+
+/** Facts about the HEAD of a git repository. */
+export interface GitHead {
+  readonly commit: string;
+  /** The branch checked out, or undefined when HEAD is detached. */
+  readonly branch: string | undefined;
+  /** Tags pointing exactly at HEAD, sorted. */
+  readonly tagsAtHead: readonly string[];
+}
+
+export interface LastCommit {
+  /** `%h`: abbreviated commit id, length as git decides (core.abbrev, object count). */
+  readonly shortId: string;
+  /** `%ad` with `--date=format:%Y%m%d`: author date, YYYYMMDD. */
+  readonly authorDate: string;
+}
+
+export interface Git {
+  /** The toplevel of the work tree containing `dir`; throws UserError when `dir` is not in a git work tree. */
+  findTopLevel(dir: string): Promise<string>;
+  /** The last commit touching `path` (relative to `root`), or undefined when none does. */
+  findLastCommitTouching(root: string, path: string): Promise<LastCommit | undefined>;
+  /** `git status --porcelain` lines for `path` (tracked changes and untracked files; ignored files excluded). */
+  readStatus(root: string, path?: string): Promise<readonly string[]>;
+  readHead(root: string): Promise<GitHead>;
+}
+
+/** Reads project files. Writes go through dedicated adapters (serial store). */
+export interface ProjectFiles {
+  /** Text of a file, or undefined when it does not exist. */
+  readText(path: string): Promise<string | undefined>;
+  isDirectory(path: string): Promise<boolean>;
+  listDirectories(path: string): Promise<readonly string[]>;
+}

@@ -1,0 +1,221 @@
+/**
+ * The project model: where a checkout keeps its box definition and its two
+ * sets of snapshot serials, and where its snapshots are served from. Pure:
+ * the facts are observed by app/ and passed in.
+ */
+import { UserError } from './errors.js';
+
+export type SnapshotLayout = 'tails' | 'debian';
+export type SerialSetName = 'builder' | 'iso';
+export const SERIAL_SET_NAMES: readonly SerialSetName[] = ['builder', 'iso'];
+
+export interface ArchiveOrigin {
+  /** Base URL ending in "/": `<base>/<archive>/<serial>/` (tails) or `<base>/archive/<archive>/<ts>/` (debian). */
+  readonly baseUrl: string;
+  readonly layout: SnapshotLayout;
+  /** The suite whose Release file proves a snapshot exists, e.g. "bookworm" or "bookworm-security". */
+  readonly suite: string;
+}
+
+export interface ProjectConfig {
+  /** Absolute path of the project checkout (its git toplevel). */
+  readonly root: string;
+  /** Which layout was recognised: this tool's own, or a Tails checkout. */
+  readonly kind: 'tails-build' | 'tails';
+  /** The config file that was read, relative to root, if any. */
+  readonly configFile: string | undefined;
+  /** Box definition dir, relative to root: any commit touching it names a new box. */
+  readonly boxDefinitionDir: string;
+  readonly boxNamePrefix: string;
+  readonly arch: string;
+  readonly codename: string;
+  /** Serial dirs (`<dir>/<archive>/serial`), relative to root. */
+  readonly serialDirs: Readonly<Record<SerialSetName, string>>;
+  readonly snapshots: {
+    readonly baseUrl: string;
+    readonly layout: SnapshotLayout;
+    readonly archives: Readonly<Record<string, Partial<ArchiveOrigin>>>;
+  };
+}
+
+export const CONFIG_FILE = 'tails-build.json';
+
+/** Where `tails-build snapshots serve` listens by default (issue: local time-based snapshots). */
+export const DEFAULT_SNAPSHOT_BASE_URL = 'http://127.0.0.1:8470/';
+export const TAILS_SNAPSHOT_BASE_URL = 'http://time-based.snapshots.deb.tails.boum.org/';
+
+/** Tails' layout, as found in amnesia.git. */
+export const TAILS_BOX_DEFINITION_DIR = 'vagrant/definitions/tails-builder';
+export const TAILS_SETTINGS_FILE = 'vagrant/lib/tails_build_settings.rb';
+
+export interface ObservedProject {
+  readonly root: string;
+  /** Whether `vagrant/definitions/tails-builder` is a directory. */
+  readonly hasTailsBoxDefinition: boolean;
+  /** Text of vagrant/lib/tails_build_settings.rb, if present. */
+  readonly tailsSettings: string | undefined;
+  /** Text of tails-build.json, if present. */
+  readonly configText: string | undefined;
+}
+
+const OUR_DEFAULTS = {
+  boxDefinitionDir: 'definitions/builder',
+  builderSerialsDir: 'definitions/builder/APT_snapshots.d',
+  isoSerialsDir: 'definitions/iso/APT_snapshots.d',
+  arch: 'amd64',
+  codename: 'bookworm',
+  baseUrl: DEFAULT_SNAPSHOT_BASE_URL,
+};
+
+const CONFIG_KEYS = new Set([
+  'boxDefinitionDir',
+  'builderSerialsDir',
+  'isoSerialsDir',
+  'boxNamePrefix',
+  'arch',
+  'codename',
+  'snapshots',
+]);
+const SNAPSHOT_KEYS = new Set(['baseUrl', 'layout', 'archives']);
+const ARCHIVE_KEYS = new Set(['baseUrl', 'layout', 'suite']);
+
+/** Resolves the project configuration: config file > recognised layout > defaults. */
+export function resolveProjectConfig(observed: ObservedProject): ProjectConfig {
+  const file = observed.configText === undefined ? {} : parseConfigFile(observed.configText);
+  const tails = observed.hasTailsBoxDefinition;
+  const settings = observed.tailsSettings === undefined ? {} : parseTailsSettings(observed.tailsSettings);
+
+  const boxDefinitionDir = normaliseDir(
+    str(file, 'boxDefinitionDir') ?? (tails ? TAILS_BOX_DEFINITION_DIR : OUR_DEFAULTS.boxDefinitionDir),
+    'boxDefinitionDir',
+  );
+  const builderDefault = tails ? `${TAILS_BOX_DEFINITION_DIR}/config/APT_snapshots.d` : OUR_DEFAULTS.builderSerialsDir;
+  const isoDefault = tails ? 'config/APT_snapshots.d' : OUR_DEFAULTS.isoSerialsDir;
+  const snap = (file.snapshots ?? {}) as Record<string, unknown>;
+  const layout = (snap.layout as SnapshotLayout | undefined) ?? 'tails';
+
+  return {
+    root: observed.root,
+    kind: tails ? 'tails' : 'tails-build',
+    configFile: observed.configText === undefined ? undefined : CONFIG_FILE,
+    boxDefinitionDir,
+    boxNamePrefix: str(file, 'boxNamePrefix') ?? 'tails-builder',
+    arch: str(file, 'arch') ?? settings.arch ?? OUR_DEFAULTS.arch,
+    codename: str(file, 'codename') ?? settings.codename ?? OUR_DEFAULTS.codename,
+    serialDirs: {
+      builder: normaliseDir(str(file, 'builderSerialsDir') ?? builderDefault, 'builderSerialsDir'),
+      iso: normaliseDir(str(file, 'isoSerialsDir') ?? isoDefault, 'isoSerialsDir'),
+    },
+    snapshots: {
+      baseUrl: withSlash((snap.baseUrl as string | undefined) ?? (tails ? TAILS_SNAPSHOT_BASE_URL : OUR_DEFAULTS.baseUrl)),
+      layout,
+      archives: (snap.archives ?? {}) as Record<string, Partial<ArchiveOrigin>>,
+    },
+  };
+}
+
+/**
+ * Where snapshots of `archive` come from. `baseUrlOverride` (`--base-url`)
+ * replaces the base URL of every archive for one run.
+ */
+export function resolveArchiveOrigin(config: ProjectConfig, archive: string, baseUrlOverride?: string): ArchiveOrigin {
+  const own = config.snapshots.archives[archive] ?? {};
+  const suite = own.suite ?? (archive === 'debian-security' ? `${config.codename}-security` : config.codename);
+  return {
+    baseUrl: withSlash(baseUrlOverride ?? own.baseUrl ?? config.snapshots.baseUrl),
+    layout: own.layout ?? config.snapshots.layout,
+    suite,
+  };
+}
+
+/** Reads ARCHITECTURE and DISTRIBUTION from Tails' vagrant/lib/tails_build_settings.rb. */
+export function parseTailsSettings(text: string): { arch?: string; codename?: string } {
+  const arch = /^\s*ARCHITECTURE\s*=\s*['"]([^'"]+)['"]/m.exec(text)?.[1];
+  const codename = /^\s*DISTRIBUTION\s*=\s*['"]([^'"]+)['"]/m.exec(text)?.[1];
+  return { ...(arch === undefined ? {} : { arch }), ...(codename === undefined ? {} : { codename }) };
+}
+
+function parseConfigFile(text: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw configError(`it is not valid JSON (${(error as Error).message})`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw configError('it must hold a JSON object');
+  }
+  const obj = parsed as Record<string, unknown>;
+  checkKeys(obj, CONFIG_KEYS, '');
+  for (const key of ['boxDefinitionDir', 'builderSerialsDir', 'isoSerialsDir', 'boxNamePrefix', 'arch', 'codename']) {
+    if (key in obj && (typeof obj[key] !== 'string' || obj[key] === '')) throw configError(`"${key}" must be a non-empty string`);
+  }
+  if ('snapshots' in obj) {
+    const snap = obj.snapshots;
+    if (typeof snap !== 'object' || snap === null || Array.isArray(snap)) throw configError('"snapshots" must be an object');
+    const s = snap as Record<string, unknown>;
+    checkKeys(s, SNAPSHOT_KEYS, 'snapshots.');
+    checkUrl(s.baseUrl, 'snapshots.baseUrl');
+    checkLayout(s.layout, 'snapshots.layout');
+    if ('archives' in s) {
+      const archives = s.archives;
+      if (typeof archives !== 'object' || archives === null || Array.isArray(archives)) {
+        throw configError('"snapshots.archives" must map archive names to objects');
+      }
+      for (const [name, value] of Object.entries(archives as Record<string, unknown>)) {
+        if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+          throw configError(`"snapshots.archives.${name}" must be an object`);
+        }
+        const a = value as Record<string, unknown>;
+        checkKeys(a, ARCHIVE_KEYS, `snapshots.archives.${name}.`);
+        checkUrl(a.baseUrl, `snapshots.archives.${name}.baseUrl`);
+        checkLayout(a.layout, `snapshots.archives.${name}.layout`);
+        if ('suite' in a && (typeof a.suite !== 'string' || a.suite === '')) {
+          throw configError(`"snapshots.archives.${name}.suite" must be a non-empty string`);
+        }
+      }
+    }
+  }
+  return obj;
+}
+
+function checkKeys(obj: Record<string, unknown>, allowed: Set<string>, prefix: string): void {
+  for (const key of Object.keys(obj)) {
+    if (!allowed.has(key)) {
+      throw configError(`unknown key "${prefix}${key}" (known: ${[...allowed].map((k) => prefix + k).join(', ')})`);
+    }
+  }
+}
+
+function checkUrl(value: unknown, key: string): void {
+  if (value === undefined) return;
+  if (typeof value !== 'string' || !/^https?:\/\/[^/]+/.test(value)) throw configError(`"${key}" must be an http(s) URL`);
+}
+
+function checkLayout(value: unknown, key: string): void {
+  if (value === undefined) return;
+  if (value !== 'tails' && value !== 'debian') throw configError(`"${key}" must be "tails" or "debian"`);
+}
+
+function configError(fact: string): UserError {
+  return new UserError('bad-config', `The project config ${CONFIG_FILE} cannot be used: ${fact}.`, {
+    hint: `Fix ${CONFIG_FILE} at the project root (see README, "Project configuration").`,
+  });
+}
+
+function str(obj: Record<string, unknown>, key: string): string | undefined {
+  const value = obj[key];
+  return typeof value === 'string' ? value : undefined;
+}
+
+function normaliseDir(dir: string, key: string): string {
+  const clean = dir.replace(/\/+$/, '').replace(/^\.\//, '');
+  if (clean === '' || clean.startsWith('/') || clean.split('/').includes('..')) {
+    throw configError(`"${key}" must be a path inside the project, got "${dir}"`);
+  }
+  return clean;
+}
+
+function withSlash(url: string): string {
+  return url.endsWith('/') ? url : `${url}/`;
+}
