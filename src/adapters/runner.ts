@@ -41,7 +41,7 @@ export function createRunner(options: RunnerOptions): Runner {
       if (result.failed && result.exitCode === undefined) {
         const reason = result.timedOut
           ? `timed out after ${String(cmd.timeoutMs)} ms`
-          : ((result.cause as Error | undefined)?.message ?? result.shortMessage);
+          : ((result.cause as Error | undefined)?.message ?? result.shortMessage ?? "could not start");
         throw new ExternalCommandError({ command: shown, exitCode: undefined, stderrTail: reason, cause: result.cause });
       }
       return { stdout: asText(result.stdout), stderr: asText(result.stderr), exitCode: result.exitCode ?? 0 };
