@@ -52,8 +52,12 @@ export const messages = {
       new UsageError('malformed-build-option', `Malformed build option "${option}" in ${source}: ${expected}.`, 'See tails-build iso --help for the accepted forms.'),
     proxyNeedsHttpProxy: (mode: string) =>
       new UsageError('extproxy-without-http-proxy', `The ${mode} proxy mode forwards to the host's http_proxy, but http_proxy is not set.`, 'Set http_proxy=http://HOST:PORT (not on host loopback), or use vmproxy.'),
-    offlineNeedsProxy: () =>
-      new UsageError('offline-without-proxy', 'Building offline needs a caching proxy, but none is configured.', 'Use vmproxy (the default) with offline.'),
+    proxyOnLoopback: (mode: string, url: string) =>
+      new UsageError(
+        'extproxy-on-loopback',
+        `The ${mode} proxy mode needs an http_proxy the build VM can reach, but ${url} is on the host's loopback.`,
+        'Point http_proxy at an address the VM can reach (not 127.0.0.1/localhost), or use vmproxy.',
+      ),
   },
 };
 
