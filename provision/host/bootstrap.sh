@@ -1,0 +1,267 @@
+#!/bin/bash
+# Prepares a Debian 12 host for tails-build and runs the README's commands.
+#
+#   bash provision/host/bootstrap.sh setup   # packages, node deps, build, libvirt daemons
+#   bash provision/host/bootstrap.sh test    # setup, then type check + lint + tests
+#   bash provision/host/bootstrap.sh demo    # setup, then the deepest tails-build steps that exist
+#
+# Idempotent; run as root. No systemd is assumed: virtlogd, virtlockd and
+# libvirtd are started by hand, inside the network namespace $TAILS_BUILD_NETNS
+# (default tbns), so libvirt's private VM networks never touch the host namespace.
+set -euo pipefail
+
+# Everything the host needs, in one place (Debian 12 package names).
+HOST_PACKAGES="git ca-certificates curl qemu-system-x86 qemu-utils libvirt-daemon-system
+  libvirt-clients libvirt-dev mmdebstrap debootstrap vagrant vagrant-libvirt xorriso
+  squashfs-tools dnsmasq-base iptables fdisk e2fsprogs shellcheck socat iproute2
+  debian-archive-keyring gpgv openssh-client python3 make g++"
+NODE_MIN="20.5.0"
+APT_MAX_AGE_MINUTES=360
+NETNS="${TAILS_BUILD_NETNS:-tbns}"
+LIBVIRT_URI="qemu:///system"
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+
+export DEBIAN_FRONTEND=noninteractive
+export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin${PATH:+:$PATH}"
+
+say() { printf '[bootstrap] %s\n' "$*" >&2; }
+die() { printf '[bootstrap] error: %s\n' "$*" >&2; exit 1; }
+run() { say "+ $*"; "$@"; }
+
+usage() {
+  cat >&2 <<EOF
+usage: bash provision/host/bootstrap.sh setup|test|demo
+  setup  install host packages, start libvirt in the '$NETNS' netns, npm ci, build
+  test   setup, then npm run check and npm test (what .ci/run does)
+  demo   setup, then run the deepest tails-build steps that exist
+EOF
+}
+
+# --- packages ---------------------------------------------------------------
+
+missing_packages() {
+  local pkg
+  for pkg in $HOST_PACKAGES; do
+    if [ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)" != "install ok installed" ]; then
+      printf '%s\n' "$pkg"
+    fi
+  done
+}
+
+apt_lists_fresh() {
+  local stamp
+  for stamp in /var/lib/apt/periodic/update-success-stamp /var/cache/apt/pkgcache.bin; do
+    if [ -n "$(find "$stamp" -maxdepth 0 -mmin "-$APT_MAX_AGE_MINUTES" 2>/dev/null)" ]; then
+      return 0
+    fi
+  done
+  return 1
+}
+
+install_packages() {
+  local missing
+  missing="$(missing_packages | tr '\n' ' ')"
+  if [ -z "${missing// /}" ]; then
+    say "host packages: all installed"
+    return
+  fi
+  [ "$(id -u)" -eq 0 ] || die "packages missing ($missing) and not running as root; rerun as root"
+  if apt_lists_fresh; then
+    say "apt lists are fresher than $((APT_MAX_AGE_MINUTES / 60)) h: skipping apt-get update"
+  else
+    run apt-get update
+    mkdir -p /var/lib/apt/periodic && touch /var/lib/apt/periodic/update-success-stamp
+  fi
+  # shellcheck disable=SC2086 # word splitting of the package list is intended
+  run apt-get install -y --no-install-recommends $missing
+}
+
+# --- node ---------------------------------------------------------------------
+
+node_version_ok() {
+  command -v node >/dev/null && command -v npm >/dev/null || return 1
+  node -e '
+    const want = process.argv[1].split(".").map(Number);
+    const have = process.versions.node.split(".").map(Number);
+    for (let i = 0; i < 3; i++) { if (have[i] !== want[i]) process.exit(have[i] > want[i] ? 0 : 1); }
+  ' "$NODE_MIN"
+}
+
+ensure_node() {
+  if ! node_version_ok && ! command -v node >/dev/null; then
+    say "node is missing: installing Debian's nodejs and npm"
+    apt_lists_fresh || run apt-get update
+    run apt-get install -y --no-install-recommends nodejs npm
+  fi
+  if ! node_version_ok; then
+    local have="none"
+    command -v node >/dev/null && have="$(node --version)"
+    command -v npm >/dev/null || have="$have (npm missing)"
+    die "tails-build needs node >= $NODE_MIN and npm; found node $have. Install Node.js 20.5 or newer (e.g. from a Node.js 20 LTS package) and rerun."
+  fi
+  say "node $(node --version), npm $(npm --version)"
+}
+
+# --- libvirt inside the network namespace ------------------------------------------
+
+ensure_netns() {
+  if ip netns list | awk '{print $1}' | grep -qx "$NETNS"; then
+    say "network namespace $NETNS: exists"
+  else
+    run ip netns add "$NETNS"
+  fi
+  run ip -n "$NETNS" link set lo up
+}
+
+# Prints the pid of a running daemon from its pidfile, or nothing.
+daemon_pid() {
+  local name="$1" pidfile="/run/$1.pid" pid
+  [ -r "$pidfile" ] || return 0
+  pid="$(tr -dc '0-9' <"$pidfile")"
+  if [ -n "$pid" ] && [ -d "/proc/$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$name" ]; then
+    printf '%s\n' "$pid"
+  fi
+}
+
+# Prints the pid of the first process called $1, or nothing (no procps needed).
+pid_by_name() {
+  local comm
+  for comm in /proc/[0-9]*/comm; do
+    if [ "$(cat "$comm" 2>/dev/null)" = "$1" ]; then
+      comm="${comm#/proc/}"
+      printf '%s\n' "${comm%/comm}"
+      return 0
+    fi
+  done
+}
+
+# The netns name of a pid ("" = the host namespace).
+netns_of() { ip netns identify "$1" 2>/dev/null || true; }
+
+ensure_daemon() {
+  local name="$1" pid ns
+  pid="$(daemon_pid "$name")"
+  [ -n "$pid" ] || pid="$(pid_by_name "$name")"
+  if [ -n "$pid" ]; then
+    ns="$(netns_of "$pid")"
+    if [ -z "$ns" ]; then
+      die "$name (pid $pid) runs in the HOST network namespace. tails-build keeps libvirt's private VM networks inside the '$NETNS' namespace, so it will not use it. Stop it (kill $pid) and rerun; bootstrap.sh starts it with: ip netns exec $NETNS $name -d"
+    fi
+    if [ "$ns" != "$NETNS" ]; then
+      say "$name: running (pid $pid) in network namespace $ns, not $NETNS; using it"
+    else
+      say "$name: running (pid $pid) in $NETNS"
+    fi
+    return
+  fi
+  run ip netns exec "$NETNS" "/usr/sbin/$name" -d
+}
+
+libvirt_answers() { timeout 10 virsh -c "$LIBVIRT_URI" version >/dev/null 2>&1; }
+
+ensure_libvirt() {
+  [ "$(id -u)" -eq 0 ] || die "starting libvirt needs root"
+  ensure_netns
+  ensure_daemon virtlogd
+  ensure_daemon virtlockd
+  ensure_daemon libvirtd
+  local i
+  for i in $(seq 1 20); do
+    if libvirt_answers; then
+      say "libvirt answers on $LIBVIRT_URI ($(virsh -c "$LIBVIRT_URI" version 2>/dev/null | grep -m1 'hypervisor' || true))"
+      return
+    fi
+    [ "$i" -eq 1 ] && say "waiting up to 10 s for libvirtd's socket"
+    sleep 0.5
+  done
+  die "libvirtd does not answer on $LIBVIRT_URI after 10 s; see 'ip netns exec $NETNS libvirtd' run in the foreground for its error"
+}
+
+# --- the project ------------------------------------------------------------------
+
+ensure_node_modules() {
+  cd "$REPO_ROOT"
+  if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    run npm ci --no-audit --no-fund
+  else
+    say "node_modules: up to date with package-lock.json"
+  fi
+  run npm run build --silent
+}
+
+setup() {
+  local started=$SECONDS
+  install_packages
+  ensure_node
+  ensure_libvirt
+  ensure_node_modules
+  export TAILS_BUILD_NETNS="$NETNS" LIBVIRT_DEFAULT_URI="$LIBVIRT_URI"
+  say "setup done in $((SECONDS - started)) s"
+}
+
+# --- test -------------------------------------------------------------------------
+
+run_tests() {
+  cd "$REPO_ROOT"
+  export CI="${CI:-true}"
+  run npm run check
+  run npm test
+}
+
+# --- demo -------------------------------------------------------------------------
+
+# Each step: the tails-build words to run, then "|" and the issue that brings it.
+# Extend by appending; the first step that does not exist yet ends the demo.
+DEMO_STEPS=(
+  "doctor|host prerequisites"
+  "basebox name|basebox"
+  "snapshots cat|APT snapshot serials"
+  "iso --dry-run|build VM / ISO"
+)
+
+# Whether `tails-build WORDS` is implemented: its help exists and is not a stub's.
+is_implemented() {
+  local words=() help word
+  for word in "$@"; do
+    case "$word" in -*) ;; *) words+=("$word") ;; esac
+  done
+  help="$(node dist/src/main.js "${words[@]}" --help 2>&1)" || return 1
+  grep -q "^Usage: tails-build ${words[*]}" <<<"$help" || return 1
+  ! grep -qi 'not yet implemented' <<<"$help"
+}
+
+run_demo() {
+  cd "$REPO_ROOT"
+  local step words issue
+  for step in "${DEMO_STEPS[@]}"; do
+    words="${step%%|*}"
+    issue="${step#*|}"
+    # shellcheck disable=SC2086 # the step's words are split on purpose
+    if ! is_implemented $words; then
+      say "stopping here: tails-build ${words%% -*} is not implemented yet (issue: $issue)"
+      return 0
+    fi
+    # shellcheck disable=SC2086
+    run node dist/src/main.js $words
+  done
+  say "demo: every step ran"
+}
+
+main() {
+  local action="${1:-}"
+  case "$action" in
+    setup) setup ;;
+    test)
+      setup
+      run_tests
+      ;;
+    demo)
+      setup
+      run_demo
+      ;;
+    -h | --help | help) usage ;;
+    *) usage; exit 2 ;;
+  esac
+}
+
+main "$@"
