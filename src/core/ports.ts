@@ -86,3 +86,8 @@ export interface ProjectFiles {
   isDirectory(path: string): Promise<boolean>;
   listDirectories(path: string): Promise<readonly string[]>;
 }
+
+/** Facts about the host machine. */
+export interface Host {
+  cpuCount(): number;
+}
