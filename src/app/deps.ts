@@ -5,9 +5,10 @@
 import { systemClock } from '../adapters/clock.js';
 import { createGit } from '../adapters/git.js';
 import { createHttp } from '../adapters/http.js';
+import { systemHost } from '../adapters/host.js';
 import { projectFiles } from '../adapters/project-files.js';
 import { createRunner } from '../adapters/runner.js';
-import type { Clock, Git, Http, ProjectFiles, Runner } from '../core/ports.js';
+import type { Clock, Git, Host, Http, ProjectFiles, Runner } from '../core/ports.js';
 import type { Output } from '../ui/output.js';
 
 export interface Deps {
@@ -16,6 +17,7 @@ export interface Deps {
   readonly http: Http;
   readonly files: ProjectFiles;
   readonly clock: Clock;
+  readonly host: Host;
   readonly out: Output;
 }
 
@@ -32,6 +34,7 @@ export function createDeps(mode: Mode, out: Output): Deps {
     http: createHttp({ clock, log: out }),
     files: projectFiles,
     clock,
+    host: systemHost,
     out,
   };
 }

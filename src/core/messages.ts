@@ -33,11 +33,23 @@ export const messages = {
     dirtyDefinition: (dir: string, status: readonly string[]) =>
       new UserError(
         'box-definition-dirty',
-        `The box definition dir ${dir} has uncommitted changes, so a box named after its last commit would not be what that commit says:\n${status
-          .slice(0, 10)
-          .map((l) => `  ${l}`)
-          .join('\n')}${status.length > 10 ? `\n  … and ${status.length - 10} more` : ''}`,
+        `The box definition dir ${dir} has uncommitted changes, so a box named after its last commit would not be what that commit says:\n${listStatus(status)}`,
         { hint: `Commit or stash them (git stash -u -- ${dir}), or pass --ignore-changes to name the box anyway.` },
+      ),
+  },
+
+  iso: {
+    dirtyTree: (root: string, status: readonly string[]) =>
+      new UserError(
+        'dirty-tree',
+        `The checkout ${root} has uncommitted changes; the build VM builds the committed HEAD, so they would silently not be built:\n${listStatus(status)}`,
+        { hint: 'Commit or stash them (git stash -u), or pass --ignore-changes (TAILS_BUILD_OPTIONS=ignorechanges) to build HEAD anyway.' },
+      ),
+    notYetImplemented: () =>
+      new UserError(
+        'iso-not-implemented',
+        'tails-build iso cannot build yet: the basebox, build VM and ISO steps have not landed (see the plan\'s steps marked "implemented": false).',
+        { hint: 'Run tails-build iso --dry-run to see the resolved request and plan.' },
       ),
   },
 
@@ -60,6 +72,13 @@ export const messages = {
       ),
   },
 };
+
+/** `git status --porcelain` lines, indented, at most ten. */
+function listStatus(status: readonly string[]): string {
+  const shown = status.slice(0, 10).map((line) => `  ${line}`);
+  if (status.length > 10) shown.push(`  … and ${status.length - 10} more`);
+  return shown.join('\n');
+}
 
 function firstLine(text: string): string {
   return text.split('\n').find((l) => l.trim() !== '')?.replace(/^fatal:\s*/, '') ?? text;
