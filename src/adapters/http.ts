@@ -1,11 +1,101 @@
-// Placeholder: replaced by the snapshots work (fetch with timeouts and bounded retries).
-import type { Clock, Http, Log } from '../core/ports.js';
+/**
+ * HTTP GET over Node's fetch: a timeout per attempt, bounded retries with
+ * exponential backoff on 429, 5xx and network errors (honouring a capped
+ * `Retry-After` in seconds), redirects followed. Backoff sleeps go through the
+ * injected clock, so tests run fast.
+ */
+import type { Clock, Http, HttpGetOptions, HttpResponse, Log } from '../core/ports.js';
+import { snapshotMessages as msg } from '../core/snapshot-messages.js';
 
-export function createHttp(_options: { clock: Clock; log: Log }): Http {
+export interface HttpOptions {
+  readonly clock: Clock;
+  readonly log: Log;
+  /** Per-attempt timeout (connect + headers + body). Default 20 s. */
+  readonly timeoutMs?: number;
+  /** Retries after the first attempt. Default 3. */
+  readonly retries?: number;
+  /** First backoff delay; doubles each retry. Default 500 ms. */
+  readonly backoffMs?: number;
+  /** Upper bound for any single wait, including `Retry-After`. Default 30 s. */
+  readonly maxDelayMs?: number;
+}
+
+export const HTTP_DEFAULTS = { timeoutMs: 20_000, retries: 3, backoffMs: 500, maxDelayMs: 30_000 } as const;
+
+type Attempt =
+  | { readonly kind: 'response'; readonly response: HttpResponse }
+  | { readonly kind: 'timeout' }
+  | { readonly kind: 'error'; readonly error: unknown };
+
+export function createHttp(options: HttpOptions): Http {
+  const backoffMs = options.backoffMs ?? HTTP_DEFAULTS.backoffMs;
+  const maxDelayMs = options.maxDelayMs ?? HTTP_DEFAULTS.maxDelayMs;
+
   return {
-    get: async (url) => {
-      const res = await fetch(url);
-      return { url, status: res.status, headers: Object.fromEntries(res.headers), body: await res.text() };
+    async get(url: string, perCall: HttpGetOptions = {}): Promise<HttpResponse> {
+      const timeoutMs = perCall.timeoutMs ?? options.timeoutMs ?? HTTP_DEFAULTS.timeoutMs;
+      const retries = perCall.retries ?? options.retries ?? HTTP_DEFAULTS.retries;
+      const attempts = retries + 1;
+      for (let attempt = 1; ; attempt++) {
+        options.log.debug(`GET ${url}${attempt > 1 ? ` (attempt ${attempt}/${attempts})` : ''}`);
+        const result = await attemptGet(url, timeoutMs);
+        const retryable = result.kind !== 'response' || isRetryableStatus(result.response.status);
+        if (!retryable) return (result as { response: HttpResponse }).response;
+        if (attempt >= attempts) throw failure(url, result, timeoutMs, attempts);
+        const exponential = Math.min(backoffMs * 2 ** (attempt - 1), maxDelayMs);
+        const retryAfter = result.kind === 'response' ? retryAfterMs(result.response.headers['retry-after']) : undefined;
+        const wait = retryAfter === undefined ? exponential : Math.min(retryAfter, maxDelayMs);
+        options.log.debug(`GET ${url}: ${describe(result)}; retrying in ${wait} ms`);
+        await options.clock.sleep(wait);
+      }
     },
   };
+}
+
+async function attemptGet(url: string, timeoutMs: number): Promise<Attempt> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  try {
+    const res = await fetch(url, { signal, redirect: 'follow' });
+    const body = await res.text();
+    const headers: Record<string, string> = {};
+    res.headers.forEach((value, key) => {
+      headers[key.toLowerCase()] = value;
+    });
+    return { kind: 'response', response: { url: res.url === '' ? url : res.url, status: res.status, headers, body } };
+  } catch (error) {
+    if (signal.aborted) return { kind: 'timeout' };
+    return { kind: 'error', error };
+  }
+}
+
+export function isRetryableStatus(status: number): boolean {
+  return status === 429 || status >= 500;
+}
+
+/** `Retry-After` in whole seconds, as milliseconds; HTTP dates and garbage are ignored. */
+export function retryAfterMs(header: string | undefined): number | undefined {
+  if (header === undefined || !/^\s*\d+\s*$/.test(header)) return undefined;
+  return Number(header.trim()) * 1000;
+}
+
+function failure(url: string, result: Attempt, timeoutMs: number, attempts: number): Error {
+  switch (result.kind) {
+    case 'response':
+      return msg.httpStatus(url, result.response.status, attempts);
+    case 'timeout':
+      return msg.httpTimeout(url, timeoutMs, attempts);
+    case 'error':
+      return msg.httpUnreachable(url, result.error, attempts);
+  }
+}
+
+function describe(result: Attempt): string {
+  switch (result.kind) {
+    case 'response':
+      return `HTTP ${result.response.status}`;
+    case 'timeout':
+      return 'timed out';
+    case 'error':
+      return result.error instanceof Error ? result.error.message : String(result.error);
+  }
 }

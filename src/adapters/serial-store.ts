@@ -1,0 +1,168 @@
+/**
+ * Writes serial files on disk: `<dir>/<archive>/serial`, one line. (Reads go
+ * through the ProjectFiles port: see app/snapshots.ts.) Writes are all or
+ * nothing: everything is checked first, each new file is written next to its
+ * target and renamed over it, and if a rename fails the files already
+ * replaced are put back.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { UserError } from '../core/errors.js';
+import type { SerialSet, SerialStore, SerialWrite } from '../core/serials.js';
+import { snapshotMessages as msg } from '../core/snapshot-messages.js';
+import { isCode } from './project-files.js';
+
+export const SERIAL_FILE = 'serial';
+
+export interface SerialStoreOptions {
+  /** Replaces fs.rename, so tests can make one rename fail. Defaults to node:fs/promises rename. */
+  readonly rename?: (from: string, to: string) => Promise<void>;
+}
+
+interface Prepared {
+  readonly path: string;
+  readonly temp: string;
+  /** The bytes the file held before, or undefined when it did not exist. */
+  readonly original: Buffer | undefined;
+}
+
+export function createSerialStore(options: SerialStoreOptions = {}): SerialStore {
+  const doRename = options.rename ?? rename;
+
+  async function write(changes: readonly SerialWrite[]): Promise<void> {
+    // 1. Check every target before touching any.
+    const targets: { path: string; value: string; original: Buffer | undefined }[] = [];
+    const seen = new Set<string>();
+    for (const change of changes) {
+      const archiveDir = join(change.dir, change.archive);
+      const path = join(archiveDir, SERIAL_FILE);
+      if (change.value === '' || /[\r\n]/.test(change.value)) throw msg.badSerialValue(path, change.value);
+      if (seen.has(path)) throw new Error(`bug: ${path} written twice in one change set`);
+      seen.add(path);
+      if (!(await isDirectory(archiveDir))) throw msg.writeTargetInvalid(path, `${archiveDir} is not a directory`);
+      targets.push({ path, value: change.value, original: await readOriginal(path) });
+    }
+
+    // 2. Write every new file next to its target.
+    const prepared: Prepared[] = [];
+    for (const t of targets) {
+      const temp = tempName(t.path);
+      try {
+        await writeFile(temp, `${t.value}\n`, { flag: 'wx' });
+      } catch (error) {
+        await removeQuietly([temp, ...prepared.map((p) => p.temp)]);
+        throw msg.writeFailed(t.path, error, true);
+      }
+      prepared.push({ path: t.path, temp, original: t.original });
+    }
+
+    // 3. Rename them over the targets; on failure put back what was replaced.
+    for (let i = 0; i < prepared.length; i++) {
+      const p = prepared[i];
+      if (p === undefined) continue;
+      try {
+        await doRename(p.temp, p.path);
+      } catch (error) {
+        await removeQuietly(prepared.slice(i).map((q) => q.temp));
+        const restored = await restore(prepared.slice(0, i));
+        throw msg.writeFailed(p.path, error, restored);
+      }
+    }
+  }
+
+  async function restore(done: readonly Prepared[]): Promise<boolean> {
+    let ok = true;
+    for (const p of done) {
+      try {
+        if (p.original === undefined) {
+          await unlink(p.path);
+        } else {
+          const temp = tempName(p.path);
+          await writeFile(temp, p.original, { flag: 'wx' });
+          await rename(temp, p.path);
+        }
+      } catch {
+        ok = false;
+      }
+    }
+    return ok;
+  }
+
+  async function replaceSet(dir: string, serials: SerialSet): Promise<void> {
+    const parent = dirname(dir);
+    try {
+      await mkdir(parent, { recursive: true });
+    } catch (error) {
+      throw msg.writeFailed(dir, error, true);
+    }
+    let fresh: string | undefined;
+    let old: string | undefined;
+    try {
+      fresh = await mkdtemp(join(parent, `.${basename(dir)}.new-`));
+      for (const [archive, value] of Object.entries(serials)) {
+        if (value === '' || /[\r\n]/.test(value)) throw msg.badSerialValue(join(dir, archive, SERIAL_FILE), value);
+        await mkdir(join(fresh, archive));
+        await writeFile(join(fresh, archive, SERIAL_FILE), `${value}\n`);
+      }
+      if (await exists(dir)) {
+        old = `${join(parent, `.${basename(dir)}.old-`)}${randomBytes(4).toString('hex')}`;
+        await doRename(dir, old);
+      }
+      await doRename(fresh, dir);
+      fresh = undefined;
+    } catch (error) {
+      if (fresh !== undefined) await rm(fresh, { recursive: true, force: true }).catch(() => undefined);
+      let restored = true;
+      if (old !== undefined) restored = await rename(old, dir).then(() => true, () => false);
+      old = undefined;
+      if (error instanceof Error && error.message.startsWith('bug:')) throw error;
+      throw msg.writeFailed(dir, error, restored);
+    } finally {
+      if (old !== undefined) await rm(old, { recursive: true, force: true }).catch(() => undefined);
+    }
+  }
+
+  return { write, replaceSet };
+}
+
+async function readOriginal(path: string): Promise<Buffer | undefined> {
+  try {
+    const s = await stat(path);
+    if (!s.isFile()) throw msg.writeTargetInvalid(path, 'it exists but is not a regular file');
+    return await readFile(path);
+  } catch (error) {
+    if (isCode(error, 'ENOENT')) return undefined;
+    if (error instanceof UserError) throw error;
+    throw msg.writeTargetInvalid(path, `it cannot be read (${reason(error)})`);
+  }
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function removeQuietly(paths: readonly string[]): Promise<void> {
+  await Promise.all(paths.map((p) => unlink(p).catch(() => undefined)));
+}
+
+function tempName(path: string): string {
+  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+function reason(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
