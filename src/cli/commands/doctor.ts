@@ -1,6 +1,63 @@
+/** `tails-build doctor`: are the host prerequisites here? */
 import type { Command } from 'commander';
-import type { CliContext } from '../context.js';
+import { runDoctor } from '../../app/doctor.js';
+import { DEFAULT_LIBVIRT_URI, DEFAULT_NETNS, missingRequired, planDoctorChecks, type DoctorReport } from '../../core/doctor.js';
+import { doctorMessages } from '../../core/doctor-messages.js';
+import { depsFor, type CliContext } from '../context.js';
 
-export function registerDoctor(program: Command, _ctx: CliContext): void {
-  program.command('doctor').description('check host prerequisites (not yet implemented)');
+export function registerDoctor(program: Command, ctx: CliContext): void {
+  program
+    .command('doctor')
+    .description('check host prerequisites: git, node, QEMU, libvirt, vagrant + vagrant-libvirt, mmdebstrap, …')
+    .option('--libvirt-uri <uri>', `libvirt connection to probe (default: $LIBVIRT_DEFAULT_URI, else ${DEFAULT_LIBVIRT_URI})`)
+    .addHelpText(
+      'after',
+      `
+Prints one line per check: "ok" or "missing", what was found, and for anything
+missing the command that installs or starts it. Exits 5 when a required check
+fails (optional ones: shellcheck, the network namespace, /dev/kvm). The network
+namespace checked is $TAILS_BUILD_NETNS, default ${DEFAULT_NETNS}.
+
+Examples:
+  tails-build doctor
+  tails-build doctor --json
+  tails-build doctor --libvirt-uri qemu:///system`,
+    )
+    .action(async (opts: { libvirtUri?: string }, cmd: Command) => {
+      const { deps, globals } = depsFor(ctx, cmd);
+      const checks = planDoctorChecks({
+        libvirtUri: nonEmpty(opts.libvirtUri) ?? nonEmpty(ctx.env.LIBVIRT_DEFAULT_URI) ?? DEFAULT_LIBVIRT_URI,
+        netns: nonEmpty(ctx.env.TAILS_BUILD_NETNS) ?? DEFAULT_NETNS,
+        // The node running us is the one that matters; cli/ is where process facts are read.
+        nodeVersion: process.versions.node,
+      });
+      const report = await runDoctor(deps, checks);
+      if (globals.json) deps.out.data(report);
+      else for (const line of formatDoctorReport(report)) deps.out.line(line);
+      const missing = missingRequired(report);
+      if (missing.length > 0) throw doctorMessages.prerequisitesMissing(missing);
+    });
+}
+
+/** The text table: status, check, detail; the fix on its own line under anything missing. */
+export function formatDoctorReport(report: DoctorReport): string[] {
+  const titles = report.checks.map((c) => titleOf(c));
+  const width = Math.max(...titles.map((t) => t.length));
+  const lines: string[] = [];
+  report.checks.forEach((check, i) => {
+    const status = check.ok ? 'ok' : 'missing';
+    lines.push(`${status.padEnd(8)} ${(titles[i] ?? '').padEnd(width)}  ${check.detail}`);
+    if (check.hint !== null) lines.push(`${' '.repeat(9 + width + 2)}fix: ${check.hint}`);
+  });
+  const missing = missingRequired(report);
+  lines.push('', missing.length === 0 ? doctorMessages.summary.allOk : doctorMessages.summary.missing(missing));
+  return lines;
+}
+
+function titleOf(check: { readonly title: string; readonly required: boolean }): string {
+  return check.required ? check.title : `${check.title} (optional)`;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
 }

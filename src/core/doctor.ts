@@ -1,0 +1,297 @@
+/**
+ * Host prerequisites, as data (STYLE rules 1, 2, 5): each check names its
+ * probe commands and how to judge what they returned. `planDoctorChecks`
+ * builds the list; `judgeCheck` turns probe results into a verdict. Running the
+ * probes is app/doctor.ts's job.
+ */
+import { command, formatCommand, type Command } from './command.js';
+import { doctorMessages as m } from './doctor-messages.js';
+
+export const NODE_MINIMUM = '20.5.0';
+export const DEFAULT_LIBVIRT_URI = 'qemu:///system';
+export const DEFAULT_NETNS = 'tbns';
+
+export type CheckId =
+  | 'git'
+  | 'node'
+  | 'qemu'
+  | 'qemu-img'
+  | 'libvirt'
+  | 'vagrant'
+  | 'vagrant-libvirt'
+  | 'mmdebstrap'
+  | 'shellcheck'
+  | 'netns'
+  | 'kvm';
+
+/** How a check reads its probe results. */
+export type Judge =
+  /** Every probe exited 0. `detailLine`: the first stdout line containing it is the detail (default: the first line). */
+  | { readonly kind: 'exit-zero'; readonly detailLine?: string }
+  /** The probe exited 0 and a line of its stdout starts with `word` (as a whole word); `okDetail` replaces that line as the detail. */
+  | { readonly kind: 'lists'; readonly word: string; readonly okDetail?: string }
+  /** libvirt answers `virsh version` at `uri`. */
+  | { readonly kind: 'libvirt'; readonly uri: string }
+  /** The running node (no probe): compares versions. */
+  | { readonly kind: 'node-version'; readonly running: string; readonly minimum: string }
+  /** `test -e` of a device: informational either way. */
+  | { readonly kind: 'kvm' };
+
+export interface DoctorCheck {
+  readonly id: CheckId;
+  readonly title: string;
+  /** A missing required check makes doctor (and every build's preflight) fail. */
+  readonly required: boolean;
+  readonly probes: readonly Command[];
+  readonly judge: Judge;
+  /** The command that installs what is missing (when a probe's program is not found). */
+  readonly installHint: string;
+  /** What to do when the program exists but the check fails; defaults to installHint. */
+  readonly fixHint?: string;
+}
+
+export type ProbeResult =
+  | { readonly kind: 'exited'; readonly exitCode: number; readonly stdout: string; readonly stderr: string }
+  /** The program is not on PATH. */
+  | { readonly kind: 'not-found' }
+  /** It could not start or timed out. */
+  | { readonly kind: 'failed'; readonly reason: string };
+
+export interface CheckVerdict {
+  readonly id: CheckId;
+  readonly title: string;
+  readonly required: boolean;
+  readonly ok: boolean;
+  readonly detail: string;
+  /** The next command when not ok; null when ok. */
+  readonly hint: string | null;
+}
+
+export interface DoctorReport {
+  /** Every required check is ok. */
+  readonly ok: boolean;
+  readonly checks: readonly CheckVerdict[];
+}
+
+export interface DoctorInput {
+  readonly libvirtUri: string;
+  readonly netns: string;
+  /** `process.versions.node` of the running node, passed in by cli/. */
+  readonly nodeVersion: string;
+}
+
+const SHORT = 5_000;
+const LIBVIRT_TIMEOUT = 10_000;
+// Ruby start-up plus plugin loading; ~1 s here, slower on a cold cache.
+const VAGRANT_TIMEOUT = 30_000;
+const VAGRANT_ENV = { VAGRANT_CHECKPOINT_DISABLE: '1' };
+
+export function planDoctorChecks(input: DoctorInput): readonly DoctorCheck[] {
+  const probe = (file: string, args: readonly string[], timeoutMs = SHORT, env?: Record<string, string>): Command =>
+    command(file, args, { timeoutMs, ...(env === undefined ? {} : { env }) });
+  return [
+    {
+      id: 'git',
+      title: m.title.git,
+      required: true,
+      probes: [probe('git', ['--version'])],
+      judge: { kind: 'exit-zero' },
+      installHint: m.install.git,
+    },
+    {
+      id: 'node',
+      title: m.title.node,
+      required: true,
+      probes: [],
+      judge: { kind: 'node-version', running: input.nodeVersion, minimum: NODE_MINIMUM },
+      installHint: m.install.node,
+    },
+    {
+      id: 'qemu',
+      title: m.title.qemu,
+      required: true,
+      probes: [probe('qemu-system-x86_64', ['--version'])],
+      judge: { kind: 'exit-zero' },
+      installHint: m.install.qemu,
+    },
+    {
+      id: 'qemu-img',
+      title: m.title.qemuImg,
+      required: true,
+      probes: [probe('qemu-img', ['--version'])],
+      judge: { kind: 'exit-zero' },
+      installHint: m.install.qemuImg,
+    },
+    {
+      id: 'libvirt',
+      title: m.title.libvirt,
+      required: true,
+      probes: [probe('virsh', ['-c', input.libvirtUri, 'version'], LIBVIRT_TIMEOUT)],
+      judge: { kind: 'libvirt', uri: input.libvirtUri },
+      installHint: m.install.libvirt,
+      fixHint: m.fix.libvirtDown(input.libvirtUri, input.netns),
+    },
+    {
+      id: 'vagrant',
+      title: m.title.vagrant,
+      required: true,
+      probes: [probe('vagrant', ['--version'], VAGRANT_TIMEOUT, VAGRANT_ENV)],
+      judge: { kind: 'exit-zero' },
+      installHint: m.install.vagrant,
+    },
+    {
+      id: 'vagrant-libvirt',
+      title: m.title.vagrantLibvirt,
+      required: true,
+      probes: [probe('vagrant', ['plugin', 'list'], VAGRANT_TIMEOUT, VAGRANT_ENV)],
+      judge: { kind: 'lists', word: 'vagrant-libvirt' },
+      installHint: m.install.vagrantLibvirt,
+    },
+    {
+      id: 'mmdebstrap',
+      title: m.title.mmdebstrap,
+      required: true,
+      probes: [probe('mmdebstrap', ['--version'])],
+      judge: { kind: 'exit-zero' },
+      installHint: m.install.mmdebstrap,
+    },
+    {
+      id: 'shellcheck',
+      title: m.title.shellcheck,
+      required: false,
+      probes: [probe('shellcheck', ['--version'])],
+      judge: { kind: 'exit-zero', detailLine: 'version:' },
+      installHint: m.install.shellcheck,
+    },
+    {
+      id: 'netns',
+      title: m.title.netns(input.netns),
+      required: false,
+      probes: [probe('ip', ['netns', 'list'])],
+      judge: { kind: 'lists', word: input.netns, okDetail: m.detail.netnsOk(input.netns) },
+      installHint: m.install.ip,
+      fixHint: m.fix.netnsMissing(input.netns),
+    },
+    {
+      id: 'kvm',
+      title: m.title.kvm,
+      required: false,
+      // Absolute: `test` is a shell builtin elsewhere, and this must not depend on PATH.
+      probes: [probe('/usr/bin/test', ['-e', '/dev/kvm'])],
+      judge: { kind: 'kvm' },
+      installHint: m.fix.kvmAbsent,
+    },
+  ];
+}
+
+/** Turns the results of a check's probes (in the order of `check.probes`) into its verdict. */
+export function judgeCheck(check: DoctorCheck, results: readonly ProbeResult[]): CheckVerdict {
+  const verdict = (ok: boolean, detail: string, hint: string | null = null): CheckVerdict => ({
+    id: check.id,
+    title: check.title,
+    required: check.required,
+    ok,
+    detail,
+    hint: ok ? null : hint,
+  });
+  const fixHint = check.fixHint ?? check.installHint;
+  const judge = check.judge;
+
+  if (judge.kind === 'node-version') {
+    const ok = compareVersions(judge.running, judge.minimum) >= 0;
+    return verdict(ok, ok ? m.detail.nodeOk(judge.running) : m.detail.nodeTooOld(judge.running, judge.minimum), check.installHint);
+  }
+
+  // Probes that could not run decide first: the program is missing or broken.
+  for (const [index, result] of results.entries()) {
+    const probe = check.probes[index];
+    const shown = probe === undefined ? check.id : formatCommand(probe);
+    if (result.kind === 'not-found') {
+      if (judge.kind === 'kvm') return verdict(false, m.detail.kvmAbsent, check.installHint);
+      return verdict(false, m.detail.notFound(probe?.file ?? check.id), check.installHint);
+    }
+    if (result.kind === 'failed') {
+      const detail = m.detail.couldNotRun(shown, result.reason);
+      return verdict(false, judge.kind === 'libvirt' ? m.detail.libvirtUnreachable(judge.uri, detail) : detail, fixHint);
+    }
+  }
+  const exited = results.filter((r): r is Extract<ProbeResult, { kind: 'exited' }> => r.kind === 'exited');
+  const first = exited[0];
+  const firstProbe = check.probes[0];
+  if (first === undefined || firstProbe === undefined || exited.length !== check.probes.length) {
+    // A check with probes always gets one result per probe; anything else is a bug in the caller.
+    throw new Error(`doctor: check ${check.id} got ${results.length} result(s) for ${check.probes.length} probe(s)`);
+  }
+  const shown = formatCommand(firstProbe);
+
+  switch (judge.kind) {
+    case 'kvm':
+      return first.exitCode === 0 ? verdict(true, m.detail.kvmPresent) : verdict(false, m.detail.kvmAbsent, check.installHint);
+    case 'libvirt':
+      if (first.exitCode === 0) {
+        return verdict(true, m.detail.libvirtOk(judge.uri, pickLine(first.stdout, 'hypervisor') ?? pickLine(first.stdout) ?? ''));
+      }
+      return verdict(false, m.detail.libvirtUnreachable(judge.uri, errorLine(first)), fixHint);
+    case 'lists': {
+      if (first.exitCode !== 0) return verdict(false, m.detail.exited(shown, first.exitCode, errorLine(first)), fixHint);
+      const line = first.stdout.split('\n').find((l) => l.trim().split(/\s+/)[0] === judge.word);
+      return line === undefined ? verdict(false, m.detail.notListed(judge.word, shown), fixHint) : verdict(true, judge.okDetail ?? clip(line.trim()));
+    }
+    case 'exit-zero': {
+      const failed = exited.findIndex((r) => r.exitCode !== 0);
+      const failedResult = exited[failed];
+      const failedProbe = check.probes[failed];
+      if (failedResult !== undefined && failedProbe !== undefined) {
+        return verdict(false, m.detail.exited(formatCommand(failedProbe), failedResult.exitCode, errorLine(failedResult)), fixHint);
+      }
+      return verdict(true, pickLine(first.stdout, judge.detailLine) ?? pickLine(first.stderr) ?? shown);
+    }
+  }
+}
+
+/** The report: ok when every required check is. */
+export function summariseDoctor(verdicts: readonly CheckVerdict[]): DoctorReport {
+  return { ok: verdicts.every((v) => v.ok || !v.required), checks: verdicts };
+}
+
+/** Titles of the required checks that failed, in order. */
+export function missingRequired(report: DoctorReport): readonly string[] {
+  return report.checks.filter((c) => c.required && !c.ok).map((c) => c.title);
+}
+
+/** Compares dotted numeric versions ("20.20.2" vs "20.5.0"); a leading "v" is ignored. */
+export function compareVersions(a: string, b: string): number {
+  const parse = (v: string): number[] => v.replace(/^v/, '').split(/[.+-]/).slice(0, 3).map((p) => Number.parseInt(p, 10) || 0);
+  const pa = parse(a);
+  const pb = parse(b);
+  for (let i = 0; i < 3; i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+const MAX_DETAIL = 120;
+
+function pickLine(text: string, containing?: string): string | undefined {
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
+  const line = containing === undefined ? lines[0] : lines.find((l) => l.includes(containing));
+  return line === undefined ? undefined : clip(line);
+}
+
+/** The most telling line of a failed probe: libvirt's "error: …" lines first, else stderr's first line, else stdout's. */
+function errorLine(result: { readonly stdout: string; readonly stderr: string }): string {
+  const errors = result.stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith('error:'));
+  const telling = errors.at(-1) ?? pickLine(result.stderr) ?? pickLine(result.stdout) ?? '';
+  return clip(telling);
+}
+
+function clip(line: string): string {
+  return line.length <= MAX_DETAIL ? line : `${line.slice(0, MAX_DETAIL - 1)}…`;
+}
