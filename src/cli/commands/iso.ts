@@ -1,6 +1,96 @@
-import type { Command } from 'commander';
-import type { CliContext } from '../context.js';
+/** `tails-build iso`: build the ISO in a throwaway VM (for now: resolve and print the plan). */
+import { Option, type Command } from 'commander';
+import { computeIsoPlan } from '../../app/iso-plan.js';
+import { loadProject } from '../../app/project.js';
+import { splitOptionString, tokensFromFlags, type BuildFlags } from '../../core/build-options.js';
+import type { IsoBuildPlan } from '../../core/iso-plan.js';
+import { messages } from '../../core/messages.js';
+import type { Output } from '../../ui/output.js';
+import { depsFor, type CliContext } from '../context.js';
 
-export function registerIso(program: Command, _ctx: CliContext): void {
-  program.command('iso').description('build the ISO (not yet implemented)');
+interface IsoFlags extends BuildFlags {
+  readonly dryRun?: boolean;
+  readonly artifacts?: string;
+}
+
+export function registerIso(program: Command, ctx: CliContext): void {
+  program
+    .command('iso')
+    .description('build the ISO inside a throwaway builder VM and copy the artifacts back')
+    .option('-n, --dry-run', 'resolve the request and print the plan; run nothing')
+    .option('--artifacts <dir>', 'where artifacts and the build log are copied (env ARTIFACTS; default: the project root)')
+    .option('--keep-running', 'keep the VM and reuse it for the next build of the same ref (keeprunning)')
+    .option('--rescue', 'keep a failed VM and its build dir for inspection (rescue)')
+    .option('--force-cleanup', 'destroy any builder VM before the build, and always after (forcecleanup)')
+    .option('--ignore-changes', 'build HEAD even though the tree has uncommitted changes (ignorechanges)')
+    .option('--offline', 'build without network: apt-cacher-ng offline mode, no time sync (offline)')
+    .option('--cpus <n>', 'VM CPUs (cpus=N; default: the host CPUs)')
+    .option('--memory <mib>', 'VM memory in MiB (memory=N; default: computed from CPUs and --ram)')
+    .option('--ram', 'build in a tmpfs inside the VM (ram, the default)')
+    .option('--no-ram', 'build on the VM disk, with far less memory (noram)')
+    .addOption(new Option('--proxy <mode>', 'APT proxy (vmproxy, extproxy, vmproxy+extproxy)').choices(['vmproxy', 'extproxy', 'vmproxy+extproxy']))
+    .option('--date-offset <days>', 'set the VM clock N days off, e.g. --date-offset=-3 (dateoffset=±N)')
+    .option('--cache-website [yes|no]', 'use the website build cache (cachewebsite[=yes|no])')
+    .option('--no-cache-website', 'do not use the website build cache')
+    .addOption(new Option('--compression <kind>', 'squashfs compression: fast (zstd) or default (release)').choices(['fast', 'default']))
+    .option('--machine-type <type>', 'QEMU machine type (machinetype=, default q35)')
+    .option('--cpu-model <model>', 'QEMU CPU model (cpumodel=; default host-passthrough on KVM, maximum on TCG)')
+    .addHelpText(
+      'after',
+      `
+Options may also come from TAILS_BUILD_OPTIONS, space-separated, with Tails' names:
+  keeprunning rescue forcecleanup ignorechanges offline cpus=N memory=N ram noram
+  vmproxy extproxy vmproxy+extproxy dateoffset=[+-]N cachewebsite[=yes|no]
+  fastcomp defaultcomp machinetype=TYPE cpumodel=MODEL nomergebasebranch
+Flags win over TAILS_BUILD_OPTIONS; an unknown or malformed option is an error.
+APT_SNAPSHOTS_SERIALS='{"debian":"2024101502"}' pins what "latest" resolves to.
+
+Examples:
+  tails-build iso --dry-run                      show what would be built and how
+  tails-build iso --dry-run --json | jq .basebox.name
+  TAILS_BUILD_OPTIONS="keeprunning cpus=4" tails-build iso
+  tails-build iso --no-ram --memory 4096 --artifacts /srv/artifacts`,
+    )
+    .action(async (flags: IsoFlags, cmd: Command) => {
+      const dryRun = flags.dryRun === true;
+      const { deps, globals } = depsFor(ctx, cmd, { dryRun });
+      const project = await loadProject(deps, { projectDir: globals.project, cwd: ctx.cwd });
+      const plan = await computeIsoPlan(deps, project, {
+        optionWords: [...splitOptionString(ctx.env.TAILS_BUILD_OPTIONS), ...tokensFromFlags(flags)],
+        httpProxy: ctx.env.http_proxy ?? ctx.env.HTTP_PROXY,
+        ci: { jenkinsUrl: ctx.env.JENKINS_URL, gitBranch: ctx.env.GIT_BRANCH },
+        artifactsDir: flags.artifacts ?? ctx.env.ARTIFACTS,
+        cwd: ctx.cwd,
+        pinnedSerialsJson: ctx.env.APT_SNAPSHOTS_SERIALS,
+        dryRun,
+      });
+      if (globals.json) deps.out.data(plan);
+      else printPlan(deps.out, plan);
+      if (!dryRun) throw messages.iso.notYetImplemented();
+    });
+}
+
+function printPlan(out: Output, plan: IsoBuildPlan): void {
+  const o = plan.request.options;
+  const g = plan.request.git;
+  out.line(`Project:   ${plan.project.root} (${plan.project.kind} layout)`);
+  out.line(`Building:  ${g.ref} at ${g.commit.slice(0, 12)}${g.releasing ? ' (release build: HEAD is a tag)' : ''}`);
+  out.line(`Basebox:   ${plan.basebox.name}`);
+  for (const [set, serials] of Object.entries(plan.serials)) {
+    const text = Object.entries(serials)
+      .map(([archive, serial]) => `${archive}=${serial}`)
+      .join(' ');
+    out.line(`Serials:   ${set.padEnd(8)} ${text === '' ? '(none)' : text}`);
+  }
+  if (plan.request.pinnedSerials !== undefined) {
+    out.line(`Pinned:    ${Object.entries(plan.request.pinnedSerials).map(([a, s]) => `${a}=${s}`).join(' ')} (APT_SNAPSHOTS_SERIALS)`);
+  }
+  out.line(
+    `VM:        ${plan.vm.cpus} CPUs, ${plan.vm.memoryMiB} MiB, ${plan.vm.machineType}, cpu ${plan.vm.cpuModel ?? 'auto'}, ${o.ramBuild ? 'RAM build' : 'disk build'}, proxy ${o.proxy}${o.offline ? ' (offline)' : ''}, then ${plan.vm.keep}`,
+  );
+  out.line(`Options:   ${plan.request.optionWords.map((w) => w.text).join(' ')}`);
+  out.line(`Artifacts: ${plan.request.artifactsDir}`);
+  out.line('Steps:');
+  for (const step of plan.steps) out.line(`  ${step.implemented ? '-' : '·'} ${step.title}${step.implemented ? '' : '  [not implemented yet]'}`);
+  if (plan.dryRun) out.line('Dry run: nothing was executed.');
 }

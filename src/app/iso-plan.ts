@@ -1,0 +1,72 @@
+/** Observe the checkout and compute the ISO build plan. Reads only; writes nothing. */
+import { resolve } from 'node:path';
+import { resolveBuildOptions, type OptionToken } from '../core/build-options.js';
+import { computeBuildRef, type CiFacts } from '../core/git-ref.js';
+import { planIsoBuild, type IsoBuildPlan } from '../core/iso-plan.js';
+import { messages } from '../core/messages.js';
+import { resolveArchiveOrigin, type ProjectConfig } from '../core/project.js';
+import { parseSerialsJson } from '../core/serials.js';
+import { findBaseboxName } from './basebox-name.js';
+import type { Deps } from './deps.js';
+import { readSerialSets } from './snapshots.js';
+
+export interface IsoRequestInputs {
+  /** Option words from TAILS_BUILD_OPTIONS, then from flags (flags last, so they win). */
+  readonly optionWords: readonly OptionToken[];
+  readonly httpProxy: string | undefined;
+  readonly ci: CiFacts;
+  /** ARTIFACTS or --artifacts, relative to cwd; default: the project root. */
+  readonly artifactsDir: string | undefined;
+  readonly cwd: string;
+  /** APT_SNAPSHOTS_SERIALS, raw. */
+  readonly pinnedSerialsJson: string | undefined;
+  readonly dryRun: boolean;
+}
+
+export async function computeIsoPlan(deps: Deps, project: ProjectConfig, inputs: IsoRequestInputs): Promise<IsoBuildPlan> {
+  const head = await deps.git.readHead(project.root);
+  const git = computeBuildRef(head, inputs.ci);
+  const resolved = resolveBuildOptions(inputs.optionWords, {
+    hostCpus: deps.host.cpuCount(),
+    releasing: git.releasing,
+    httpProxy: inputs.httpProxy,
+  });
+  const { options } = resolved;
+
+  const status = await deps.git.readStatus(project.root);
+  if (status.length > 0) {
+    if (!options.ignoreChanges) throw messages.iso.dirtyTree(project.root, status);
+    deps.out.warn(`the checkout has ${status.length} uncommitted change(s); they are not built (the VM builds commit ${git.commit.slice(0, 12)}).`);
+  }
+  for (const warning of resolved.warnings) deps.out.warn(warning);
+
+  const basebox = await findBaseboxName(deps, project, { ignoreChanges: options.ignoreChanges });
+  const sets = await readSerialSets(deps, project);
+  const layouts = Object.fromEntries(Object.keys(sets.iso).map((archive) => [archive, resolveArchiveOrigin(project, archive).layout]));
+  const pinnedSerials =
+    inputs.pinnedSerialsJson === undefined || inputs.pinnedSerialsJson.trim() === ''
+      ? undefined
+      : parseSerialsJson(inputs.pinnedSerialsJson, 'APT_SNAPSHOTS_SERIALS', layouts);
+
+  return planIsoBuild({
+    project,
+    dryRun: inputs.dryRun,
+    basebox: {
+      name: basebox.name,
+      prefix: basebox.prefix,
+      arch: basebox.arch,
+      codename: basebox.codename,
+      date: basebox.date,
+      shortId: basebox.shortId,
+    },
+    serials: sets,
+    request: {
+      options,
+      optionWords: resolved.applied,
+      warnings: resolved.warnings,
+      git,
+      artifactsDir: resolve(inputs.cwd, inputs.artifactsDir ?? project.root),
+      pinnedSerials,
+    },
+  });
+}

@@ -1,0 +1,183 @@
+/** `tails-build iso --dry-run --json` on real git repositories: the resolved request and plan, nothing executed. */
+import assert from 'node:assert/strict';
+import { cpus } from 'node:os';
+import { after, describe, it } from 'node:test';
+import type { IsoBuildPlan } from '../../src/core/iso-plan.js';
+import { runTailsBuild } from '../helpers/cli.js';
+import { createTempRepo, type TempRepo } from '../helpers/git-repo.js';
+
+const repos: TempRepo[] = [];
+after(() => {
+  for (const r of repos) r.remove();
+});
+
+function project(): TempRepo {
+  const r = createTempRepo();
+  repos.push(r);
+  r.write({
+    'definitions/builder/packages': 'sudo\n',
+    'definitions/builder/APT_snapshots.d/debian/serial': '2024090201\n',
+    'definitions/builder/APT_snapshots.d/debian-security/serial': '2024090202\n',
+    'definitions/iso/APT_snapshots.d/debian/serial': '2024101502\n',
+    'definitions/iso/APT_snapshots.d/debian-security/serial': 'latest\n',
+    'README': 'sample\n',
+  });
+  r.commit('Initial', '2024-09-02T10:00:00Z');
+  return r;
+}
+
+async function plan(r: TempRepo, args: string[] = [], env: Record<string, string> = {}): Promise<IsoBuildPlan> {
+  const res = await runTailsBuild(['iso', '--dry-run', '--json', ...args], { cwd: r.root, env });
+  assert.equal(res.code, 0, res.stderr);
+  return JSON.parse(res.stdout) as IsoBuildPlan;
+}
+
+describe('tails-build iso --dry-run --json', () => {
+  it('prints the resolved request and plan: box name, serials, options', async () => {
+    const r = project();
+    const head = r.git('rev-parse', 'HEAD');
+    const short = r.git('rev-parse', '--short', 'HEAD');
+    const p = await plan(r);
+    assert.equal(p.schema, 'tails-build/iso-plan@1');
+    assert.equal(p.dryRun, true);
+    assert.equal(p.basebox.name, `tails-builder-amd64-bookworm-20240902-${short}`);
+    assert.deepEqual(p.serials, {
+      builder: { debian: '2024090201', 'debian-security': '2024090202' },
+      iso: { debian: '2024101502', 'debian-security': 'latest' },
+    });
+    assert.deepEqual(p.request.git, { commit: head, ref: 'main', branch: 'main', releasing: false });
+    assert.equal(p.request.options.cpus, cpus().length);
+    assert.equal(p.request.options.ramBuild, true);
+    assert.equal(p.request.options.proxy, 'vmproxy');
+    assert.equal(p.request.options.compression, 'fast');
+    assert.equal(p.request.artifactsDir, r.root);
+    assert.equal(p.vm.keep, 'destroy');
+    assert.ok(p.steps.some((s) => s.id === 'basebox'));
+    // Nothing was executed: the checkout is untouched.
+    assert.equal(r.git('status', '--porcelain', '--ignored'), '');
+  });
+
+  it('takes TAILS_BUILD_OPTIONS, and flags win over it', async () => {
+    const r = project();
+    const p = await plan(r, ['--cpus', '1', '--no-ram'], { TAILS_BUILD_OPTIONS: 'keeprunning cpus=3 ram memory=4096 dateoffset=-2' });
+    assert.equal(p.request.options.cpus, 1);
+    assert.equal(p.request.options.keepRunning, true);
+    assert.equal(p.request.options.ramBuild, false);
+    assert.equal(p.request.options.dateOffsetDays, -2);
+    assert.equal(p.vm.memoryMiB, 4096);
+    assert.equal(p.vm.keep, 'keep-running');
+    const sources = p.request.optionWords.map((w) => `${w.text}@${w.source}`);
+    assert.ok(sources.includes('cpus=3@TAILS_BUILD_OPTIONS'));
+    assert.ok(sources.includes('cpus=1@--cpus'));
+  });
+
+  it('fails on an unknown TAILS_BUILD_OPTIONS word, naming it', async () => {
+    const r = project();
+    const res = await runTailsBuild(['iso', '--dry-run'], { cwd: r.root, env: { TAILS_BUILD_OPTIONS: 'keeprunning frobnicate' } });
+    assert.equal(res.code, 2);
+    assert.equal(res.stdout, '');
+    assert.match(res.stderr, /error: Unknown build option "frobnicate" in TAILS_BUILD_OPTIONS/);
+    assert.match(res.stderr, /hint: Known options:/);
+  });
+
+  it('fails on a malformed flag value, naming the flag', async () => {
+    const r = project();
+    const res = await runTailsBuild(['iso', '--dry-run', '--cpus', 'many'], { cwd: r.root });
+    assert.equal(res.code, 2);
+    assert.match(res.stderr, /Malformed build option "cpus=many" in --cpus/);
+  });
+
+  it('rejects an unknown flag as a usage error', async () => {
+    const r = project();
+    const res = await runTailsBuild(['iso', '--dry-run', '--frobnicate'], { cwd: r.root });
+    assert.equal(res.code, 2);
+    assert.match(res.stderr, /unknown option '--frobnicate'/);
+  });
+
+  it('refuses a dirty tree unless --ignore-changes', async () => {
+    const r = project();
+    r.write({ README: 'edited\n' });
+    const refused = await runTailsBuild(['iso', '--dry-run'], { cwd: r.root });
+    assert.equal(refused.code, 3);
+    assert.match(refused.stderr, /has uncommitted changes/);
+    assert.match(refused.stderr, /M README/);
+    assert.match(refused.stderr, /--ignore-changes/);
+    const p = await plan(r, ['--ignore-changes']);
+    assert.equal(p.request.options.ignoreChanges, true);
+    const viaEnv = await plan(r, [], { TAILS_BUILD_OPTIONS: 'ignorechanges' });
+    assert.equal(viaEnv.request.options.ignoreChanges, true);
+  });
+
+  it('builds a tag as a release: ref is the tag, release compression', async () => {
+    const r = project();
+    r.git('tag', '6.9');
+    const p = await plan(r);
+    assert.equal(p.request.git.ref, '6.9');
+    assert.equal(p.request.git.releasing, true);
+    assert.equal(p.request.options.compression, 'default');
+    assert.equal(p.request.options.cacheWebsite, false);
+  });
+
+  it('refuses a detached HEAD that no tag points at', async () => {
+    const r = project();
+    r.write({ README: 'second\n' });
+    r.commit('Second', '2024-09-03T10:00:00Z');
+    r.git('checkout', '-q', '--detach', 'HEAD~1');
+    const res = await runTailsBuild(['iso', '--dry-run'], { cwd: r.root });
+    assert.equal(res.code, 3);
+    assert.match(res.stderr, /is detached and no tag points at it/);
+  });
+
+  it('refuses when Jenkins asked for another branch', async () => {
+    const r = project();
+    const res = await runTailsBuild(['iso', '--dry-run'], {
+      cwd: r.root,
+      env: { JENKINS_URL: 'https://jenkins.example/', GIT_BRANCH: 'origin/feature/x' },
+    });
+    assert.equal(res.code, 3);
+    assert.match(res.stderr, /Jenkins asked to build "origin\/feature\/x" but the checkout is at "main"/);
+    const ok = await plan(r, [], { JENKINS_URL: 'https://jenkins.example/', GIT_BRANCH: 'origin/main' });
+    assert.equal(ok.request.git.ref, 'main');
+  });
+
+  it('records APT_SNAPSHOTS_SERIALS and rejects a malformed one', async () => {
+    const r = project();
+    const p = await plan(r, [], { APT_SNAPSHOTS_SERIALS: '{"debian-security":"2024101601"}' });
+    assert.deepEqual(p.request.pinnedSerials, { 'debian-security': '2024101601' });
+    const bad = await runTailsBuild(['iso', '--dry-run'], { cwd: r.root, env: { APT_SNAPSHOTS_SERIALS: '{"debian":"latest"}' } });
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /APT_SNAPSHOTS_SERIALS/);
+    assert.match(bad.stderr, /latest/);
+  });
+
+  it('honours --artifacts and ARTIFACTS', async () => {
+    const r = project();
+    assert.equal((await plan(r, ['--artifacts', '/srv/out'])).request.artifactsDir, '/srv/out');
+    assert.equal((await plan(r, [], { ARTIFACTS: '/srv/env' })).request.artifactsDir, '/srv/env');
+  });
+
+  it('prints a readable plan without --json', async () => {
+    const r = project();
+    const res = await runTailsBuild(['iso', '--dry-run'], { cwd: r.root });
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout, /Basebox: +tails-builder-amd64-bookworm-20240902-/);
+    assert.match(res.stdout, /Serials: +builder +debian=2024090201 debian-security=2024090202/);
+    assert.match(res.stdout, /Dry run: nothing was executed\./);
+  });
+
+  it('without --dry-run says the build steps have not landed, exit 3', async () => {
+    const r = project();
+    const res = await runTailsBuild(['iso'], { cwd: r.root });
+    assert.equal(res.code, 3);
+    assert.match(res.stderr, /cannot build yet/);
+  });
+
+  it('documents options and examples in --help', async () => {
+    const r = project();
+    const res = await runTailsBuild(['iso', '--help'], { cwd: r.root });
+    assert.equal(res.code, 0);
+    assert.match(res.stdout, /TAILS_BUILD_OPTIONS/);
+    assert.match(res.stdout, /Examples:/);
+    assert.match(res.stdout, /--keep-running/);
+  });
+});
