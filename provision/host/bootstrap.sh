@@ -157,7 +157,8 @@ ensure_daemon() {
   run ip netns exec "$NETNS" "/usr/sbin/$name" -d
 }
 
-libvirt_answers() { timeout 10 virsh -c "$LIBVIRT_URI" version >/dev/null 2>&1; }
+# `virsh uri` answers in ~20 ms; `virsh version` takes seconds (it probes QEMU).
+libvirt_answers() { timeout 5 virsh -c "$LIBVIRT_URI" uri >/dev/null 2>&1; }
 
 ensure_libvirt() {
   [ "$(id -u)" -eq 0 ] || die "starting libvirt needs root"
@@ -165,16 +166,16 @@ ensure_libvirt() {
   ensure_daemon virtlogd
   ensure_daemon virtlockd
   ensure_daemon libvirtd
-  local i
-  for i in $(seq 1 20); do
-    if libvirt_answers; then
-      say "libvirt answers on $LIBVIRT_URI ($(virsh -c "$LIBVIRT_URI" version 2>/dev/null | grep -m1 'hypervisor' || true))"
-      return
+  local deadline=$((SECONDS + 10)) waited=""
+  until libvirt_answers; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      die "libvirtd does not answer on $LIBVIRT_URI after 10 s; run 'ip netns exec $NETNS /usr/sbin/libvirtd' in the foreground to see why"
     fi
-    [ "$i" -eq 1 ] && say "waiting up to 10 s for libvirtd's socket"
-    sleep 0.5
+    [ -n "$waited" ] || say "waiting up to 10 s for libvirtd's socket"
+    waited=1
+    sleep 0.2
   done
-  die "libvirtd does not answer on $LIBVIRT_URI after 10 s; see 'ip netns exec $NETNS libvirtd' run in the foreground for its error"
+  say "libvirt answers on $LIBVIRT_URI"
 }
 
 # --- the project ------------------------------------------------------------------
