@@ -47,14 +47,14 @@ export function createGit(): Git {
       }
       const line = out.trim();
       if (line === '') return undefined;
-      const match = /^([0-9a-f]{4,64}) (\d{8})$/.exec(line);
-      if (match === null) {
+      const [, shortId, authorDate] = /^([0-9a-f]{4,64}) (\d{8})$/.exec(line) ?? [];
+      if (shortId === undefined || authorDate === undefined) {
         throw new UserError('git-unexpected', `Unexpected output from git log in ${root}: "${line}".`, {
           kind: 'external',
           hint: 'Check your git configuration (git config --list --show-origin) for log.* or format.* settings.',
         });
       }
-      return { shortId: match[1]!, authorDate: match[2]! };
+      return { shortId, authorDate };
     },
 
     async readStatus(root, path) {

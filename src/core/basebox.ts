@@ -22,7 +22,7 @@ const NAME = /^(.+)-([^-]+)-([^-]+)-(\d{8})-([0-9a-f]{4,64})$/;
 
 /** Parses a box name back into its parts; undefined when it does not follow the formula. */
 export function parseBaseboxName(name: string, prefix: string): BaseboxIdentity | undefined {
-  const match = NAME.exec(name);
-  if (match === null || match[1] !== prefix) return undefined;
-  return { name, prefix, arch: match[2]!, codename: match[3]!, date: match[4]!, shortId: match[5]! };
+  const [, namePrefix, arch, codename, date, shortId] = NAME.exec(name) ?? [];
+  if (namePrefix !== prefix || arch === undefined || codename === undefined || date === undefined || shortId === undefined) return undefined;
+  return { name, prefix, arch, codename, date, shortId };
 }

@@ -24,12 +24,12 @@ export interface CiFacts {
 
 export function computeBuildRef(head: GitHead, ci: CiFacts): BuildRef {
   const tag = head.tagsAtHead[head.tagsAtHead.length - 1];
-  if (tag === undefined && head.branch === undefined) {
+  const ref = tag ?? head.branch;
+  if (ref === undefined) {
     throw new UserError('detached-head', `HEAD (${head.commit.slice(0, 12)}) is detached and no tag points at it, so the build has no ref to lock the builder VM to.`, {
       hint: 'Check out a branch (git switch BRANCH) or a tag (git checkout TAG).',
     });
   }
-  const ref = tag ?? (head.branch as string);
   if (ci.jenkinsUrl !== undefined && ci.gitBranch !== undefined && ci.gitBranch !== '') {
     const asked = ci.gitBranch.replace(/^(refs\/remotes\/)?origin\//, '').replace(/^refs\/(heads|tags)\//, '');
     if (asked !== ref) {
