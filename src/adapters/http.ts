@@ -39,8 +39,7 @@ export function createHttp(options: HttpOptions): Http {
       for (let attempt = 1; ; attempt++) {
         options.log.debug(`GET ${url}${attempt > 1 ? ` (attempt ${attempt}/${attempts})` : ''}`);
         const result = await attemptGet(url, timeoutMs);
-        const retryable = result.kind !== 'response' || isRetryableStatus(result.response.status);
-        if (!retryable) return (result as { response: HttpResponse }).response;
+        if (result.kind === 'response' && !isRetryableStatus(result.response.status)) return result.response;
         if (attempt >= attempts) throw failure(url, result, timeoutMs, attempts);
         const exponential = Math.min(backoffMs * 2 ** (attempt - 1), maxDelayMs);
         const retryAfter = result.kind === 'response' ? retryAfterMs(result.response.headers['retry-after']) : undefined;

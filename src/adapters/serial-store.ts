@@ -6,7 +6,8 @@
  * replaced are put back.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { UserError } from '../core/errors.js';
 import type { SerialSet, SerialStore, SerialWrite } from '../core/serials.js';
@@ -90,6 +91,10 @@ export function createSerialStore(options: SerialStoreOptions = {}): SerialStore
   }
 
   async function replaceSet(dir: string, serials: SerialSet): Promise<void> {
+    for (const [archive, value] of Object.entries(serials)) {
+      if (value === '' || /[\r\n]/.test(value)) throw msg.badSerialValue(join(dir, archive, SERIAL_FILE), value);
+    }
+    await verifyReplaceable(dir);
     const parent = dirname(dir);
     try {
       await mkdir(parent, { recursive: true });
@@ -101,13 +106,13 @@ export function createSerialStore(options: SerialStoreOptions = {}): SerialStore
     try {
       fresh = await mkdtemp(join(parent, `.${basename(dir)}.new-`));
       for (const [archive, value] of Object.entries(serials)) {
-        if (value === '' || /[\r\n]/.test(value)) throw msg.badSerialValue(join(dir, archive, SERIAL_FILE), value);
         await mkdir(join(fresh, archive));
         await writeFile(join(fresh, archive, SERIAL_FILE), `${value}\n`);
       }
       if (await exists(dir)) {
-        old = `${join(parent, `.${basename(dir)}.old-`)}${randomBytes(4).toString('hex')}`;
-        await doRename(dir, old);
+        const moved = `${join(parent, `.${basename(dir)}.old-`)}${randomBytes(4).toString('hex')}`;
+        await doRename(dir, moved);
+        old = moved;
       }
       await doRename(fresh, dir);
       fresh = undefined;
@@ -116,7 +121,6 @@ export function createSerialStore(options: SerialStoreOptions = {}): SerialStore
       let restored = true;
       if (old !== undefined) restored = await rename(old, dir).then(() => true, () => false);
       old = undefined;
-      if (error instanceof Error && error.message.startsWith('bug:')) throw error;
       throw msg.writeFailed(dir, error, restored);
     } finally {
       if (old !== undefined) await rm(old, { recursive: true, force: true }).catch(() => undefined);
@@ -124,6 +128,28 @@ export function createSerialStore(options: SerialStoreOptions = {}): SerialStore
   }
 
   return { write, replaceSet };
+}
+
+/**
+ * Refuses to replace a directory that is not a serial tree (only
+ * `<archive>/serial` and dot-files), so a mistyped --output cannot wipe
+ * anything else.
+ */
+async function verifyReplaceable(dir: string): Promise<void> {
+  let entries: Dirent[];
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (error) {
+    if (isCode(error, 'ENOENT')) return;
+    throw msg.writeTargetInvalid(dir, `it cannot be listed (${reason(error)})`);
+  }
+  for (const entry of entries) {
+    if (entry.name.startsWith('.')) continue;
+    const inner = entry.isDirectory() ? await readdir(join(dir, entry.name)) : undefined;
+    if (inner === undefined || inner.some((name) => name !== SERIAL_FILE && !name.startsWith('.'))) {
+      throw msg.writeTargetInvalid(dir, `it exists and holds ${entry.name}${entry.isDirectory() ? '/' : ''}, which is not <archive>/serial; refusing to replace it`);
+    }
+  }
 }
 
 async function readOriginal(path: string): Promise<Buffer | undefined> {

@@ -132,3 +132,17 @@ describe('serial store', () => {
     assert.deepEqual(readdirSync(root).sort(), ['APT_snapshots.d', 'out']);
   });
 });
+
+describe('serial store: replaceSet guards its target', () => {
+  it('refuses to replace a directory that is not a serial tree', async () => {
+    const root = makeTempDir('tb-serials-');
+    try {
+      writeFileSync(join(root, 'precious.txt'), 'keep me\n');
+      mkdirSync(join(root, 'src'));
+      await assert.rejects(createSerialStore().replaceSet(root, { debian: '2024101502' }), /holds precious\.txt, which is not <archive>\/serial; refusing to replace it/);
+      assert.equal(readFileSync(join(root, 'precious.txt'), 'utf8'), 'keep me\n');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
