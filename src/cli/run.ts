@@ -4,7 +4,19 @@ import { exitCodeFor, ExitCode, UserError } from '../core/errors.js';
 import type { CliContext } from './context.js';
 import { commanderExitCode, configureSubcommands, createProgram } from './program.js';
 
-export async function runCli(argv: readonly string[], ctx: CliContext): Promise<number> {
+export async function runCli(argv: readonly string[], outer: CliContext): Promise<number> {
+  // Count what reaches stdout: with --json, stdout must stay one JSON document,
+  // so an error after a printed result (doctor's report) goes to stderr only.
+  let stdoutBytes = 0;
+  const ctx: CliContext = {
+    ...outer,
+    stdout: {
+      write: (chunk: string) => {
+        stdoutBytes += chunk.length;
+        return outer.stdout.write(chunk);
+      },
+    },
+  };
   const program = createProgram(ctx);
   configureSubcommands(program, ctx);
   const wantsJson = argv.includes('--json');
@@ -14,7 +26,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
   } catch (error) {
     if (error instanceof CommanderError) return commanderExitCode(error);
     const code = exitCodeFor(error);
-    reportError(ctx, error, code, wantsJson);
+    reportError(ctx, error, code, wantsJson && stdoutBytes === 0);
     return code;
   }
 }

@@ -19,7 +19,7 @@ interface Check {
   hint: string | null;
 }
 
-/** stdout of `--json`: the report, then (on failure) the error object. */
+/** stdout of `--json`: JSON documents (exactly one: the report, even on failure). */
 function jsonDocuments(stdout: string): unknown[] {
   return stdout
     .split(/\n(?=\{)/)
@@ -101,9 +101,10 @@ describe('tails-build doctor (real host)', () => {
         detail: 'qemu-system-x86_64 not found on PATH',
         hint: 'apt-get install --no-install-recommends qemu-system-x86',
       });
-      const error = jsonDocuments(j.stdout)[1] as { error: { kind: string; exitCode: number } };
-      assert.equal(error.error.kind, 'prerequisite');
-      assert.equal(error.error.exitCode, 5);
+      // stdout stays a single JSON document; the error goes to stderr.
+      assert.equal(jsonDocuments(j.stdout).length, 1);
+      assert.equal(j.code, 5);
+      assert.match(j.stderr, /error: \d+ required host prerequisite\(s\) missing/);
     } finally {
       rmSync(bin, { recursive: true, force: true });
     }
