@@ -4,11 +4,13 @@
  */
 import { systemClock } from '../adapters/clock.js';
 import { createGit } from '../adapters/git.js';
-import { createHttp } from '../adapters/http.js';
+import { createHttp, type HttpOptions } from '../adapters/http.js';
 import { systemHost } from '../adapters/host.js';
 import { projectFiles } from '../adapters/project-files.js';
 import { createRunner } from '../adapters/runner.js';
+import { createSerialStore } from '../adapters/serial-store.js';
 import type { Clock, Git, Host, Http, ProjectFiles, Runner } from '../core/ports.js';
+import type { SerialStore } from '../core/serials.js';
 import type { Output } from '../ui/output.js';
 
 export interface Deps {
@@ -18,12 +20,15 @@ export interface Deps {
   readonly files: ProjectFiles;
   readonly clock: Clock;
   readonly host: Host;
+  readonly serialStore: SerialStore;
   readonly out: Output;
 }
 
 export interface Mode {
   readonly dryRun: boolean;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** HTTP tuning the CLI read from TAILS_BUILD_HTTP_* (tests shorten the backoff). */
+  readonly http?: Pick<HttpOptions, 'backoffMs' | 'timeoutMs' | 'retries'>;
 }
 
 export function createDeps(mode: Mode, out: Output): Deps {
@@ -31,10 +36,11 @@ export function createDeps(mode: Mode, out: Output): Deps {
   return {
     runner: createRunner({ log: out, dryRun: mode.dryRun, path: mode.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', baseEnv: mode.env }),
     git: createGit(),
-    http: createHttp({ clock, log: out }),
+    http: createHttp({ clock, log: out, ...mode.http }),
     files: projectFiles,
     clock,
     host: systemHost,
+    serialStore: createSerialStore(),
     out,
   };
 }

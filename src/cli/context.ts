@@ -3,7 +3,8 @@
  * streams. Nothing below cli/ reads process.* directly.
  */
 import type { Command } from 'commander';
-import { createDeps, type Deps } from '../app/deps.js';
+import { createDeps, type Deps, type Mode } from '../app/deps.js';
+import { UsageError } from '../core/errors.js';
 import { createOutput, type Output, type Writable } from '../ui/output.js';
 
 export interface CliContext {
@@ -33,7 +34,30 @@ export function outputFor(ctx: CliContext, globals: GlobalOptions): Output {
 export function depsFor(ctx: CliContext, cmd: Command, extra: { dryRun?: boolean } = {}): { deps: Deps; globals: GlobalOptions } {
   const globals = globalsOf(cmd);
   const out = outputFor(ctx, globals);
-  return { deps: createDeps({ dryRun: extra.dryRun === true, env: ctx.env }, out), globals };
+  return { deps: createDeps({ dryRun: extra.dryRun === true, env: ctx.env, http: httpTuning(ctx) }, out), globals };
+}
+
+/**
+ * Tuning knobs for the HTTP client (tests shorten the backoff):
+ * TAILS_BUILD_HTTP_BACKOFF_MS (first retry delay, default 500),
+ * TAILS_BUILD_HTTP_TIMEOUT_MS (per attempt, default 20000),
+ * TAILS_BUILD_HTTP_RETRIES (default 3).
+ */
+export const HTTP_ENV = {
+  backoffMs: 'TAILS_BUILD_HTTP_BACKOFF_MS',
+  timeoutMs: 'TAILS_BUILD_HTTP_TIMEOUT_MS',
+  retries: 'TAILS_BUILD_HTTP_RETRIES',
+} as const;
+
+function httpTuning(ctx: CliContext): NonNullable<Mode['http']> {
+  const tuning: { -readonly [K in keyof NonNullable<Mode['http']>]: number } = {};
+  for (const [key, name] of Object.entries(HTTP_ENV) as [keyof typeof HTTP_ENV, string][]) {
+    const value = ctx.env[name];
+    if (value === undefined || value === '') continue;
+    if (!/^\d+$/.test(value)) throw new UsageError('bad-env', `${name} must be a whole number, got "${value}".`, `Unset ${name} or give it a number.`);
+    tuning[key] = Number(value);
+  }
+  return tuning;
 }
 
 /** Whether we run unattended (Jenkins, GitLab, our .ci/run): never prompt there. */

@@ -4,9 +4,6 @@
  */
 import { Option, type Command } from 'commander';
 import { resolve } from 'node:path';
-import { createHttp } from '../../adapters/http.js';
-import { createSerialStore } from '../../adapters/serial-store.js';
-import type { Deps } from '../../app/deps.js';
 import { loadProject } from '../../app/project.js';
 import {
   catSerialDir,
@@ -20,23 +17,10 @@ import {
   type SerialUpdate,
   type SnapshotDeps,
 } from '../../app/snapshots.js';
-import { UsageError } from '../../core/errors.js';
 import type { ProjectConfig, SerialSetName } from '../../core/project.js';
 import { snapshotMessages as msg } from '../../core/snapshot-messages.js';
 import type { Output } from '../../ui/output.js';
-import { depsFor, type CliContext, type GlobalOptions } from '../context.js';
-
-/**
- * Test and tuning knobs for the snapshot server's HTTP client, read here only
- * (STYLE rule 9): TAILS_BUILD_HTTP_BACKOFF_MS (first retry delay, default 500),
- * TAILS_BUILD_HTTP_TIMEOUT_MS (per attempt, default 20000),
- * TAILS_BUILD_HTTP_RETRIES (default 3).
- */
-export const HTTP_ENV = {
-  backoffMs: 'TAILS_BUILD_HTTP_BACKOFF_MS',
-  timeoutMs: 'TAILS_BUILD_HTTP_TIMEOUT_MS',
-  retries: 'TAILS_BUILD_HTTP_RETRIES',
-} as const;
+import { depsFor, HTTP_ENV, type CliContext, type GlobalOptions } from '../context.js';
 
 const SERIALS_ENV = 'APT_SNAPSHOTS_SERIALS';
 
@@ -269,29 +253,7 @@ Examples:
 async function session(ctx: CliContext, cmd: Command): Promise<Session> {
   const { deps, globals } = depsFor(ctx, cmd);
   const project = await loadProject(deps, { projectDir: globals.project, cwd: ctx.cwd });
-  return { deps: { ...deps, http: httpFor(ctx, deps), serialStore: createSerialStore() }, project, globals };
-}
-
-/** The HTTP client, tuned by the TAILS_BUILD_HTTP_* variables when set. */
-function httpFor(ctx: CliContext, deps: Deps): Deps['http'] {
-  const backoffMs = intEnv(ctx, HTTP_ENV.backoffMs);
-  const timeoutMs = intEnv(ctx, HTTP_ENV.timeoutMs);
-  const retries = intEnv(ctx, HTTP_ENV.retries);
-  if (backoffMs === undefined && timeoutMs === undefined && retries === undefined) return deps.http;
-  return createHttp({
-    clock: deps.clock,
-    log: deps.out,
-    ...(backoffMs === undefined ? {} : { backoffMs }),
-    ...(timeoutMs === undefined ? {} : { timeoutMs }),
-    ...(retries === undefined ? {} : { retries }),
-  });
-}
-
-function intEnv(ctx: CliContext, name: string): number | undefined {
-  const value = ctx.env[name];
-  if (value === undefined || value === '') return undefined;
-  if (!/^\d+$/.test(value)) throw new UsageError('bad-env', `${name} must be a whole number, got "${value}".`, `Unset ${name} or give it a number.`);
-  return Number(value);
+  return { deps, project, globals };
 }
 
 function setOption(choices: readonly SetChoice[], fallback: SetChoice): Option {
