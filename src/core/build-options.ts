@@ -5,6 +5,7 @@
  * Patterns are anchored (Tails' were not: "xcpus=4" used to match).
  */
 import { messages } from './messages.js';
+import { isLoopbackUrl } from './project.js';
 
 export type ProxyMode = 'vmproxy' | 'extproxy' | 'vmproxy+extproxy';
 export type Compression = 'fast' | 'default';
@@ -247,7 +248,7 @@ export function resolveBuildOptions(user: readonly OptionToken[], ctx: OptionCon
   }
   if (o.proxy !== 'vmproxy') {
     if (ctx.httpProxy === undefined || ctx.httpProxy === '') throw messages.options.proxyNeedsHttpProxy(o.proxy);
-    if (isLoopbackProxy(ctx.httpProxy)) throw messages.options.proxyOnLoopback(o.proxy, ctx.httpProxy);
+    if (isLoopbackUrl(ctx.httpProxy)) throw messages.options.proxyOnLoopback(o.proxy, ctx.httpProxy);
   }
   return { options: o, warnings, applied };
 }
@@ -264,11 +265,6 @@ export function computeVmMemoryMiB(options: Pick<BuildOptions, 'cpus' | 'ramBuil
 
 function isProxyMode(value: string): value is ProxyMode {
   return value === 'vmproxy' || value === 'extproxy' || value === 'vmproxy+extproxy';
-}
-
-function isLoopbackProxy(url: string): boolean {
-  const host = /^[a-z]+:\/\/(?:[^@/]*@)?(\[[^\]]+\]|[^:/]+)/i.exec(url)?.[1]?.toLowerCase();
-  return host === 'localhost' || host === '[::1]' || (host?.startsWith('127.') ?? false);
 }
 
 function splitKeyValue(text: string): [string, string | undefined] {

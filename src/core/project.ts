@@ -9,6 +9,25 @@ export type SnapshotLayout = 'tails' | 'debian';
 export type SerialSetName = 'builder' | 'iso';
 export const SERIAL_SET_NAMES: readonly SerialSetName[] = ['builder', 'iso'];
 
+/** Where `snapshots mirror` takes a new serial of an archive from. */
+export interface MirrorSource {
+  /** Upstream Debian mirror URL ending in "/", e.g. http://deb.debian.org/debian/. */
+  readonly upstream: string;
+  readonly suites: readonly string[];
+  readonly components: readonly string[];
+  readonly architectures: readonly string[];
+}
+
+/** Per-archive settings of tails-build.json (`snapshots.archives.NAME`). */
+export interface ArchiveSettings {
+  readonly baseUrl?: string;
+  readonly layout?: SnapshotLayout;
+  readonly suite?: string;
+  readonly upstream?: string;
+  readonly suites?: readonly string[];
+  readonly components?: readonly string[];
+}
+
 export interface ArchiveOrigin {
   /** Base URL ending in "/": `<base>/<archive>/<serial>/` (tails) or `<base>/archive/<archive>/<ts>/` (debian). */
   readonly baseUrl: string;
@@ -34,7 +53,9 @@ export interface ProjectConfig {
   readonly snapshots: {
     readonly baseUrl: string;
     readonly layout: SnapshotLayout;
-    readonly archives: Readonly<Record<string, Partial<ArchiveOrigin>>>;
+    /** The base URL a build VM uses for the same snapshots (the host's loopback is not the VM's). */
+    readonly guestBaseUrl: string;
+    readonly archives: Readonly<Record<string, ArchiveSettings>>;
   };
 }
 
@@ -42,6 +63,8 @@ export const CONFIG_FILE = 'tails-build.json';
 
 /** Where `tails-build snapshots serve` listens by default (issue: local time-based snapshots). */
 export const DEFAULT_SNAPSHOT_BASE_URL = 'http://127.0.0.1:8470/';
+/** How a build VM reaches the local snapshot server: a name provisioning maps to the host. */
+export const GUEST_SNAPSHOT_BASE_URL = 'http://snapshots.tails-build.internal:8470/';
 export const TAILS_SNAPSHOT_BASE_URL = 'http://time-based.snapshots.deb.tails.boum.org/';
 
 /** Tails' layout, as found in amnesia.git. */
@@ -76,8 +99,8 @@ const CONFIG_KEYS = new Set([
   'codename',
   'snapshots',
 ]);
-const SNAPSHOT_KEYS = new Set(['baseUrl', 'layout', 'archives']);
-const ARCHIVE_KEYS = new Set(['baseUrl', 'layout', 'suite']);
+const SNAPSHOT_KEYS = new Set(['baseUrl', 'guestBaseUrl', 'layout', 'archives']);
+const ARCHIVE_KEYS = new Set(['baseUrl', 'layout', 'suite', 'upstream', 'suites', 'components']);
 
 /** Resolves the project configuration: config file > recognised layout > defaults. */
 export function resolveProjectConfig(observed: ObservedProject): ProjectConfig {
@@ -94,6 +117,8 @@ export function resolveProjectConfig(observed: ObservedProject): ProjectConfig {
   const snap = (file.snapshots ?? {}) as Record<string, unknown>;
   const layout = (snap.layout as SnapshotLayout | undefined) ?? 'tails';
 
+  const baseUrl = withSlash((snap.baseUrl as string | undefined) ?? (tails ? TAILS_SNAPSHOT_BASE_URL : OUR_DEFAULTS.baseUrl));
+  const guestBaseUrl = withSlash((snap.guestBaseUrl as string | undefined) ?? (isLoopbackUrl(baseUrl) ? GUEST_SNAPSHOT_BASE_URL : baseUrl));
   return {
     root: observed.root,
     kind: tails ? 'tails' : 'tails-build',
@@ -107,9 +132,10 @@ export function resolveProjectConfig(observed: ObservedProject): ProjectConfig {
       iso: normaliseDir(str(file, 'isoSerialsDir') ?? isoDefault, 'isoSerialsDir'),
     },
     snapshots: {
-      baseUrl: withSlash((snap.baseUrl as string | undefined) ?? (tails ? TAILS_SNAPSHOT_BASE_URL : OUR_DEFAULTS.baseUrl)),
+      baseUrl,
+      guestBaseUrl,
       layout,
-      archives: (snap.archives ?? {}) as Record<string, Partial<ArchiveOrigin>>,
+      archives: (snap.archives ?? {}) as Record<string, ArchiveSettings>,
     },
   };
 }
@@ -126,6 +152,41 @@ export function resolveArchiveOrigin(config: ProjectConfig, archive: string, bas
     layout: own.layout ?? config.snapshots.layout,
     suite,
   };
+}
+
+/** Known upstreams for the archives every Debian-based project has. */
+const DEFAULT_UPSTREAMS: Readonly<Record<string, string>> = {
+  debian: 'http://deb.debian.org/debian/',
+  'debian-security': 'http://deb.debian.org/debian-security/',
+};
+
+/**
+ * What `snapshots mirror` captures for `archive`: config > `hostUpstream`
+ * (the mirror the host's apt uses for it, observed by app/) > deb.debian.org.
+ * Undefined when no upstream is known (an archive only the project knows).
+ */
+export function resolveMirrorSource(config: ProjectConfig, archive: string, hostUpstream?: string): MirrorSource | undefined {
+  const own = config.snapshots.archives[archive] ?? {};
+  const upstream = own.upstream ?? hostUpstream ?? DEFAULT_UPSTREAMS[archive];
+  if (upstream === undefined) return undefined;
+  const defaultSuites = archive === 'debian-security' ? [`${config.codename}-security`] : archive === 'debian' ? [config.codename, `${config.codename}-updates`] : [config.codename];
+  return {
+    upstream: withSlash(upstream),
+    suites: own.suites ?? defaultSuites,
+    components: own.components ?? ['main'],
+    architectures: [config.arch],
+  };
+}
+
+/** The base URL a build VM uses for `archive` (guestBaseUrl unless the archive has its own remote base). */
+export function resolveGuestBaseUrl(config: ProjectConfig, archive: string): string {
+  const own = config.snapshots.archives[archive]?.baseUrl;
+  return own !== undefined && !isLoopbackUrl(own) ? withSlash(own) : config.snapshots.guestBaseUrl;
+}
+
+export function isLoopbackUrl(url: string): boolean {
+  const host = /^[a-z]+:\/\/(?:[^@/]*@)?(\[[^\]]+\]|[^:/]+)/i.exec(url)?.[1]?.toLowerCase();
+  return host === 'localhost' || host === '[::1]' || (host?.startsWith('127.') ?? false);
 }
 
 /** Reads ARCHITECTURE and DISTRIBUTION from Tails' vagrant/lib/tails_build_settings.rb. */
@@ -156,6 +217,7 @@ function parseConfigFile(text: string): Record<string, unknown> {
     const s = snap as Record<string, unknown>;
     checkKeys(s, SNAPSHOT_KEYS, 'snapshots.');
     checkUrl(s.baseUrl, 'snapshots.baseUrl');
+    checkUrl(s.guestBaseUrl, 'snapshots.guestBaseUrl');
     checkLayout(s.layout, 'snapshots.layout');
     if ('archives' in s) {
       const archives = s.archives;
@@ -172,6 +234,13 @@ function parseConfigFile(text: string): Record<string, unknown> {
         checkLayout(a.layout, `snapshots.archives.${name}.layout`);
         if ('suite' in a && (typeof a.suite !== 'string' || a.suite === '')) {
           throw configError(`"snapshots.archives.${name}.suite" must be a non-empty string`);
+        }
+        checkUrl(a.upstream, `snapshots.archives.${name}.upstream`);
+        for (const key of ['suites', 'components']) {
+          const list = a[key];
+          if (list !== undefined && (!Array.isArray(list) || list.length === 0 || !list.every((x) => typeof x === 'string' && /^[a-z0-9][a-z0-9.+/-]*$/.test(x)))) {
+            throw configError(`"snapshots.archives.${name}.${key}" must be a non-empty list of names`);
+          }
         }
       }
     }
