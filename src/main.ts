@@ -8,6 +8,7 @@ const code = await runCli(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,
   stdoutIsTTY: process.stdout.isTTY,
+  uid: process.getuid?.(),
 });
 // Let stdout drain before exiting (piped output is asynchronous).
 process.stdout.write('', () => process.exit(code));

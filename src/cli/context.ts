@@ -13,6 +13,8 @@ export interface CliContext {
   readonly stdout: Writable;
   readonly stderr: Writable;
   readonly stdoutIsTTY: boolean;
+  /** The effective uid (root decides the default cache dir). */
+  readonly uid: number | undefined;
 }
 
 export interface GlobalOptions {
@@ -58,6 +60,30 @@ function httpTuning(ctx: CliContext): NonNullable<Mode['http']> {
     tuning[key] = Number(value);
   }
   return tuning;
+}
+
+/**
+ * The cache root for snapshots, boxes and build state, outside any checkout:
+ * TAILS_BUILD_CACHE, else /var/cache/tails-build for root, else
+ * $XDG_CACHE_HOME/tails-build (~/.cache/tails-build).
+ */
+export function cacheRoot(ctx: CliContext): string {
+  const explicit = ctx.env.TAILS_BUILD_CACHE;
+  if (explicit !== undefined && explicit !== '') return explicit;
+  if (ctx.uid === 0) return '/var/cache/tails-build';
+  const xdg = ctx.env.XDG_CACHE_HOME;
+  const base = xdg !== undefined && xdg !== '' ? xdg : `${ctx.env.HOME ?? '/tmp'}/.cache`;
+  return `${base}/tails-build`;
+}
+
+/**
+ * The network namespace VM networks live in (TAILS_BUILD_NETNS, set by
+ * provision/host/bootstrap.sh on shared CI hosts); undefined on a laptop,
+ * where libvirt's networks live in the host namespace as usual.
+ */
+export function vmNetns(ctx: CliContext): string | undefined {
+  const ns = ctx.env.TAILS_BUILD_NETNS;
+  return ns === undefined || ns === '' ? undefined : ns;
 }
 
 /** Whether we run unattended (Jenkins, GitLab, our .ci/run): never prompt there. */

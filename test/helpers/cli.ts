@@ -19,7 +19,7 @@ export interface CliOptions {
 
 export function runTailsBuild(args: readonly string[], options: CliOptions): Promise<CliResult> {
   const env: Record<string, string> = {};
-  for (const key of ['PATH', 'HOME', 'LANG', 'LIBVIRT_DEFAULT_URI']) {
+  for (const key of ['PATH', 'HOME', 'LANG', 'LIBVIRT_DEFAULT_URI', 'TAILS_BUILD_NETNS', 'TAILS_BUILD_CACHE']) {
     const value = process.env[key];
     if (value !== undefined) env[key] = value;
   }

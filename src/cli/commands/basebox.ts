@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { findBaseboxName } from '../../app/basebox-name.js';
 import { loadProject } from '../../app/project.js';
 import { depsFor, type CliContext } from '../context.js';
+import { registerBaseboxManagement } from './basebox-manage.js';
 
 export function registerBasebox(program: Command, ctx: CliContext): void {
   const basebox = program
@@ -48,4 +49,6 @@ Examples:
         deps.out.line(result.name);
       }
     });
+
+  registerBaseboxManagement(basebox, ctx);
 }

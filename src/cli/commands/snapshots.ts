@@ -20,6 +20,7 @@ import {
 import type { ProjectConfig, SerialSetName } from '../../core/project.js';
 import { snapshotMessages as msg } from '../../core/snapshot-messages.js';
 import type { Output } from '../../ui/output.js';
+import { registerSnapshotStore } from './snapshots-store.js';
 import { depsFor, HTTP_ENV, type CliContext, type GlobalOptions } from '../context.js';
 
 const SERIALS_ENV = 'APT_SNAPSHOTS_SERIALS';
@@ -248,6 +249,7 @@ Examples:
       }
       verifyNoneExpiring(report);
     });
+  registerSnapshotStore(snapshots, ctx);
 }
 
 async function session(ctx: CliContext, cmd: Command): Promise<Session> {
