@@ -12,6 +12,7 @@ export default tseslint.config(
     },
     rules: {
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       // execa is owned by the runner adapter only (STYLE rule 3).
       'no-restricted-imports': ['error', { paths: [{ name: 'execa', message: 'Use the Runner (src/adapters/runner.ts).' }] }],
       'no-restricted-properties': ['error', { object: 'process', property: 'exit', message: 'Only src/main.ts exits.' }],
