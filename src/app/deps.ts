@@ -9,8 +9,10 @@ import { systemHost } from '../adapters/host.js';
 import { projectFiles } from '../adapters/project-files.js';
 import { createRunner } from '../adapters/runner.js';
 import { createSerialStore } from '../adapters/serial-store.js';
+import { createSnapshotIo } from '../adapters/snapshot-store.js';
 import type { Clock, Git, Host, Http, ProjectFiles, Runner } from '../core/ports.js';
 import type { SerialStore } from '../core/serials.js';
+import type { SnapshotIo } from '../core/snapshot-store.js';
 import type { Output } from '../ui/output.js';
 
 export interface Deps {
@@ -21,6 +23,8 @@ export interface Deps {
   readonly clock: Clock;
   readonly host: Host;
   readonly serialStore: SerialStore;
+  /** The local snapshot store: files, verified downloads, host apt sources, the HTTP server. */
+  readonly snapshotIo: SnapshotIo;
   readonly out: Output;
 }
 
@@ -33,14 +37,16 @@ export interface Mode {
 
 export function createDeps(mode: Mode, out: Output): Deps {
   const clock = systemClock;
+  const runner = createRunner({ log: out, dryRun: mode.dryRun, path: mode.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', baseEnv: mode.env });
   return {
-    runner: createRunner({ log: out, dryRun: mode.dryRun, path: mode.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', baseEnv: mode.env }),
+    runner,
     git: createGit(),
     http: createHttp({ clock, log: out, ...mode.http }),
     files: projectFiles,
     clock,
     host: systemHost,
     serialStore: createSerialStore(),
+    snapshotIo: createSnapshotIo({ runner, clock, files: projectFiles }),
     out,
   };
 }

@@ -1,7 +1,120 @@
-/** `tails-build snapshots mirror|serve`: the local time-based snapshot store (stub). */
+/** `tails-build snapshots mirror|serve`: the local time-based snapshot store. */
 import type { Command } from 'commander';
-import type { CliContext } from '../context.js';
+import { resolve } from 'node:path';
+import { loadProject } from '../../app/project.js';
+import { DEBIAN_KEYRING, mirrorSnapshots } from '../../app/snapshot-mirror.js';
+import { startSnapshotServer } from '../../app/snapshot-server.js';
+import { UserError } from '../../core/errors.js';
+import type { ProjectConfig } from '../../core/project.js';
+import { snapshotStoreMessages as msg } from '../../core/snapshot-store-messages.js';
+import { cacheRoot, depsFor, type CliContext } from '../context.js';
 
-export function registerSnapshotStore(_snapshots: Command, _ctx: CliContext): void {
-  // mirror and serve land here.
+export function registerSnapshotStore(snapshots: Command, ctx: CliContext): void {
+  const storeHelp = `snapshot store directory (default: <cache>/snapshots, i.e. $TAILS_BUILD_CACHE, /var/cache/tails-build for root, else $XDG_CACHE_HOME/tails-build)`;
+
+  snapshots
+    .command('mirror')
+    .description("take a new serial of archives into the local snapshot store (upstream's signed InRelease and indices, verified, unmodified)")
+    .argument('[archive...]', 'archives to mirror (default: every archive of both sets that has an upstream)')
+    .option('--store <dir>', storeHelp)
+    .option('--new', 'take a new serial even if upstream has not changed since the latest one')
+    .option('--keyring <file>', 'keyring gpgv checks InRelease signatures against', DEBIAN_KEYRING)
+    .addHelpText(
+      'after',
+      `
+Each archive's upstream: "snapshots.archives.<name>.upstream" in tails-build.json,
+else the mirror the host's apt uses for it, else deb.debian.org. The pool is not
+mirrored: "snapshots serve" fetches each pool file once, on first request, and
+verifies it against the serial's Packages index.
+
+Examples:
+  tails-build snapshots mirror                      every archive, prints "archive: serial"
+  tails-build snapshots mirror debian-security
+  tails-build snapshots mirror && tails-build snapshots freeze --set builder`,
+    )
+    .action(async (archives: string[], opts: { store?: string; new?: boolean; keyring: string }, cmd: Command) => {
+      const { deps, globals } = depsFor(ctx, cmd);
+      const project = await loadProject(deps, { projectDir: globals.project, cwd: ctx.cwd });
+      const results = await mirrorSnapshots(deps, project, { store: storeDir(ctx, opts.store), archives, forceNew: opts.new === true, keyring: resolve(ctx.cwd, opts.keyring) });
+      if (globals.json) {
+        deps.out.data(Object.fromEntries(results.map((r) => [r.archive, { serial: r.serial, reused: r.reused, upstream: r.upstream, suites: r.suites, inRelease: r.inReleaseSha256, files: r.files, bytes: r.bytes }])));
+        return;
+      }
+      for (const r of results) deps.out.line(`${r.archive}: ${r.serial}`);
+    });
+
+  snapshots
+    .command('serve')
+    .description('serve the local snapshot store read-only over HTTP (Tails layout), fetching pool files on first use')
+    .option('--store <dir>', storeHelp)
+    .option('--listen <host:port>', "address to listen on (default: the project's snapshot base URL, 127.0.0.1:8470)")
+    .option('--unix <path>', 'listen on a unix socket instead (for a relay into the VM network namespace)')
+    .addHelpText(
+      'after',
+      `
+Logs one line per request to stderr: status, method, path, bytes, and whether it
+came from the store or was fetched. Stops cleanly on Ctrl-C or SIGTERM.
+
+Examples:
+  tails-build snapshots serve
+  tails-build snapshots serve --listen 127.0.0.1:0          a random port (printed)
+  tails-build snapshots serve --unix /run/tails-build/snapshots.sock`,
+    )
+    .action(async (opts: { store?: string; listen?: string; unix?: string }, cmd: Command) => {
+      const { deps, globals } = depsFor(ctx, cmd);
+      const project = await optionalProject(ctx, cmd);
+      const listen = parseListen(opts.listen ?? listenOfBaseUrl(project));
+      const store = storeDir(ctx, opts.store);
+      const server = await startSnapshotServer(deps, {
+        store,
+        ...(project === undefined ? {} : { project }),
+        ...(opts.unix === undefined ? { listen } : { unixSocket: resolve(ctx.cwd, opts.unix) }),
+      });
+      deps.out.info(`Serving ${store} at ${server.url} (Ctrl-C to stop).`);
+      if (globals.json) deps.out.data({ url: server.url, store });
+      else deps.out.line(server.url);
+      const signal = await untilSignal();
+      deps.out.info(`${signal}: closing the snapshot server.`);
+      await server.close();
+    });
+}
+
+function storeDir(ctx: CliContext, flag: string | undefined): string {
+  return flag === undefined ? `${cacheRoot(ctx)}/snapshots` : resolve(ctx.cwd, flag);
+}
+
+/** The project, when run inside one; serve also works from anywhere. */
+async function optionalProject(ctx: CliContext, cmd: Command): Promise<ProjectConfig | undefined> {
+  const { deps, globals } = depsFor(ctx, cmd);
+  try {
+    return await loadProject(deps, { projectDir: globals.project, cwd: ctx.cwd });
+  } catch (error) {
+    if (globals.project === undefined && error instanceof UserError && error.code === 'not-a-git-repo') return undefined;
+    throw error;
+  }
+}
+
+function listenOfBaseUrl(project: ProjectConfig | undefined): string {
+  const url = new URL(project?.snapshots.baseUrl ?? 'http://127.0.0.1:8470/');
+  return `${url.hostname}:${url.port === '' ? '80' : url.port}`;
+}
+
+export function parseListen(value: string): { host: string; port: number } {
+  const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(value);
+  const port = Number(m?.[2]);
+  if (m?.[1] === undefined || port > 65535) throw msg.badListen(value);
+  return { host: m[1].replace(/^\[|\]$/g, ''), port };
+}
+
+/** Resolves with the name of the first SIGINT or SIGTERM (cli/ owns process signals). */
+function untilSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const on = (signal: NodeJS.Signals): void => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(signal);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
 }
