@@ -15,6 +15,8 @@ import { snapshotMessages as msg } from '../core/snapshot-messages.js';
 import { isCode } from './project-files.js';
 
 export const SERIAL_FILE = 'serial';
+/** The snapshot identity written next to a serial (see SerialWrite.sha256sums). */
+export const SHA256SUMS_FILE = 'SHA256SUMS';
 
 export interface SerialStoreOptions {
   /** Replaces fs.rename, so tests can make one rename fail. Defaults to node:fs/promises rename. */
@@ -23,7 +25,8 @@ export interface SerialStoreOptions {
 
 interface Prepared {
   readonly path: string;
-  readonly temp: string;
+  /** The new content, written next to the target; undefined when the target is to be removed. */
+  readonly temp: string | undefined;
   /** The bytes the file held before, or undefined when it did not exist. */
   readonly original: Buffer | undefined;
 }
@@ -33,7 +36,7 @@ export function createSerialStore(options: SerialStoreOptions = {}): SerialStore
 
   async function write(changes: readonly SerialWrite[]): Promise<void> {
     // 1. Check every target before touching any.
-    const targets: { path: string; value: string; original: Buffer | undefined }[] = [];
+    const targets: { path: string; text: string | null; original: Buffer | undefined }[] = [];
     const seen = new Set<string>();
     for (const change of changes) {
       const archiveDir = join(change.dir, change.archive);
@@ -42,30 +45,42 @@ export function createSerialStore(options: SerialStoreOptions = {}): SerialStore
       if (seen.has(path)) throw new Error(`bug: ${path} written twice in one change set`);
       seen.add(path);
       if (!(await isDirectory(archiveDir))) throw msg.writeTargetInvalid(path, `${archiveDir} is not a directory`);
-      targets.push({ path, value: change.value, original: await readOriginal(path) });
+      targets.push({ path, text: `${change.value}\n`, original: await readOriginal(path) });
+      if (change.sha256sums !== undefined) {
+        const sums = join(archiveDir, SHA256SUMS_FILE);
+        const original = await readOriginal(sums);
+        if (change.sha256sums === null ? original !== undefined : original?.toString('utf8') !== change.sha256sums) {
+          targets.push({ path: sums, text: change.sha256sums, original });
+        }
+      }
     }
 
     // 2. Write every new file next to its target.
     const prepared: Prepared[] = [];
     for (const t of targets) {
+      if (t.text === null) {
+        prepared.push({ path: t.path, temp: undefined, original: t.original });
+        continue;
+      }
       const temp = tempName(t.path);
       try {
-        await writeFile(temp, `${t.value}\n`, { flag: 'wx' });
+        await writeFile(temp, t.text, { flag: 'wx' });
       } catch (error) {
-        await removeQuietly([temp, ...prepared.map((p) => p.temp)]);
+        await removeQuietly([temp, ...temps(prepared)]);
         throw msg.writeFailed(t.path, error, true);
       }
       prepared.push({ path: t.path, temp, original: t.original });
     }
 
-    // 3. Rename them over the targets; on failure put back what was replaced.
+    // 3. Rename them over the targets (or remove them); on failure put back what was replaced.
     for (let i = 0; i < prepared.length; i++) {
       const p = prepared[i];
       if (p === undefined) continue;
       try {
-        await doRename(p.temp, p.path);
+        if (p.temp === undefined) await unlink(p.path);
+        else await doRename(p.temp, p.path);
       } catch (error) {
-        await removeQuietly(prepared.slice(i).map((q) => q.temp));
+        await removeQuietly(temps(prepared.slice(i)));
         const restored = await restore(prepared.slice(0, i));
         throw msg.writeFailed(p.path, error, restored);
       }
@@ -77,7 +92,9 @@ export function createSerialStore(options: SerialStoreOptions = {}): SerialStore
     for (const p of done) {
       try {
         if (p.original === undefined) {
-          await unlink(p.path);
+          await unlink(p.path).catch((error: unknown) => {
+            if (!isCode(error, 'ENOENT')) throw error;
+          });
         } else {
           const temp = tempName(p.path);
           await writeFile(temp, p.original, { flag: 'wx' });
@@ -90,7 +107,7 @@ export function createSerialStore(options: SerialStoreOptions = {}): SerialStore
     return ok;
   }
 
-  async function replaceSet(dir: string, serials: SerialSet): Promise<void> {
+  async function replaceSet(dir: string, serials: SerialSet, sha256sums: Readonly<Record<string, string>> = {}): Promise<void> {
     for (const [archive, value] of Object.entries(serials)) {
       if (value === '' || /[\r\n]/.test(value)) throw msg.badSerialValue(join(dir, archive, SERIAL_FILE), value);
     }
@@ -108,6 +125,8 @@ export function createSerialStore(options: SerialStoreOptions = {}): SerialStore
       for (const [archive, value] of Object.entries(serials)) {
         await mkdir(join(fresh, archive));
         await writeFile(join(fresh, archive, SERIAL_FILE), `${value}\n`);
+        const sums = sha256sums[archive];
+        if (sums !== undefined) await writeFile(join(fresh, archive, SHA256SUMS_FILE), sums);
       }
       if (await exists(dir)) {
         const moved = `${join(parent, `.${basename(dir)}.old-`)}${randomBytes(4).toString('hex')}`;
@@ -146,7 +165,7 @@ async function verifyReplaceable(dir: string): Promise<void> {
   for (const entry of entries) {
     if (entry.name.startsWith('.')) continue;
     const inner = entry.isDirectory() ? await readdir(join(dir, entry.name)) : undefined;
-    if (inner === undefined || inner.some((name) => name !== SERIAL_FILE && !name.startsWith('.'))) {
+    if (inner === undefined || inner.some((name) => name !== SERIAL_FILE && name !== SHA256SUMS_FILE && !name.startsWith('.'))) {
       throw msg.writeTargetInvalid(dir, `it exists and holds ${entry.name}${entry.isDirectory() ? '/' : ''}, which is not <archive>/serial; refusing to replace it`);
     }
   }
@@ -183,6 +202,10 @@ async function exists(path: string): Promise<boolean> {
 
 async function removeQuietly(paths: readonly string[]): Promise<void> {
   await Promise.all(paths.map((p) => unlink(p).catch(() => undefined)));
+}
+
+function temps(prepared: readonly Prepared[]): string[] {
+  return prepared.flatMap((p) => (p.temp === undefined ? [] : [p.temp]));
 }
 
 function tempName(path: string): string {

@@ -25,9 +25,11 @@ import {
   type SerialPlan,
   type SerialSet,
   type SerialStore,
+  type SerialWrite,
 } from '../core/serials.js';
+import { parseSha256sums, renderSha256sums, SHA256SUMS } from '../core/snapshot-store.js';
 import { snapshotMessages as msg } from '../core/snapshot-messages.js';
-import { latestSerialUrls, parseLatestSerial, releaseFileUrls } from '../core/snapshot-origin.js';
+import { latestSerialUrls, parseLatestSerial, releaseFileUrls, snapshotUrl } from '../core/snapshot-origin.js';
 import type { Deps } from './deps.js';
 
 export type { SerialSet } from '../core/serials.js';
@@ -188,6 +190,8 @@ export interface SerialUpdate {
   readonly changed: readonly SerialChange[];
   /** Notes for the user (e.g. the builder's debian-security frozen too). */
   readonly notes: readonly string[];
+  /** `<serialDir>/<archive>/SHA256SUMS` files written or removed, relative to the project root. */
+  readonly identityFiles: readonly string[];
 }
 
 export interface FreezeOptions extends NetworkRequest {
@@ -212,13 +216,37 @@ export async function freeze(deps: SnapshotDeps, project: ProjectConfig, options
   for (const archive of planFreezeLookups(requests)) latest[archive] = await findLatestSerial(deps, project, archive, options.baseUrl);
   const plans = requests.map((r) => planFreeze(r, latest));
 
-  const verified = new Set<string>();
+  const identities = new Map<string, string | null>();
   for (const entry of plans.flatMap((p) => p.entries)) {
-    if (entry.to === LATEST || verified.has(`${entry.archive} ${entry.to}`)) continue;
+    const key = `${entry.archive} ${entry.to}`;
+    if (entry.to === LATEST || identities.has(key)) continue;
     await verifySnapshotExists(deps, project, entry.set, entry.archive, entry.to, options.baseUrl);
-    verified.add(`${entry.archive} ${entry.to}`);
+    identities.set(key, await fetchSnapshotIdentity(deps, project, entry.archive, entry.to, options.baseUrl));
   }
-  return apply(deps, project, plans);
+  return apply(deps, project, plans, identities);
+}
+
+/**
+ * The SHA256SUMS a snapshot origin serves for a serial (the sha256 of each
+ * suite's InRelease, as `tails-build snapshots serve` publishes it), or null
+ * when it has none (a Tails server, snapshot.debian.org).
+ */
+export async function fetchSnapshotIdentity(
+  deps: NetDeps,
+  project: ProjectConfig,
+  archive: string,
+  serial: string,
+  baseUrl?: string,
+): Promise<string | null> {
+  const origin = resolveArchiveOrigin(project, archive, baseUrl);
+  if (origin.layout !== 'tails') return null;
+  const url = `${snapshotUrl(origin, archive, serial)}${SHA256SUMS}`;
+  const res = await deps.http.get(url);
+  if (res.status === 404 || res.status === 410) return null;
+  if (res.status !== 200) throw msg.identityUnavailable(archive, serial, url, `HTTP ${res.status}`);
+  const sums = parseSha256sums(res.body);
+  if (sums === undefined) throw msg.identityUnavailable(archive, serial, url, 'it is not "<sha256>  dists/<suite>/InRelease" lines');
+  return renderSha256sums(sums);
 }
 
 /** Sets archives of the ISO set to `latest`. The builder set is refused (its serials are always numeric). */
@@ -233,7 +261,7 @@ export async function thaw(
   for (const [set, archives] of targets) {
     plans.push(planThaw(set, await readSerialSet(deps, project, set, { replacing: archives }), archives));
   }
-  return apply(deps, project, plans);
+  return apply(deps, project, plans, new Map());
 }
 
 async function selectTargets(
@@ -247,10 +275,39 @@ async function selectTargets(
   return selectArchivesAcross(listed, archives);
 }
 
-async function apply(deps: Pick<SnapshotDeps, 'serialStore'>, project: ProjectConfig, plans: readonly SerialPlan[]): Promise<SerialUpdate> {
+/**
+ * Writes the changed serials, and next to every serial written or kept the
+ * SHA256SUMS its origin serves (`identities`, keyed "archive serial"; null
+ * removes a stale one; a serial set to `latest` loses its SHA256SUMS).
+ */
+async function apply(
+  deps: Pick<SnapshotDeps, 'serialStore' | 'files'>,
+  project: ProjectConfig,
+  plans: readonly SerialPlan[],
+  identities: ReadonlyMap<string, string | null>,
+): Promise<SerialUpdate> {
   const changed = changedEntries(plans);
-  await deps.serialStore.write(changed.map((c) => ({ dir: join(project.root, project.serialDirs[c.set]), archive: c.archive, value: c.to })));
-  return { plans, changed, notes: [...new Set(plans.flatMap((p) => p.notes))] };
+  const writes: SerialWrite[] = [];
+  const identityFiles: string[] = [];
+  for (const entry of plans.flatMap((p) => p.entries)) {
+    const dir = join(project.root, project.serialDirs[entry.set]);
+    const sums = entry.to === LATEST ? null : identities.get(`${entry.archive} ${entry.to}`);
+    const isChanged = entry.from !== entry.to;
+    let sha256sums: string | null | undefined;
+    if (sums !== undefined) {
+      const file = join(dir, entry.archive, SHA256SUMS);
+      const current = await deps.files.readText(file);
+      if (sums === null ? current !== undefined : current !== sums) {
+        sha256sums = sums;
+        identityFiles.push(relative(project.root, file));
+      }
+    }
+    if (isChanged || sha256sums !== undefined) {
+      writes.push({ dir, archive: entry.archive, value: entry.to, ...(sha256sums === undefined ? {} : { sha256sums }) });
+    }
+  }
+  await deps.serialStore.write(writes);
+  return { plans, changed, notes: [...new Set(plans.flatMap((p) => p.notes))], identityFiles };
 }
 
 /** Throws unless the snapshot's InRelease, else its Release, answers 200. */
@@ -318,7 +375,18 @@ export async function prepareBuild(deps: SnapshotDeps, project: ProjectConfig, o
     providedSource: options.provided?.source ?? '',
     latest,
   });
-  await deps.serialStore.replaceSet(options.outputDir, plan.serials);
+  // Identities: looked-up serials from the origin; pinned ones from the project's SHA256SUMS.
+  const identities: Record<string, string> = {};
+  for (const [archive, serial] of Object.entries(plan.serials)) {
+    const sums =
+      archive in latest
+        ? await fetchSnapshotIdentity(deps, project, archive, serial, options.baseUrl)
+        : current[archive] === serial
+          ? await deps.files.readText(join(project.root, project.serialDirs[options.set], archive, SHA256SUMS))
+          : undefined;
+    if (typeof sums === 'string') identities[archive] = sums;
+  }
+  await deps.serialStore.replaceSet(options.outputDir, plan.serials, identities);
   return { set: options.set, outputDir: options.outputDir, serials: plan.serials, notes: plan.notes };
 }
 

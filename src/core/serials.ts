@@ -42,8 +42,11 @@ export interface SerialPlan {
 export interface SerialStore {
   /** Writes every change or none (dirs absolute). */
   write(changes: readonly SerialWrite[]): Promise<void>;
-  /** Replaces `dir` with a fresh tree holding exactly `serials` (all or nothing). */
-  replaceSet(dir: string, serials: SerialSet): Promise<void>;
+  /**
+   * Replaces `dir` with a fresh tree holding exactly `serials` (all or nothing),
+   * plus `<archive>/SHA256SUMS` for the archives `sha256sums` names.
+   */
+  replaceSet(dir: string, serials: SerialSet, sha256sums?: Readonly<Record<string, string>>): Promise<void>;
 }
 
 export interface SerialWrite {
@@ -51,6 +54,12 @@ export interface SerialWrite {
   readonly dir: string;
   readonly archive: string;
   readonly value: string;
+  /**
+   * The snapshot's identity next to the serial (`<archive>/SHA256SUMS`, the
+   * sha256 of each suite's InRelease): text to write, null to remove a stale
+   * one, undefined to leave it alone.
+   */
+  readonly sha256sums?: string | null;
 }
 
 const PATTERNS: Record<SnapshotLayout, RegExp> = {

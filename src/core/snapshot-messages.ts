@@ -108,6 +108,11 @@ export const snapshotMessages = {
         .join('\n')}`,
       { hint: `Bump the snapshots' Valid-Until on the server, or freeze newer ones ("${CMD} freeze --set all").` },
     ),
+  identityUnavailable: (archive: string, serial: string, url: string, fact: string) =>
+    new UserError('snapshot-identity-unavailable', `Cannot record the identity of ${archive} ${serial}: ${url} answered, but ${fact}. No serial file was changed.`, {
+      kind: 'external',
+      hint: `${BASE_URL_HINT} (curl ${url}).`,
+    }),
   latestNotFrozen: (set: SerialSetName, archive: string) =>
     `${set} ${archive} is "latest", not frozen: builds are not reproducible until it is ("${CMD} freeze${set === 'builder' ? ' --set builder' : ''} ${archive}").`,
   noValidUntil: (set: SerialSetName, archive: string, serial: string) => `${set} ${archive} ${serial}: the Release file has no Valid-Until; it does not expire.`,

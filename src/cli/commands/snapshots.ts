@@ -290,10 +290,10 @@ function printUpdate(out: Output, project: ProjectConfig, globals: GlobalOptions
   for (const e of update.plans.flatMap((p) => p.entries)) {
     out.line(e.from === e.to ? `${e.set} ${e.archive}: ${e.to} (unchanged)` : `${e.set} ${e.archive}: ${e.from} -> ${e.to}`);
   }
-  if (update.changed.length === 0) {
+  if (update.changed.length === 0 && update.identityFiles.length === 0) {
     out.info('No serial file changed.');
     return;
   }
-  const files = update.changed.map((c) => `${project.serialDirs[c.set]}/${c.archive}/serial`);
+  const files = [...update.changed.map((c) => `${project.serialDirs[c.set]}/${c.archive}/serial`), ...update.identityFiles];
   out.info(`Commit the change: git commit -m "${verb} APT snapshots." ${files.join(' ')}`);
 }
