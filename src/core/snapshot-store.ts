@@ -36,7 +36,8 @@ export const storePaths = {
   inRelease: (archive: string, serial: string, suite: string) => `${archive}/${serial}/dists/${suite}/InRelease`,
   distsFile: (archive: string, serial: string, suite: string, path: string) => `${archive}/${serial}/dists/${suite}/${path}`,
   meta: (archive: string, serial: string) => `${archive}/${serial}/${SERIAL_META}`,
-  pool: (archive: string, path: string) => `${archive}/pool/${path}`,
+  /** `path` as a Packages index's Filename gives it: `pool/main/h/hello/…`. */
+  pool: (archive: string, path: string) => `${archive}/${path}`,
   trace: (archive: string) => `${archive}/project/trace/${archive}`,
 };
 
