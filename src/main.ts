@@ -2,13 +2,26 @@
 /** Entry point: the only place that reads process.* wholesale and the only exit. */
 import { runCli } from './cli/run.js';
 
+// SIGINT/SIGTERM abort the run: commands are killed, cleanup stacks run, exit 130.
+// A second signal exits at once.
+const interrupt = new AbortController();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (interrupt.signal.aborted) process.exit(130);
+    process.stderr.write(`\n${signal}: stopping and cleaning up (send it again to exit at once)…\n`);
+    interrupt.abort(signal);
+  });
+}
+
 const code = await runCli(process.argv.slice(2), {
   env: process.env,
   cwd: process.cwd(),
   stdout: process.stdout,
   stderr: process.stderr,
   stdoutIsTTY: process.stdout.isTTY,
+  stderrStream: process.stderr,
   uid: process.getuid?.(),
+  signal: interrupt.signal,
 });
 // Let stdout drain before exiting (piped output is asynchronous).
 process.stdout.write('', () => process.exit(code));

@@ -39,7 +39,7 @@ export function createGit(): Git {
       const target = `${join(root, path)}/`;
       let out: string;
       try {
-        out = await at(root).raw(['log', '-1', '--no-show-signature', '--date=format:%Y%m%d', '--pretty=format:%h %ad', '--', target]);
+        out = await at(root).raw(['log', '-1', '--no-show-signature', '--date=format:%Y%m%d', '--pretty=format:%h %ad %at', '--', target]);
       } catch (error) {
         const text = gitMessage(error);
         if (/does not have any commits yet|bad default revision 'HEAD'|unknown revision/i.test(text)) return undefined;
@@ -47,14 +47,14 @@ export function createGit(): Git {
       }
       const line = out.trim();
       if (line === '') return undefined;
-      const [, shortId, authorDate] = /^([0-9a-f]{4,64}) (\d{8})$/.exec(line) ?? [];
-      if (shortId === undefined || authorDate === undefined) {
+      const [, shortId, authorDate, authorTime] = /^([0-9a-f]{4,64}) (\d{8}) (\d+)$/.exec(line) ?? [];
+      if (shortId === undefined || authorDate === undefined || authorTime === undefined) {
         throw new UserError('git-unexpected', `Unexpected output from git log in ${root}: "${line}".`, {
           kind: 'external',
           hint: 'Check your git configuration (git config --list --show-origin) for log.* or format.* settings.',
         });
       }
-      return { shortId, authorDate };
+      return { shortId, authorDate, authorTime: Number(authorTime) };
     },
 
     async readStatus(root, path) {

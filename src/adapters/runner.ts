@@ -7,8 +7,8 @@ import { execa } from 'execa';
 import { access, constants } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { formatCommand, type Command } from '../core/command.js';
-import { ExternalCommandError } from '../core/errors.js';
-import type { Log, RunResult, Runner } from '../core/ports.js';
+import { ExternalCommandError, InterruptedError } from '../core/errors.js';
+import type { Log, RunOptions, RunResult, Runner } from '../core/ports.js';
 
 export interface RunnerOptions {
   readonly log: Log;
@@ -17,27 +17,34 @@ export interface RunnerOptions {
   readonly path: string;
   /** Environment every command starts from (the CLI passes process.env once). */
   readonly baseEnv: Readonly<Record<string, string | undefined>>;
+  /** Aborted on SIGINT/SIGTERM: running commands are killed, new ones refused. */
+  readonly signal?: AbortSignal;
 }
 
 const STDERR_TAIL_LINES = 20;
 
 export function createRunner(options: RunnerOptions): Runner {
-  async function exec(cmd: Command): Promise<RunResult> {
+  async function exec(cmd: Command, runOptions: RunOptions = {}): Promise<RunResult> {
     const shown = formatCommand(cmd);
+    if (options.signal?.aborted === true) throw new InterruptedError(String(options.signal.reason ?? 'a signal'));
     if (options.dryRun && cmd.effect === 'write') {
       options.log.info(`[dry-run] would run: ${shown}`);
       return { stdout: '', stderr: '', exitCode: 0 };
     }
     options.log.debug(`$ ${shown}`);
     try {
-      const result = await execa(cmd.file, [...cmd.args], {
+      const subprocess = execa(cmd.file, [...cmd.args], {
         ...(cmd.cwd === undefined ? {} : { cwd: cmd.cwd }),
         env: { ...options.baseEnv, ...cmd.env },
         extendEnv: false,
         reject: false,
-        stdin: 'ignore',
+        ...(cmd.input === undefined ? { stdin: 'ignore' as const } : { input: cmd.input }),
         ...(cmd.timeoutMs === undefined ? {} : { timeout: cmd.timeoutMs }),
+        ...(options.signal === undefined ? {} : { cancelSignal: options.signal, forceKillAfterDelay: 5000 }),
       });
+      if (runOptions.onLine !== undefined) forwardLines(subprocess, runOptions.onLine);
+      const result = await subprocess;
+      if (result.isCanceled) throw new InterruptedError(String(options.signal?.reason ?? 'a signal'));
       if (result.failed && result.exitCode === undefined) {
         const reason = result.timedOut
           ? `timed out after ${String(cmd.timeoutMs)} ms`
@@ -46,14 +53,14 @@ export function createRunner(options: RunnerOptions): Runner {
       }
       return { stdout: asText(result.stdout), stderr: asText(result.stderr), exitCode: result.exitCode ?? 0 };
     } catch (error) {
-      if (error instanceof ExternalCommandError) throw error;
+      if (error instanceof ExternalCommandError || error instanceof InterruptedError) throw error;
       throw new ExternalCommandError({ command: shown, exitCode: undefined, stderrTail: String(error), cause: error });
     }
   }
 
   return {
-    async run(cmd) {
-      const result = await exec(cmd);
+    async run(cmd, runOptions) {
+      const result = await exec(cmd, runOptions);
       if (result.exitCode !== 0) {
         throw new ExternalCommandError({
           command: formatCommand(cmd),
@@ -87,6 +94,18 @@ async function isExecutable(path: string): Promise<boolean> {
 
 function tail(text: string): string {
   return text.trimEnd().split('\n').slice(-STDERR_TAIL_LINES).join('\n');
+}
+
+function forwardLines(subprocess: { stdout: NodeJS.ReadableStream | null; stderr: NodeJS.ReadableStream | null }, onLine: (line: string) => void): void {
+  for (const stream of [subprocess.stdout, subprocess.stderr]) {
+    let pending = '';
+    stream?.on('data', (chunk: Buffer | string) => {
+      pending += chunk.toString();
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) if (line.trim() !== '') onLine(line);
+    });
+  }
 }
 
 function asText(value: unknown): string {

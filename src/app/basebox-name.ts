@@ -7,6 +7,8 @@ import type { Deps } from './deps.js';
 
 export interface BaseboxNameResult extends BaseboxIdentity {
   readonly definitionDir: string;
+  /** Author time of the commit the box is named after: the box's SOURCE_DATE_EPOCH. */
+  readonly sourceDateEpoch: number;
   /** Uncommitted changes in the definition dir that the name does not reflect (only with ignoreChanges). */
   readonly uncommittedChanges: readonly string[];
 }
@@ -32,5 +34,5 @@ export async function findBaseboxName(
     date: last.authorDate,
     shortId: last.shortId,
   });
-  return { ...identity, definitionDir: dir, uncommittedChanges: status };
+  return { ...identity, definitionDir: dir, sourceDateEpoch: last.authorTime, uncommittedChanges: status };
 }

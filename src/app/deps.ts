@@ -5,12 +5,16 @@
 import { systemClock } from '../adapters/clock.js';
 import { createGit } from '../adapters/git.js';
 import { createHttp, type HttpOptions } from '../adapters/http.js';
+import { createLibvirtPool } from '../adapters/libvirt-pool.js';
+import { createHostLocks } from '../adapters/lock.js';
+import { createVagrant } from '../adapters/vagrant.js';
 import { systemHost } from '../adapters/host.js';
 import { projectFiles } from '../adapters/project-files.js';
 import { createRunner } from '../adapters/runner.js';
 import { createSerialStore } from '../adapters/serial-store.js';
 import { createSnapshotIo } from '../adapters/snapshot-store.js';
-import type { Clock, Git, Host, Http, ProjectFiles, Runner } from '../core/ports.js';
+import type { LibvirtPool, VagrantBoxes } from '../core/box-store.js';
+import type { Clock, Git, Host, HostLocks, Http, ProjectFiles, Runner } from '../core/ports.js';
 import type { SerialStore } from '../core/serials.js';
 import type { SnapshotIo } from '../core/snapshot-store.js';
 import type { Output } from '../ui/output.js';
@@ -25,7 +29,20 @@ export interface Deps {
   readonly serialStore: SerialStore;
   /** The local snapshot store: files, verified downloads, host apt sources, the HTTP server. */
   readonly snapshotIo: SnapshotIo;
+  /** Vagrant's boxes (VAGRANT_HOME), libvirt's default pool, the host-wide locks. */
+  readonly vagrant: VagrantBoxes;
+  readonly pool: LibvirtPool;
+  readonly locks: HostLocks;
+  readonly vagrantHome: string;
   readonly out: Output;
+}
+
+/** Where boxes live and how the host lock behaves, as the CLI resolved them (cli/context.ts#boxStoreSettings). */
+export interface BoxStoreSettings {
+  readonly vagrantHome: string;
+  readonly libvirtUri: string;
+  readonly lockDir: string;
+  readonly lockTimeoutMs: number;
 }
 
 export interface Mode {
@@ -33,6 +50,7 @@ export interface Mode {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** HTTP tuning the CLI read from TAILS_BUILD_HTTP_* (tests shorten the backoff). */
   readonly http?: Pick<HttpOptions, 'backoffMs' | 'timeoutMs' | 'retries'>;
+  readonly boxStore: BoxStoreSettings;
 }
 
 export function createDeps(mode: Mode, out: Output): Deps {
@@ -47,6 +65,10 @@ export function createDeps(mode: Mode, out: Output): Deps {
     host: systemHost,
     serialStore: createSerialStore(),
     snapshotIo: createSnapshotIo({ runner, clock, files: projectFiles }),
+    vagrant: createVagrant(runner, { vagrantHome: mode.boxStore.vagrantHome }),
+    pool: createLibvirtPool(runner, { uri: mode.boxStore.libvirtUri }),
+    locks: createHostLocks({ dir: mode.boxStore.lockDir, timeoutMs: mode.boxStore.lockTimeoutMs }),
+    vagrantHome: mode.boxStore.vagrantHome,
     out,
   };
 }

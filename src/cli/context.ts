@@ -3,7 +3,8 @@
  * streams. Nothing below cli/ reads process.* directly.
  */
 import type { Command } from 'commander';
-import { createDeps, type Deps, type Mode } from '../app/deps.js';
+import { createDeps, type BoxStoreSettings, type Deps, type Mode } from '../app/deps.js';
+import { DEFAULT_LOCK_DIR } from '../adapters/lock.js';
 import { UsageError } from '../core/errors.js';
 import { createOutput, type Output, type Writable } from '../ui/output.js';
 
@@ -13,8 +14,12 @@ export interface CliContext {
   readonly stdout: Writable;
   readonly stderr: Writable;
   readonly stdoutIsTTY: boolean;
+  /** The process's stderr stream, where progress renders. */
+  readonly stderrStream: NodeJS.WriteStream;
   /** The effective uid (root decides the default cache dir). */
   readonly uid: number | undefined;
+  /** Aborted by SIGINT/SIGTERM. */
+  readonly signal: AbortSignal;
 }
 
 export interface GlobalOptions {
@@ -36,7 +41,7 @@ export function outputFor(ctx: CliContext, globals: GlobalOptions): Output {
 export function depsFor(ctx: CliContext, cmd: Command, extra: { dryRun?: boolean } = {}): { deps: Deps; globals: GlobalOptions } {
   const globals = globalsOf(cmd);
   const out = outputFor(ctx, globals);
-  return { deps: createDeps({ dryRun: extra.dryRun === true, env: ctx.env, http: httpTuning(ctx) }, out), globals };
+  return { deps: createDeps({ dryRun: extra.dryRun === true, env: ctx.env, http: httpTuning(ctx), boxStore: boxStoreSettings(ctx) }, out), globals };
 }
 
 /**
@@ -90,4 +95,29 @@ export function vmNetns(ctx: CliContext): string | undefined {
 export function isCi(ctx: CliContext): boolean {
   const ci = ctx.env.CI;
   return (ci !== undefined && ci !== '' && ci !== 'false' && ci !== '0') || ctx.env.JENKINS_URL !== undefined;
+}
+
+/**
+ * Where builder boxes live and how long to wait for the host lock:
+ * VAGRANT_HOME (default ~/.vagrant.d), LIBVIRT_DEFAULT_URI (default
+ * qemu:///system, as vagrant-libvirt), TAILS_BUILD_LOCK_DIR (default
+ * /run/lock/tails-build), TAILS_BUILD_LOCK_TIMEOUT in seconds (default 1800).
+ */
+export const BOX_STORE_ENV = { lockDir: 'TAILS_BUILD_LOCK_DIR', lockTimeout: 'TAILS_BUILD_LOCK_TIMEOUT' } as const;
+
+export function boxStoreSettings(ctx: CliContext): BoxStoreSettings {
+  const timeout = nonEmpty(ctx.env[BOX_STORE_ENV.lockTimeout]);
+  if (timeout !== undefined && !/^\d+$/.test(timeout)) {
+    throw new UsageError('bad-env', `${BOX_STORE_ENV.lockTimeout} must be a whole number of seconds, got "${timeout}".`, `Unset ${BOX_STORE_ENV.lockTimeout} or give it a number.`);
+  }
+  return {
+    vagrantHome: nonEmpty(ctx.env.VAGRANT_HOME) ?? `${ctx.env.HOME ?? '/root'}/.vagrant.d`,
+    libvirtUri: nonEmpty(ctx.env.LIBVIRT_DEFAULT_URI) ?? 'qemu:///system',
+    lockDir: nonEmpty(ctx.env[BOX_STORE_ENV.lockDir]) ?? DEFAULT_LOCK_DIR,
+    lockTimeoutMs: (timeout === undefined ? 1800 : Number(timeout)) * 1000,
+  };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
 }

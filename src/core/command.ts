@@ -11,6 +11,8 @@ export interface Command {
   readonly effect: 'read' | 'write';
   /** Kill the process after this many milliseconds. */
   readonly timeoutMs?: number;
+  /** Text fed to the command's stdin. */
+  readonly input?: string;
 }
 
 export function command(file: string, args: readonly string[], extra: Partial<Omit<Command, 'file' | 'args'>> = {}): Command {

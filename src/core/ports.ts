@@ -4,17 +4,23 @@
  */
 import type { Command } from './command.js';
 
+
 export interface RunResult {
   readonly stdout: string;
   readonly stderr: string;
   readonly exitCode: number;
 }
 
+export interface RunOptions {
+  /** Called with each line the command prints (stdout and stderr), for progress. */
+  readonly onLine?: (line: string) => void;
+}
+
 export interface Runner {
-  /** Runs the command; throws ExternalCommandError when it cannot start or exits non-zero. */
-  run(cmd: Command): Promise<RunResult>;
-  /** Runs the command and returns its result whatever the exit code; throws only when it cannot start. */
-  tryRun(cmd: Command): Promise<RunResult>;
+  /** Runs the command; throws ExternalCommandError when it cannot start or exits non-zero, InterruptedError when cancelled. */
+  run(cmd: Command, options?: RunOptions): Promise<RunResult>;
+  /** Runs the command and returns its result whatever the exit code; throws only when it cannot start or is cancelled. */
+  tryRun(cmd: Command, options?: RunOptions): Promise<RunResult>;
   /** The absolute path of an executable on PATH, or undefined. */
   which(file: string): Promise<string | undefined>;
 }
@@ -67,6 +73,8 @@ export interface LastCommit {
   readonly shortId: string;
   /** `%ad` with `--date=format:%Y%m%d`: author date, YYYYMMDD. */
   readonly authorDate: string;
+  /** `%at`: author time, seconds since the epoch (the box's SOURCE_DATE_EPOCH). */
+  readonly authorTime: number;
 }
 
 export interface Git {
@@ -90,4 +98,17 @@ export interface ProjectFiles {
 /** Facts about the host machine. */
 export interface Host {
   cpuCount(): number;
+}
+
+export interface LockWaitInfo {
+  readonly pid: number;
+  readonly command: string;
+  readonly startedAt: string;
+  readonly lockPath: string;
+}
+
+/** Host-wide exclusive locks (adapters/lock.ts): one holder at a time across processes and users. */
+export interface HostLocks {
+  /** Runs `fn` holding the lock `name`; waits for another holder (calling `onWait`), fails after the configured timeout. */
+  withLock<T>(name: string, fn: () => Promise<T>, options?: { onWait?: (holder: LockWaitInfo) => void }): Promise<T>;
 }

@@ -1,0 +1,155 @@
+/**
+ * The builder box disk image, as steps: root tree (mmdebstrap) → ext4 disk
+ * image → GRUB in the MBR gap → qcow2. Bit-for-bit reproducible: same box
+ * name, serials and definition give the same bytes (see core/disk-image.ts).
+ */
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createSparseFile, listTree, readBytes, readSector, writeAt } from '../adapters/disk-file.js';
+import { planAptSources, planMmdebstrap, type SnapshotSource, BUILDER_HOSTNAME } from '../core/basebox-build.js';
+import { command } from '../core/command.js';
+import {
+  CORE_IMAGE_SECTOR,
+  computeDiskIdentity,
+  planBootSectors,
+  planDebugfs,
+  planInodeTimes,
+  planMkfs,
+  planPartitionTable,
+  planQcow2Convert,
+  SECTOR_BYTES,
+} from '../core/disk-image.js';
+import type { Step } from '../ui/progress.js';
+import type { CleanupStack } from './cleanup.js';
+import type { Deps } from './deps.js';
+
+export interface BaseboxImageRequest {
+  readonly name: string;
+  /** Absolute path of the box definition dir (passed to the hook). */
+  readonly definitionDir: string;
+  readonly packages: readonly string[];
+  /** `<definition>/customize.sh`, or the tool's default. */
+  readonly customizeHook: string;
+  /** Snapshots as the host reaches them (mmdebstrap). */
+  readonly hostSources: readonly SnapshotSource[];
+  /** The same snapshots as a build VM reaches them (written into the box). */
+  readonly guestSources: readonly SnapshotSource[];
+  readonly codename: string;
+  readonly arch: string;
+  readonly sourceDateEpoch: number;
+  readonly workDir: string;
+  readonly diskBytes: number;
+}
+
+export interface BaseboxImageState {
+  tarball?: string;
+  tree?: string;
+  raw?: string;
+  qcow2?: string;
+}
+
+const TMPFS_BYTES = 8 * 1024 ** 3;
+
+export function baseboxImageSteps(
+  deps: Pick<Deps, 'runner'>,
+  req: BaseboxImageRequest,
+  cleanup: CleanupStack,
+): Step<BaseboxImageState>[] {
+  const identity = computeDiskIdentity(req.name);
+  let mounted = false;
+  const unmount = async (tree: string): Promise<void> => {
+    if (!mounted) return;
+    await deps.runner.run(command('umount', [tree], { effect: 'write' }));
+    mounted = false;
+  };
+
+  return [
+    {
+      id: 'tree',
+      title: `Bootstrap the root tree from the frozen snapshots (mmdebstrap, ${req.packages.length} packages)`,
+      run: async (state, report) => {
+        await mkdir(req.workDir, { recursive: true });
+        const guestSources = join(req.workDir, 'snapshots.sources');
+        await writeFile(guestSources, planAptSources(req.guestSources));
+        const tarball = join(req.workDir, 'rootfs.tar');
+        const cmd = planMmdebstrap({
+          codename: req.codename,
+          arch: req.arch,
+          packages: req.packages,
+          sources: req.hostSources,
+          output: tarball,
+          customizeHook: req.customizeHook,
+          sourceDateEpoch: req.sourceDateEpoch,
+          hookEnv: {
+            TB_DEFINITION_DIR: req.definitionDir,
+            TB_ROOT_UUID: identity.rootUuid,
+            TB_APT_SOURCES: guestSources,
+            TB_HOSTNAME: BUILDER_HOSTNAME,
+          },
+        });
+        await deps.runner.run(cmd, { onLine: report });
+        state.tarball = tarball;
+      },
+    },
+    {
+      id: 'image',
+      title: 'Make the ext4 disk image (fixed ids and inode times)',
+      run: async (state, report) => {
+        const tarball = required(state.tarball, 'tarball');
+        const tree = join(req.workDir, 'tree');
+        await mkdir(tree, { recursive: true });
+        await deps.runner.run(command('mount', ['-t', 'tmpfs', '-o', `size=${TMPFS_BYTES},mode=0755`, 'tmpfs', tree], { effect: 'write' }));
+        mounted = true;
+        cleanup.push(`unmount ${tree}`, () => unmount(tree));
+        state.tree = tree;
+        report('extracting the root tree into tmpfs');
+        await deps.runner.run(command('tar', ['--numeric-owner', '--xattrs', '--xattrs-include=*', '-xpf', tarball, '-C', tree], { effect: 'write' }));
+        const raw = join(req.workDir, 'disk.raw');
+        await createSparseFile(raw, req.diskBytes);
+        await deps.runner.run(command('sfdisk', ['-q', raw], { effect: 'write', input: planPartitionTable(identity) }));
+        report('mkfs.ext4 -d');
+        await deps.runner.run(planMkfs({ image: raw, tree, diskBytes: req.diskBytes, identity, sourceDateEpoch: req.sourceDateEpoch }));
+        report('fixing inode times');
+        const script = join(req.workDir, 'inode-times.debugfs');
+        await writeFile(script, planInodeTimes(await listTree(tree), req.sourceDateEpoch));
+        await deps.runner.run(planDebugfs(raw, script, req.sourceDateEpoch));
+        state.raw = raw;
+      },
+    },
+    {
+      id: 'bootloader',
+      title: 'Embed GRUB in the MBR gap',
+      run: async (state) => {
+        const tree = required(state.tree, 'tree');
+        const raw = required(state.raw, 'raw disk');
+        const grubDir = join(tree, 'boot/grub/i386-pc');
+        const [bootImg, coreImg, mbr] = await Promise.all([readBytes(join(grubDir, 'boot.img')), readBytes(join(grubDir, 'core.img')), readSector(raw, 0)]);
+        const sectors = planBootSectors(mbr, bootImg, coreImg);
+        await writeAt(raw, 0, sectors.mbr);
+        await writeAt(raw, CORE_IMAGE_SECTOR * SECTOR_BYTES, sectors.core);
+        await unmount(tree);
+      },
+    },
+    {
+      id: 'qcow2',
+      title: 'Convert the disk to qcow2',
+      run: async (state) => {
+        const raw = required(state.raw, 'raw disk');
+        const qcow2 = join(req.workDir, 'box.img');
+        await deps.runner.run(planQcow2Convert(raw, qcow2));
+        await rm(raw, { force: true });
+        if (state.tarball !== undefined) await rm(state.tarball, { force: true });
+        state.qcow2 = qcow2;
+      },
+    },
+  ];
+}
+
+export async function fileSize(path: string): Promise<number> {
+  return (await stat(path)).size;
+}
+
+function required<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`internal: the ${what} was not produced by an earlier step`);
+  return value;
+}

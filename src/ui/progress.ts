@@ -1,0 +1,83 @@
+/**
+ * Progress for long use cases (STYLE rule 10): listr2 with its default
+ * renderer on a TTY, a timestamped line renderer without one (CI logs), and
+ * one JSON event per line with --json. Step titles are stable; subprocess
+ * output goes to the step's output line, never straight to the terminal.
+ */
+import { Listr, ListrLogger, type ListrDefaultRendererLogLevels, type ListrLogLevels, PRESET_TIMER, PRESET_TIMESTAMP, ProcessOutput } from 'listr2';
+import type { Writable } from './output.js';
+
+export type ProgressMode = 'tty' | 'lines' | 'json' | 'silent';
+
+export interface Step<C> {
+  readonly id: string;
+  readonly title: string;
+  /** Returns a reason to skip, or undefined to run. */
+  readonly skip?: (ctx: C) => string | undefined;
+  readonly run: (ctx: C, report: (line: string) => void) => Promise<void>;
+}
+
+export interface StepTiming {
+  readonly id: string;
+  readonly status: 'done' | 'skipped' | 'failed';
+  readonly ms: number;
+}
+
+export interface ProgressOptions {
+  readonly mode: ProgressMode;
+  /** Where JSON events go (stdout). */
+  readonly events: Writable;
+  /** Where listr2 renders (the process's stderr, so stdout stays for results). */
+  readonly render: NodeJS.WriteStream;
+  readonly now: () => Date;
+}
+
+/** Runs the steps in order; resolves with their timings, rejects with the first failure. */
+export async function runSteps<C>(steps: readonly Step<C>[], ctx: C, options: ProgressOptions): Promise<StepTiming[]> {
+  const timings: StepTiming[] = [];
+  const emit = (event: Record<string, unknown>): void => {
+    if (options.mode === 'json') options.events.write(`${JSON.stringify({ ...event, time: options.now().toISOString() })}\n`);
+  };
+  // Render on stderr: stdout carries results and JSON events only.
+  const processOutput = new ProcessOutput(options.render, options.render);
+  const logger = new ListrLogger<ListrLogLevels>({ processOutput });
+  const ttyLogger = new ListrLogger<ListrDefaultRendererLogLevels>({ processOutput });
+  const tasks = steps.map((step) => ({
+      title: step.title,
+      skip: (): string | false => {
+        const reason = step.skip?.(ctx);
+        if (reason === undefined) return false;
+        timings.push({ id: step.id, status: 'skipped', ms: 0 });
+        emit({ event: 'step', id: step.id, title: step.title, status: 'skipped', reason });
+        return `${step.title} (skipped: ${reason})`;
+      },
+      task: async (_: unknown, task: { output: string }): Promise<void> => {
+        const started = options.now().getTime();
+        emit({ event: 'step', id: step.id, title: step.title, status: 'started' });
+        try {
+          await step.run(ctx, (line) => {
+            task.output = line;
+            emit({ event: 'output', id: step.id, line });
+          });
+        } catch (error) {
+          const ms = options.now().getTime() - started;
+          timings.push({ id: step.id, status: 'failed', ms });
+          emit({ event: 'step', id: step.id, title: step.title, status: 'failed', ms, message: error instanceof Error ? error.message : String(error) });
+          throw error;
+        }
+        const ms = options.now().getTime() - started;
+        timings.push({ id: step.id, status: 'done', ms });
+        emit({ event: 'step', id: step.id, title: step.title, status: 'done', ms });
+      },
+    }));
+  const common = { concurrent: false, exitOnError: true, registerSignalListeners: false };
+  const lines = { timer: PRESET_TIMER, timestamp: PRESET_TIMESTAMP, logger };
+  const listr =
+    options.mode === 'tty'
+      ? new Listr(tasks, { ...common, renderer: 'default', rendererOptions: { timer: PRESET_TIMER, logger: ttyLogger }, fallbackRenderer: 'simple', fallbackRendererOptions: lines })
+      : options.mode === 'lines'
+        ? new Listr(tasks, { ...common, renderer: 'simple', rendererOptions: lines })
+        : new Listr(tasks, { ...common, renderer: 'silent' });
+  await listr.run();
+  return timings;
+}
