@@ -35,6 +35,8 @@ export interface Deps {
   readonly locks: HostLocks;
   readonly vagrantHome: string;
   readonly out: Output;
+  /** Aborted by SIGINT/SIGTERM; long use cases check it between steps. */
+  readonly signal: AbortSignal;
 }
 
 /** Where boxes live and how the host lock behaves, as the CLI resolved them (cli/context.ts#boxStoreSettings). */
@@ -51,11 +53,13 @@ export interface Mode {
   /** HTTP tuning the CLI read from TAILS_BUILD_HTTP_* (tests shorten the backoff). */
   readonly http?: Pick<HttpOptions, 'backoffMs' | 'timeoutMs' | 'retries'>;
   readonly boxStore: BoxStoreSettings;
+  /** Aborted by SIGINT/SIGTERM: running commands are killed, cleanups run. */
+  readonly signal?: AbortSignal;
 }
 
 export function createDeps(mode: Mode, out: Output): Deps {
   const clock = systemClock;
-  const runner = createRunner({ log: out, dryRun: mode.dryRun, path: mode.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', baseEnv: mode.env });
+  const runner = createRunner({ log: out, dryRun: mode.dryRun, path: mode.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', baseEnv: mode.env, ...(mode.signal === undefined ? {} : { signal: mode.signal }) });
   return {
     runner,
     git: createGit(),
@@ -70,5 +74,6 @@ export function createDeps(mode: Mode, out: Output): Deps {
     locks: createHostLocks({ dir: mode.boxStore.lockDir, timeoutMs: mode.boxStore.lockTimeoutMs }),
     vagrantHome: mode.boxStore.vagrantHome,
     out,
+    signal: mode.signal ?? new AbortController().signal,
   };
 }

@@ -41,7 +41,7 @@ export function outputFor(ctx: CliContext, globals: GlobalOptions): Output {
 export function depsFor(ctx: CliContext, cmd: Command, extra: { dryRun?: boolean } = {}): { deps: Deps; globals: GlobalOptions } {
   const globals = globalsOf(cmd);
   const out = outputFor(ctx, globals);
-  return { deps: createDeps({ dryRun: extra.dryRun === true, env: ctx.env, http: httpTuning(ctx), boxStore: boxStoreSettings(ctx) }, out), globals };
+  return { deps: createDeps({ dryRun: extra.dryRun === true, env: ctx.env, http: httpTuning(ctx), boxStore: boxStoreSettings(ctx), signal: ctx.signal }, out), globals };
 }
 
 /**
