@@ -1,0 +1,106 @@
+/**
+ * Writes the vagrant-libvirt .box with tar-stream: fixed member order, owners,
+ * mode and mtime, ustar, uncompressed; box.img is streamed, never buffered, and
+ * the archive is hashed while it is written. Written to a temp file next to
+ * the output and renamed into place, so a failed write leaves no partial box.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rename, rm, stat } from 'node:fs/promises';
+import { once } from 'node:events';
+import { pipeline } from 'node:stream/promises';
+import tar from 'tar-stream';
+import { BOX_MEMBER_MODE, planBoxMembers, type BoxMember } from '../core/box-archive.js';
+
+export interface BoxArchiveInput {
+  /** Where the .box goes. */
+  readonly output: string;
+  /** The qcow2 root disk, stored as box.img. */
+  readonly boxImage: string;
+  /** The qcow2 virtual size in bytes (`qemu-img info`); metadata.json gets it in GiB, rounded up. */
+  readonly virtualSizeBytes: number;
+  /** Every member's mtime: SOURCE_DATE_EPOCH, in seconds. */
+  readonly mtime: number;
+}
+
+export interface BoxArchiveResult {
+  readonly path: string;
+  readonly sha256: string;
+  readonly sizeBytes: number;
+}
+
+const READ_CHUNK = 1024 * 1024;
+
+export async function writeBoxArchive(input: BoxArchiveInput): Promise<BoxArchiveResult> {
+  if (!Number.isSafeInteger(input.mtime) || input.mtime < 0) throw new RangeError(`mtime must be whole seconds since the epoch, got ${String(input.mtime)}`);
+  const members = planBoxMembers(input.virtualSizeBytes);
+  const imageSize = (await stat(input.boxImage)).size;
+  const temp = `${input.output}.partial-${process.pid}`;
+  const pack = tar.pack();
+  const hash = createHash('sha256');
+  let sizeBytes = 0;
+
+  const consumed = pipeline(
+    async function* hashing() {
+      for await (const chunk of pack as AsyncIterable<Buffer>) {
+        hash.update(chunk);
+        sizeBytes += chunk.length;
+        yield chunk;
+      }
+    },
+    createWriteStream(temp),
+  );
+  try {
+    const produced = (async () => {
+      for (const member of members) await writeMember(pack, member, input, imageSize);
+      pack.finalize();
+    })().catch((error: unknown) => {
+      pack.destroy(error instanceof Error ? error : new Error(String(error)));
+      throw error;
+    });
+    await Promise.all([produced, consumed]);
+    await rename(temp, input.output);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+  return { path: input.output, sha256: hash.digest('hex'), sizeBytes };
+}
+
+async function writeMember(pack: tar.Pack, member: BoxMember, input: BoxArchiveInput, imageSize: number): Promise<void> {
+  const header = {
+    name: member.name,
+    type: 'file' as const,
+    mode: BOX_MEMBER_MODE,
+    uid: 0,
+    gid: 0,
+    uname: '',
+    gname: '',
+    mtime: new Date(input.mtime * 1000),
+  };
+  if (member.content.kind === 'text') {
+    const body = Buffer.from(member.content.text, 'utf8');
+    await new Promise<void>((resolve, reject) => {
+      pack.entry({ ...header, size: body.length }, body, (error) => {
+        if (error) reject(error);
+        else resolve();
+      });
+    });
+    return;
+  }
+  let done: (error?: Error | null) => void = () => undefined;
+  const finished = new Promise<void>((resolve, reject) => {
+    done = (error) => {
+      if (error) reject(error);
+      else resolve();
+    };
+  });
+  const entry = pack.entry({ ...header, size: imageSize }, (error) => {
+    done(error);
+  });
+  for await (const chunk of createReadStream(input.boxImage, { highWaterMark: READ_CHUNK }) as AsyncIterable<Buffer>) {
+    if (!entry.write(chunk)) await once(entry, 'drain');
+  }
+  entry.end(null); // streamx: null ends without writing
+  await finished; // tar-stream reports a size mismatch (the image changed while read) here
+}

@@ -1,0 +1,107 @@
+/**
+ * Vagrant's box store: `vagrant box add/remove/list` as Command values, run by
+ * the Runner, and the unpacked box files under VAGRANT_HOME. Box commands need
+ * no network; commands that do (`vagrant up`, `ssh`) are wrapped with
+ * `inNetns` by their callers when VM networks live in a namespace.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { command, type Command } from '../core/command.js';
+import { escapeBoxName, parseVagrantBoxList, type VagrantBox, type VagrantBoxes, type VagrantBoxImage } from '../core/box-store.js';
+import type { Runner } from '../core/ports.js';
+
+export const LIBVIRT_PROVIDER = 'libvirt';
+
+export interface VagrantOptions {
+  /** VAGRANT_HOME as the CLI resolved it (env VAGRANT_HOME, else ~/.vagrant.d). */
+  readonly vagrantHome: string;
+}
+
+/** Unpacking a ~750 MB box takes seconds; allow for slow disks. */
+const BOX_ADD_TIMEOUT_MS = 15 * 60_000;
+const BOX_QUERY_TIMEOUT_MS = 2 * 60_000;
+
+function vagrantEnv(options: VagrantOptions): Record<string, string> {
+  // Vagrant Cloud is unreachable on build hosts: never let vagrant ask it for updates.
+  return { VAGRANT_HOME: options.vagrantHome, VAGRANT_CHECKPOINT_DISABLE: '1', VAGRANT_NO_COLOR: '1' };
+}
+
+export function boxListCommand(options: VagrantOptions): Command {
+  return command('vagrant', ['box', 'list', '--machine-readable'], { env: vagrantEnv(options), timeoutMs: BOX_QUERY_TIMEOUT_MS });
+}
+
+export function boxAddCommand(options: VagrantOptions, name: string, file: string, flags: { force: boolean }): Command {
+  return command('vagrant', ['box', 'add', '--name', name, ...(flags.force ? ['--force'] : []), '--provider', LIBVIRT_PROVIDER, file], {
+    env: vagrantEnv(options),
+    effect: 'write',
+    timeoutMs: BOX_ADD_TIMEOUT_MS,
+  });
+}
+
+export function boxRemoveCommand(options: VagrantOptions, name: string): Command {
+  return command('vagrant', ['box', 'remove', '--force', '--all', '--provider', LIBVIRT_PROVIDER, name], {
+    env: vagrantEnv(options),
+    effect: 'write',
+    timeoutMs: BOX_QUERY_TIMEOUT_MS,
+  });
+}
+
+/**
+ * Runs a command inside a network namespace (`ip netns exec NS …`), for what
+ * must reach VM networks living there; unchanged when `netns` is undefined.
+ */
+export function inNetns(netns: string | undefined, cmd: Command): Command {
+  if (netns === undefined) return cmd;
+  return { ...cmd, file: 'ip', args: ['netns', 'exec', netns, cmd.file, ...cmd.args] };
+}
+
+/** The directory vagrant unpacks a box into: VAGRANT_HOME/boxes/<escaped name>/<version>/<provider>. */
+export function boxDirectory(options: VagrantOptions, box: VagrantBox): string {
+  return join(options.vagrantHome, 'boxes', escapeBoxName(box.name), box.version, box.provider);
+}
+
+export function createVagrant(runner: Runner, options: VagrantOptions): VagrantBoxes {
+  return {
+    async listBoxes() {
+      const { stdout } = await runner.run(boxListCommand(options));
+      return parseVagrantBoxList(stdout);
+    },
+    async addBox(name, file, flags) {
+      await runner.run(boxAddCommand(options, name, file, flags));
+    },
+    async isBoxFile(file) {
+      return stat(file).then(
+        (s) => s.isFile(),
+        () => false,
+      );
+    },
+    async removeBox(name) {
+      await runner.run(boxRemoveCommand(options, name));
+    },
+    async readBoxImage(box): Promise<VagrantBoxImage | undefined> {
+      const dir = boxDirectory(options, box);
+      const path = join(dir, 'box.img');
+      let info;
+      try {
+        info = await stat(path);
+      } catch {
+        return undefined;
+      }
+      return {
+        path,
+        sizeBytes: info.size,
+        mtimeSeconds: Math.floor(info.mtimeMs / 1000),
+        virtualSizeGiB: await readVirtualSizeGiB(join(dir, 'metadata.json')),
+      };
+    },
+  };
+}
+
+async function readVirtualSizeGiB(path: string): Promise<number | undefined> {
+  try {
+    const metadata = JSON.parse(await readFile(path, 'utf8')) as { virtual_size?: unknown };
+    return typeof metadata.virtual_size === 'number' ? metadata.virtual_size : undefined;
+  } catch {
+    return undefined;
+  }
+}

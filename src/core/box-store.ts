@@ -1,0 +1,191 @@
+/**
+ * Where an imported box lives: Vagrant's box list and libvirt's `default`
+ * pool, which vagrant-libvirt fills from it. Pure: the names vagrant-libvirt
+ * uses, the parsing of vagrant and virsh output, and the ports the adapters
+ * implement.
+ */
+
+/** The pool vagrant-libvirt uses unless a Vagrantfile says otherwise, and where it keeps it. */
+export const DEFAULT_POOL = 'default';
+export const DEFAULT_POOL_PATH = '/var/lib/libvirt/images';
+
+export interface VagrantBox {
+  readonly name: string;
+  readonly provider: string;
+  /** "0" for a box added from a file without metadata (as Tails and we do). */
+  readonly version: string;
+}
+
+/** The unpacked box.img vagrant keeps under VAGRANT_HOME. */
+export interface VagrantBoxImage {
+  readonly path: string;
+  readonly sizeBytes: number;
+  /** Seconds since the epoch, truncated like Ruby's `File.mtime(path).to_i`. */
+  readonly mtimeSeconds: number;
+  /** `virtual_size` of the box's metadata.json, in GiB, if present. */
+  readonly virtualSizeGiB: number | undefined;
+}
+
+export interface PoolVolume {
+  readonly name: string;
+  readonly path: string;
+}
+
+export interface PoolVolumeInfo extends PoolVolume {
+  readonly capacityBytes: number;
+  /** Bytes the volume takes on disk. */
+  readonly allocationBytes: number;
+}
+
+/** A defined libvirt domain and the chain of files behind each of its disks. */
+export interface DomainDisks {
+  readonly domain: string;
+  /** Every file a disk reads: its source and, recursively, the backing files. */
+  readonly files: readonly string[];
+}
+
+/** What importing and cleaning boxes needs from Vagrant. */
+export interface VagrantBoxes {
+  listBoxes(): Promise<readonly VagrantBox[]>;
+  /** Whether `file` exists and is a regular file (checked before anything is changed). */
+  isBoxFile(file: string): Promise<boolean>;
+  addBox(name: string, file: string, options: { force: boolean }): Promise<void>;
+  /** Removes every version of the box for the libvirt provider. */
+  removeBox(name: string): Promise<void>;
+  /** The box.img vagrant unpacked for this box; undefined when it is not there. */
+  readBoxImage(box: VagrantBox): Promise<VagrantBoxImage | undefined>;
+}
+
+/** What importing and cleaning boxes needs from libvirt's storage pool. */
+export interface LibvirtPool {
+  readonly name: string;
+  /** Defines, builds, starts and autostarts the pool when missing or inactive; refreshes it. */
+  ensurePool(): Promise<void>;
+  /** Whether the pool is defined (without creating it). */
+  hasPool(): Promise<boolean>;
+  listVolumes(): Promise<readonly PoolVolume[]>;
+  readVolumeInfo(name: string): Promise<PoolVolumeInfo>;
+  deleteVolume(name: string): Promise<void>;
+  /**
+   * Creates the volume from a file, byte for byte (vol-create-as of an empty
+   * volume, then vol-upload), and checks libvirt sees it in `format`; the
+   * volume is deleted again if any of that fails.
+   */
+  uploadVolume(args: { name: string; file: string; format: 'qcow2' }): Promise<void>;
+  /** Every defined domain (running or not) with the files behind its disks. */
+  listDomainDisks(): Promise<readonly DomainDisks[]>;
+}
+
+const SLASH_IN_BOX_NAME = '-VAGRANTSLASH-';
+const VOLUME_INFIX = '_vagrant_box_image_';
+
+/** How vagrant escapes a box name in directory and volume names. */
+export function escapeBoxName(name: string): string {
+  return name.replaceAll('/', SLASH_IN_BOX_NAME);
+}
+
+/**
+ * The pool volume vagrant-libvirt 0.11.2 (HandleBoxImage.get_volume_name)
+ * looks for before it uploads box.img itself at the first `vagrant up`:
+ *   <name, "/" → "-VAGRANTSLASH-">_vagrant_box_image_<version>_box.img
+ * where a missing or "0" version becomes "0_<mtime of box.img in seconds>".
+ * A box added from a file is version "0", so the name changes with every
+ * `vagrant box add` (bsdtar -m stamps the extraction time): compute it from the
+ * unpacked file, never from the archive.
+ */
+export function computeBoxVolumeName(box: Pick<VagrantBox, 'name' | 'version'>, image: Pick<VagrantBoxImage, 'mtimeSeconds'>): string {
+  const version = box.version === '' || box.version === '0' ? `0_${image.mtimeSeconds}` : box.version;
+  return `${escapeBoxName(box.name)}${VOLUME_INFIX}${version}_box.img`;
+}
+
+/**
+ * Whether a pool volume holds a box image of this box, under any naming
+ * vagrant-libvirt has used (0.11: `…_vagrant_box_image_0_<mtime>_box.img`;
+ * older, as in Tails' Rakefile: `…_vagrant_box_image_0.img`). Domain disks
+ * (`<box>_default.img`) never match.
+ */
+export function isBoxVolumeOf(volume: string, boxName: string): boolean {
+  return volume.startsWith(`${escapeBoxName(boxName)}${VOLUME_INFIX}`) && volume.endsWith('.img');
+}
+
+/** Parses `vagrant box list --machine-readable` (name, provider, version triples). */
+export function parseVagrantBoxList(output: string): readonly VagrantBox[] {
+  const boxes: VagrantBox[] = [];
+  let current: { name?: string; provider?: string } = {};
+  for (const line of output.split('\n')) {
+    const [, , type, ...rest] = line.split(',');
+    const value = unescapeMachineReadable(rest.join(','));
+    if (type === 'box-name') current = { name: value };
+    else if (type === 'box-provider') current = { ...current, provider: value };
+    else if (type === 'box-version' && current.name !== undefined) {
+      boxes.push({ name: current.name, provider: current.provider ?? '', version: value });
+      current = {};
+    }
+  }
+  return boxes;
+}
+
+function unescapeMachineReadable(value: string): string {
+  return value.replaceAll('%!(VAGRANT_COMMA)', ',').replaceAll('\\n', '\n').replaceAll('\\r', '\r').trimEnd();
+}
+
+/** Parses `virsh vol-list --pool P` (a header, a rule, then "name  path" rows). */
+export function parseVolList(output: string): readonly PoolVolume[] {
+  const volumes: PoolVolume[] = [];
+  const lines = output.split('\n');
+  const rule = lines.findIndex((l) => /^-{4,}\s*$/.test(l.trim()));
+  for (const line of lines.slice(rule + 1)) {
+    const match = /^\s*(\S+)\s+(\/.*?)\s*$/.exec(line);
+    if (match?.[1] !== undefined && match[2] !== undefined) volumes.push({ name: match[1], path: match[2] });
+  }
+  return volumes;
+}
+
+/** Parses `virsh vol-info --bytes` ("Capacity: N bytes", "Allocation: N bytes"). */
+export function parseVolInfoBytes(output: string): { capacityBytes: number; allocationBytes: number } {
+  const field = (label: string): number => {
+    const match = new RegExp(`^${label}:\\s+(\\d+)\\s+bytes\\s*$`, 'm').exec(output);
+    if (match?.[1] === undefined) throw new RangeError(`virsh vol-info printed no "${label}: N bytes" line`);
+    return Number(match[1]);
+  };
+  return { capacityBytes: field('Capacity'), allocationBytes: field('Allocation') };
+}
+
+/** The files behind a domain's disks, from `virsh dumpxml`: `<source file=…>` and any `<backingStore>` sources. */
+export function parseDomainDiskFiles(xml: string): readonly string[] {
+  const files: string[] = [];
+  for (const disk of xml.matchAll(/<disk\b[\s\S]*?<\/disk>/g)) {
+    for (const source of disk[0].matchAll(/<source\b[^>]*?\bfile=(['"])(.*?)\1/g)) {
+      if (source[2] !== undefined) files.push(unescapeXml(source[2]));
+    }
+  }
+  return files;
+}
+
+/** The backing file of a volume, from `virsh vol-dumpxml`; undefined when it has none. */
+export function parseVolumeBackingPath(xml: string): string | undefined {
+  const store = /<backingStore>([\s\S]*?)<\/backingStore>/.exec(xml)?.[1];
+  const path = store === undefined ? undefined : /<path>([\s\S]*?)<\/path>/.exec(store)?.[1];
+  return path === undefined ? undefined : unescapeXml(path.trim());
+}
+
+/** The format libvirt gives a volume (`<target><format type=…>` of `virsh vol-dumpxml`). */
+export function parseVolumeFormat(xml: string): string | undefined {
+  const target = /<target>([\s\S]*?)<\/target>/.exec(xml)?.[1];
+  return target === undefined ? undefined : /<format\s+type=(['"])(.*?)\1/.exec(target)?.[2];
+}
+
+function unescapeXml(text: string): string {
+  return text
+    .replaceAll('&lt;', '<')
+    .replaceAll('&gt;', '>')
+    .replaceAll('&quot;', '"')
+    .replaceAll('&apos;', "'")
+    .replaceAll('&amp;', '&');
+}
+
+/** The domains whose disks read one of these volume paths (directly or as a backing file). */
+export function findDomainsUsing(paths: readonly string[], domains: readonly DomainDisks[]): readonly string[] {
+  const wanted = new Set(paths);
+  return domains.filter((d) => d.files.some((f) => wanted.has(f))).map((d) => d.domain);
+}
