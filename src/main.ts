@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** Entry point: the only place that reads process.* wholesale and the only exit. */
+import { fileURLToPath } from 'node:url';
 import { runCli } from './cli/run.js';
 
 // SIGINT/SIGTERM abort the run: commands are killed, cleanup stacks run, exit 130.
@@ -22,6 +23,7 @@ const code = await runCli(process.argv.slice(2), {
   stderrStream: process.stderr,
   uid: process.getuid?.(),
   signal: interrupt.signal,
+  toolRoot: fileURLToPath(new URL('../..', import.meta.url)),
 });
 // Let stdout drain before exiting (piped output is asynchronous).
 process.stdout.write('', () => process.exit(code));

@@ -3,6 +3,7 @@
  * streams. Nothing below cli/ reads process.* directly.
  */
 import type { Command } from 'commander';
+import { resolve as resolvePath } from 'node:path';
 import { createDeps, type BoxStoreSettings, type Deps, type Mode } from '../app/deps.js';
 import { DEFAULT_LOCK_DIR } from '../adapters/lock.js';
 import { UsageError } from '../core/errors.js';
@@ -20,6 +21,8 @@ export interface CliContext {
   readonly uid: number | undefined;
   /** Aborted by SIGINT/SIGTERM. */
   readonly signal: AbortSignal;
+  /** The tool's own checkout/package root (its definitions/ are the defaults). */
+  readonly toolRoot: string;
 }
 
 export interface GlobalOptions {
@@ -79,6 +82,17 @@ export function cacheRoot(ctx: CliContext): string {
   const xdg = ctx.env.XDG_CACHE_HOME;
   const base = xdg !== undefined && xdg !== '' ? xdg : `${ctx.env.HOME ?? '/tmp'}/.cache`;
   return `${base}/tails-build`;
+}
+
+/** The local snapshot store: `--store DIR`, else `<cache root>/snapshots`. */
+export function snapshotStoreDir(ctx: CliContext, flag: string | undefined): string {
+  return flag === undefined ? `${cacheRoot(ctx)}/snapshots` : resolvePath(ctx.cwd, flag);
+}
+
+/** How progress is shown: JSON events with --json, listr2 on a terminal, timestamped lines otherwise. */
+export function progressMode(ctx: CliContext, globals: GlobalOptions): 'json' | 'tty' | 'lines' {
+  if (globals.json) return 'json';
+  return ctx.stderrStream.isTTY && !isCi(ctx) ? 'tty' : 'lines';
 }
 
 /**

@@ -89,7 +89,7 @@ export function planIsoBuild(inputs: PlanInputs): IsoBuildPlan {
     steps: [
       { id: 'preflight', title: 'Check host prerequisites and the checkout', implemented: true },
       { id: 'resolve-serials', title: 'Resolve every "latest" snapshot serial to a number', implemented: true },
-      { id: 'basebox', title: `Create and import the builder box ${inputs.basebox.name} if missing`, implemented: false },
+      { id: 'basebox', title: `Create and import the builder box ${inputs.basebox.name} if missing`, implemented: true },
       { id: 'vm-up', title: 'Start a build VM from the box, checkout shared read-only over 9p, cache disk attached', implemented: false },
       { id: 'branch-lock', title: `Lock the VM to ${request.git.ref}`, implemented: false },
       { id: 'build', title: 'Build the ISO inside the VM from a fresh clone of HEAD', implemented: false },

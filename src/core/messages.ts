@@ -30,6 +30,32 @@ export const messages = {
       new UserError('box-definition-uncommitted', `No commit touches the box definition dir ${dir} in ${root}, so the builder box has no name.`, {
         hint: `Commit it: git add ${dir} && git commit.`,
       }),
+    builderSerialNotFrozen: (archive: string, dir: string) =>
+      new UserError('builder-serial-not-frozen', `The builder serial of ${archive} in ${dir} is "latest"; the builder box is only ever built from frozen snapshots.`, {
+        hint: 'Freeze it and commit: tails-build snapshots freeze --set builder && git commit -m "Freeze builder snapshots" -- ' + dir,
+      }),
+    noBuilderSerials: (dir: string) =>
+      new UserError('no-builder-serials', `The builder serial dir ${dir} holds no <archive>/serial file, so there is nothing to build the box from.`, {
+        hint: `Create ${dir}/debian/serial (a serial such as 2026112201), or run tails-build snapshots mirror && tails-build snapshots freeze --set builder.`,
+      }),
+    definitionIncomplete: (dir: string) =>
+      new UserError('box-definition-incomplete', `The builder definition ${dir} has no "packages" file to build the box from.`, {
+        hint: 'Add packages (one Debian package a line) and customize.sh to the box definition dir; see definitions/README.md.',
+      }),
+    notRoot: () =>
+      new UserError('basebox-needs-root', 'Creating the builder box needs root: mmdebstrap runs in root mode and the root tree is extracted into a tmpfs.', {
+        kind: 'prerequisite',
+        hint: 'Run it as root (sudo tails-build basebox create), as Tails does for vmdb2.',
+      }),
+    toolMissing: (tool: string, pkg: string) =>
+      new UserError('basebox-tool-missing', `${tool} is not on PATH; creating the builder box needs it.`, {
+        kind: 'prerequisite',
+        hint: `apt-get install --no-install-recommends ${pkg} (or run bash provision/host/bootstrap.sh setup), then tails-build doctor.`,
+      }),
+    snapshotPortBusy: (url: string) =>
+      new UserError('snapshot-port-busy', `Something other than a tails-build snapshot server listens at ${url}.`, {
+        hint: 'Stop it, or point the project at another address ("snapshots.baseUrl" in tails-build.json).',
+      }),
     dirtyDefinition: (dir: string, status: readonly string[]) =>
       new UserError(
         'box-definition-dirty',

@@ -146,7 +146,7 @@ export function resolveProjectConfig(observed: ObservedProject): ProjectConfig {
  */
 export function resolveArchiveOrigin(config: ProjectConfig, archive: string, baseUrlOverride?: string): ArchiveOrigin {
   const own = config.snapshots.archives[archive] ?? {};
-  const suite = own.suite ?? (archive === 'debian-security' ? `${config.codename}-security` : config.codename);
+  const suite = own.suite ?? own.suites?.[0] ?? (archive === 'debian-security' ? `${config.codename}-security` : config.codename);
   return {
     baseUrl: withSlash(baseUrlOverride ?? own.baseUrl ?? config.snapshots.baseUrl),
     layout: own.layout ?? config.snapshots.layout,

@@ -2,7 +2,9 @@
 import type { Command } from 'commander';
 import { findBaseboxName } from '../../app/basebox-name.js';
 import { loadProject } from '../../app/project.js';
-import { depsFor, type CliContext } from '../context.js';
+import { resolve } from 'node:path';
+import { createBasebox } from '../../app/basebox-create.js';
+import { cacheRoot, depsFor, progressMode, snapshotStoreDir, type CliContext } from '../context.js';
 import { registerBaseboxManagement } from './basebox-manage.js';
 
 export function registerBasebox(program: Command, ctx: CliContext): void {
@@ -47,6 +49,55 @@ Examples:
         });
       } else {
         deps.out.line(result.name);
+      }
+    });
+
+  basebox
+    .command('create')
+    .description('create the builder box from the frozen builder serials (mmdebstrap → ext4 → GRUB → qcow2 → vagrant-libvirt box) and import it')
+    .option('--ignore-changes', 'build although the definition dir has uncommitted changes (the name does not reflect them)')
+    .option('--force', 'rebuild even when the box is already imported or cached')
+    .option('--no-import', 'do not import the box into vagrant and the libvirt pool')
+    .option('-o, --output <file>', 'also write the .box to FILE')
+    .option('--store <dir>', 'local snapshot store (default: <cache>/snapshots)')
+    .option('--keep-work', 'keep the work dir (root tarball, qcow2) for inspection')
+    .addHelpText(
+      'after',
+      `
+The box is bit-for-bit reproducible: the same commit of the definition dir and the
+same builder serials give the same .box sha256. Boxes are cached in
+<cache>/boxes (TAILS_BUILD_CACHE, default /var/cache/tails-build for root).
+When the project's snapshots are served on loopback (the default), the builder
+serials are ensured in the local store and served for the duration.
+
+Examples:
+  tails-build basebox create
+  tails-build basebox create --no-import --output /tmp/builder.box --json
+  tails-build basebox create --force`,
+    )
+    .action(async (opts: { ignoreChanges?: boolean; force?: boolean; import: boolean; output?: string; store?: string; keepWork?: boolean }, cmd: Command) => {
+      const { deps, globals } = depsFor(ctx, cmd);
+      const project = await loadProject(deps, { projectDir: globals.project, cwd: ctx.cwd });
+      const result = await createBasebox(deps, project, {
+        ignoreChanges: opts.ignoreChanges === true,
+        force: opts.force === true,
+        import: opts.import,
+        output: opts.output === undefined ? undefined : resolve(ctx.cwd, opts.output),
+        cacheRoot: cacheRoot(ctx),
+        store: snapshotStoreDir(ctx, opts.store),
+        toolRoot: ctx.toolRoot,
+        keepWork: opts.keepWork === true,
+        isRoot: ctx.uid === 0,
+        progress: progressMode(ctx, globals),
+        renderStream: ctx.stderrStream,
+      });
+      if (globals.json) {
+        deps.out.line(JSON.stringify({ event: 'result', ...result }));
+        return;
+      }
+      deps.out.line(result.name);
+      if (result.source !== 'imported-already') {
+        deps.out.info(`box: ${result.boxFile}${result.sha256 === '' ? '' : ` (sha256 ${result.sha256}, ${result.sizeBytes} bytes)`}${result.imported ? ', imported' : ''}`);
       }
     });
 

@@ -7,7 +7,7 @@ import { startSnapshotServer } from '../../app/snapshot-server.js';
 import { UserError } from '../../core/errors.js';
 import type { ProjectConfig } from '../../core/project.js';
 import { snapshotStoreMessages as msg } from '../../core/snapshot-store-messages.js';
-import { cacheRoot, depsFor, type CliContext } from '../context.js';
+import { depsFor, snapshotStoreDir, type CliContext } from '../context.js';
 
 export function registerSnapshotStore(snapshots: Command, ctx: CliContext): void {
   const storeHelp = `snapshot store directory (default: <cache>/snapshots, i.e. $TAILS_BUILD_CACHE, /var/cache/tails-build for root, else $XDG_CACHE_HOME/tails-build)`;
@@ -35,7 +35,7 @@ Examples:
     .action(async (archives: string[], opts: { store?: string; new?: boolean; keyring: string }, cmd: Command) => {
       const { deps, globals } = depsFor(ctx, cmd);
       const project = await loadProject(deps, { projectDir: globals.project, cwd: ctx.cwd });
-      const results = await mirrorSnapshots(deps, project, { store: storeDir(ctx, opts.store), archives, forceNew: opts.new === true, keyring: resolve(ctx.cwd, opts.keyring) });
+      const results = await mirrorSnapshots(deps, project, { store: snapshotStoreDir(ctx, opts.store), archives, forceNew: opts.new === true, keyring: resolve(ctx.cwd, opts.keyring) });
       if (globals.json) {
         deps.out.data(Object.fromEntries(results.map((r) => [r.archive, { serial: r.serial, reused: r.reused, upstream: r.upstream, suites: r.suites, inRelease: r.inReleaseSha256, files: r.files, bytes: r.bytes }])));
         return;
@@ -64,7 +64,7 @@ Examples:
       const { deps, globals } = depsFor(ctx, cmd);
       const project = await optionalProject(ctx, cmd);
       const listen = parseListen(opts.listen ?? listenOfBaseUrl(project));
-      const store = storeDir(ctx, opts.store);
+      const store = snapshotStoreDir(ctx, opts.store);
       const server = await startSnapshotServer(deps, {
         store,
         ...(project === undefined ? {} : { project }),
@@ -73,14 +73,10 @@ Examples:
       deps.out.info(`Serving ${store} at ${server.url} (Ctrl-C to stop).`);
       if (globals.json) deps.out.data({ url: server.url, store });
       else deps.out.line(server.url);
-      const signal = await untilSignal();
+      const signal = await untilAborted(ctx.signal);
       deps.out.info(`${signal}: closing the snapshot server.`);
       await server.close();
     });
-}
-
-function storeDir(ctx: CliContext, flag: string | undefined): string {
-  return flag === undefined ? `${cacheRoot(ctx)}/snapshots` : resolve(ctx.cwd, flag);
 }
 
 /** The project, when run inside one; serve also works from anywhere. */
@@ -107,14 +103,13 @@ export function parseListen(value: string): { host: string; port: number } {
 }
 
 /** Resolves with the name of the first SIGINT or SIGTERM (cli/ owns process signals). */
-function untilSignal(): Promise<string> {
+/** Resolves with the signal's name once SIGINT/SIGTERM aborted the run (main.ts owns the handlers). */
+function untilAborted(signal: AbortSignal): Promise<string> {
   return new Promise((resolve) => {
-    const on = (signal: NodeJS.Signals): void => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
-      resolve(signal);
+    const done = (): void => {
+      resolve(String(signal.reason ?? 'a signal'));
     };
-    process.on('SIGINT', on);
-    process.on('SIGTERM', on);
+    if (signal.aborted) done();
+    else signal.addEventListener('abort', done, { once: true });
   });
 }

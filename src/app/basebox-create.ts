@@ -1,0 +1,275 @@
+/**
+ * `basebox create`: the builder box from the frozen builder serials only —
+ * snapshots ensured and served, root tree, disk image, GRUB, qcow2, the
+ * vagrant-libvirt box (fixed member order and times), import. Same commit and
+ * serials ⇒ same box sha256.
+ */
+import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeBoxArchive } from '../adapters/box-archive.js';
+import { sha256File } from '../adapters/disk-file.js';
+import { parsePackageList, type SnapshotSource } from '../core/basebox-build.js';
+import { messages } from '../core/messages.js';
+import { isLoopbackUrl, resolveArchiveOrigin, resolveGuestBaseUrl, resolveMirrorSource, type ProjectConfig } from '../core/project.js';
+import { snapshotUrl } from '../core/snapshot-origin.js';
+import { LATEST } from '../core/serials.js';
+import { runSteps, type ProgressMode, type Step, type StepTiming } from '../ui/progress.js';
+import { findBaseboxName, type BaseboxNameResult } from './basebox-name.js';
+import { baseboxImageSteps, type BaseboxImageState } from './basebox-image.js';
+import { importBasebox } from './basebox-import.js';
+import { withCleanup, type CleanupStack } from './cleanup.js';
+import type { Deps } from './deps.js';
+import { ensureSnapshots } from './snapshot-mirror.js';
+import { startSnapshotServer } from './snapshot-server.js';
+import { readSerialSet } from './snapshots.js';
+
+/** The builder disk's virtual size (Tails: 20G); the qcow2 only holds what is used. */
+export const BOX_DISK_BYTES = 20 * 1024 ** 3;
+
+const REQUIRED_TOOLS: readonly (readonly [string, string])[] = [
+  ['mmdebstrap', 'mmdebstrap'],
+  ['mkfs.ext4', 'e2fsprogs'],
+  ['debugfs', 'e2fsprogs'],
+  ['sfdisk', 'fdisk'],
+  ['qemu-img', 'qemu-utils'],
+  ['tar', 'tar'],
+  ['mount', 'mount'],
+  ['gpgv', 'gpgv'],
+];
+
+export interface CreateBaseboxRequest {
+  readonly ignoreChanges: boolean;
+  /** Rebuild even when the box is already imported or cached. */
+  readonly force: boolean;
+  /** `--no-import` skips `vagrant box add`. */
+  readonly import: boolean;
+  /** `--output FILE`: also write the .box there. */
+  readonly output: string | undefined;
+  /** Boxes and work dirs live here (outside the checkout). */
+  readonly cacheRoot: string;
+  /** The local snapshot store. */
+  readonly store: string;
+  /** Where the tool's own definitions/ are (defaults for projects without packages/customize.sh). */
+  readonly toolRoot: string;
+  readonly keepWork: boolean;
+  readonly isRoot: boolean;
+  readonly progress: ProgressMode;
+  readonly renderStream: NodeJS.WriteStream;
+}
+
+export interface CreateBaseboxResult {
+  readonly name: string;
+  readonly boxFile: string;
+  readonly sha256: string;
+  readonly sizeBytes: number;
+  /** built: made now; cached: the .box for this name was already in the cache. */
+  readonly source: 'built' | 'cached' | 'imported-already';
+  readonly imported: boolean;
+  readonly output: string | undefined;
+  readonly serials: Readonly<Record<string, string>>;
+  readonly timings: readonly StepTiming[];
+}
+
+interface CreateState extends BaseboxImageState {
+  box?: { path: string; sha256: string; sizeBytes: number };
+  imported?: boolean;
+}
+
+export async function createBasebox(deps: Deps, project: ProjectConfig, request: CreateBaseboxRequest): Promise<CreateBaseboxResult> {
+  const identity = await findBaseboxName(deps, project, { ignoreChanges: request.ignoreChanges });
+  const serials = await readBuilderSerials(deps, project);
+  const boxesDir = join(request.cacheRoot, 'boxes');
+  const boxFile = join(boxesDir, `${identity.name}.box`);
+
+  const alreadyImported = request.import && (await deps.vagrant.listBoxes()).some((b) => b.name === identity.name);
+  const cached = await fileExists(boxFile);
+  if (!request.force && alreadyImported && request.output === undefined) {
+    deps.out.info(`${identity.name} is already imported; nothing to do (pass --force to rebuild it).`);
+    return { name: identity.name, boxFile, sha256: '', sizeBytes: 0, source: 'imported-already', imported: true, output: undefined, serials, timings: [] };
+  }
+
+  return withCleanup(async (cleanup) => {
+    const state: CreateState = {};
+    const steps: Step<CreateState>[] = [];
+    const build = request.force || !cached;
+    if (build) {
+      await verifyTools(deps, request.isRoot);
+      const sources = await serveSnapshots(deps, project, serials, request, cleanup);
+      const workDir = join(request.cacheRoot, 'work', `${identity.name}-${process.pid}`);
+      if (!request.keepWork) cleanup.push(`remove ${workDir}`, () => rm(workDir, { recursive: true, force: true }));
+      const definition = await readDefinition(deps, project, request.toolRoot);
+      steps.push(
+        ...baseboxImageSteps(
+          deps,
+          {
+            name: identity.name,
+            definitionDir: definition.dir,
+            packages: definition.packages,
+            customizeHook: definition.hook,
+            hostSources: sources.host,
+            guestSources: sources.guest,
+            codename: project.codename,
+            arch: project.arch,
+            sourceDateEpoch: identity.sourceDateEpoch,
+            workDir,
+            diskBytes: BOX_DISK_BYTES,
+          },
+          cleanup,
+        ),
+        packageStep(identity, boxFile, boxesDir),
+      );
+    } else {
+      deps.out.info(`using the cached ${boxFile} (pass --force to rebuild it).`);
+      state.box = { path: boxFile, sha256: await sha256File(boxFile), sizeBytes: (await stat(boxFile)).size };
+    }
+    if (request.output !== undefined) steps.push(outputStep(request.output));
+    if (request.import) steps.push(importStep(deps, identity.name));
+    const timings = await runSteps(steps, state, {
+      mode: request.progress,
+      events: { write: (chunk: string) => deps.out.line(chunk.replace(/\n$/, '')) },
+      render: request.renderStream,
+      now: () => deps.clock.now(),
+    });
+    const box = state.box ?? { path: boxFile, sha256: '', sizeBytes: 0 };
+    return {
+      name: identity.name,
+      boxFile: box.path,
+      sha256: box.sha256,
+      sizeBytes: box.sizeBytes,
+      source: build ? 'built' : 'cached',
+      imported: state.imported === true,
+      output: request.output,
+      serials,
+      timings,
+    };
+  });
+}
+
+async function readBuilderSerials(deps: Deps, project: ProjectConfig): Promise<Readonly<Record<string, string>>> {
+  const set = await readSerialSet(deps, project, 'builder');
+  const dir = project.serialDirs.builder;
+  if (Object.keys(set).length === 0) throw messages.basebox.noBuilderSerials(dir);
+  for (const [archive, serial] of Object.entries(set)) {
+    if (serial === LATEST) throw messages.basebox.builderSerialNotFrozen(archive, dir);
+  }
+  return set;
+}
+
+async function verifyTools(deps: Deps, isRoot: boolean): Promise<void> {
+  if (!isRoot) throw messages.basebox.notRoot();
+  for (const [tool, pkg] of REQUIRED_TOOLS) {
+    if ((await deps.runner.which(tool)) === undefined) throw messages.basebox.toolMissing(tool, pkg);
+  }
+}
+
+interface Definition {
+  readonly dir: string;
+  readonly packages: readonly string[];
+  readonly hook: string;
+}
+
+/** The project's packages and customize.sh, else the tool's defaults (a Tails checkout has vmdb2 files instead). */
+async function readDefinition(deps: Deps, project: ProjectConfig, toolRoot: string): Promise<Definition> {
+  const own = join(project.root, project.boxDefinitionDir);
+  const fallback = join(toolRoot, 'definitions/builder');
+  const ownPackages = await deps.files.readText(join(own, 'packages'));
+  const hasOwnHook = (await deps.files.readText(join(own, 'customize.sh'))) !== undefined;
+  const dir = ownPackages !== undefined && hasOwnHook ? own : fallback;
+  if (dir === fallback) deps.out.info(`${project.boxDefinitionDir} has no packages + customize.sh; using tails-build's default builder definition (${fallback}).`);
+  const packagesFile = join(dir, 'packages');
+  const text = dir === own ? ownPackages : await deps.files.readText(packagesFile);
+  if (text === undefined) throw messages.basebox.definitionIncomplete(dir);
+  return { dir, packages: parsePackageList(text, packagesFile), hook: join(dir, 'customize.sh') };
+}
+
+/**
+ * Snapshot URLs for mmdebstrap (host) and for the box's apt (guest). A
+ * loopback origin is our local store: ensure the serials exist in it and serve
+ * it at that address for the duration, unless a server already answers there.
+ */
+async function serveSnapshots(
+  deps: Deps,
+  project: ProjectConfig,
+  serials: Readonly<Record<string, string>>,
+  request: CreateBaseboxRequest,
+  cleanup: CleanupStack,
+): Promise<{ host: SnapshotSource[]; guest: SnapshotSource[] }> {
+  const archives = Object.keys(serials);
+  const local = archives.some((a) => isLoopbackUrl(resolveArchiveOrigin(project, a).baseUrl));
+  if (local) {
+    await ensureSnapshots(deps, project, { set: 'builder', store: request.store });
+    const base = new URL(project.snapshots.baseUrl);
+    try {
+      // One line per request is for `snapshots serve`; here it goes to --verbose.
+      const quiet = { ...deps, out: { ...deps.out, info: (line: string) => deps.out.debug(line) } };
+      const server = await startSnapshotServer(quiet, { store: request.store, project, listen: { host: base.hostname, port: Number(base.port || 80) } });
+      cleanup.push('stop the snapshot server', () => server.close());
+    } catch (error) {
+      if (!isAddressInUse(error)) throw error;
+      deps.out.info(`a server already listens at ${project.snapshots.baseUrl}; using it.`);
+    }
+  }
+  const host: SnapshotSource[] = [];
+  const guest: SnapshotSource[] = [];
+  for (const [archive, serial] of Object.entries(serials)) {
+    const origin = resolveArchiveOrigin(project, archive);
+    const mirror = resolveMirrorSource(project, archive);
+    const suites = mirror?.suites ?? [origin.suite];
+    const components = mirror?.components ?? ['main'];
+    host.push({ archive, serial, url: snapshotUrl(origin, archive, serial), suites, components });
+    guest.push({ archive, serial, url: snapshotUrl({ ...origin, baseUrl: resolveGuestBaseUrl(project, archive) }, archive, serial), suites, components });
+  }
+  return { host, guest };
+}
+
+function packageStep(identity: BaseboxNameResult, boxFile: string, boxesDir: string): Step<CreateState> {
+  return {
+    id: 'package',
+    title: `Package the vagrant-libvirt box ${identity.name}.box`,
+    run: async (state) => {
+      if (state.qcow2 === undefined) throw new Error('internal: no qcow2 to package');
+      await mkdir(boxesDir, { recursive: true });
+      const partial = `${boxFile}.partial`;
+      const written = await writeBoxArchive({ output: partial, boxImage: state.qcow2, virtualSizeBytes: BOX_DISK_BYTES, mtime: identity.sourceDateEpoch });
+      await rename(partial, boxFile);
+      state.box = { path: boxFile, sha256: written.sha256, sizeBytes: written.sizeBytes };
+    },
+  };
+}
+
+function outputStep(output: string): Step<CreateState> {
+  return {
+    id: 'output',
+    title: `Copy the box to ${output}`,
+    run: async (state) => {
+      if (state.box === undefined) throw new Error('internal: no box to copy');
+      await copyFile(state.box.path, `${output}.partial`);
+      await rename(`${output}.partial`, output);
+    },
+  };
+}
+
+function importStep(deps: Deps, name: string): Step<CreateState> {
+  return {
+    id: 'import',
+    title: `Import ${name} into vagrant and the libvirt pool`,
+    run: async (state, report) => {
+      if (state.box === undefined) throw new Error('internal: no box to import');
+      const result = await importBasebox(deps, { name, boxFile: state.box.path });
+      report(`volume ${result.volume}`);
+      state.imported = true;
+    },
+  };
+}
+
+async function fileExists(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function isAddressInUse(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'EADDRINUSE';
+}
