@@ -126,7 +126,7 @@ export async function createBasebox(deps: Deps, project: ProjectConfig, request:
     if (request.import) steps.push(importStep(deps, identity.name));
     const timings = await runSteps(steps, state, {
       mode: request.progress,
-      events: { write: (chunk: string) => deps.out.line(chunk.replace(/\n$/, '')) },
+      events: { write: (chunk: string) => { deps.out.line(chunk.replace(/\n$/, '')); } },
       render: request.renderStream,
       now: () => deps.clock.now(),
     });
@@ -201,7 +201,7 @@ async function serveSnapshots(
     const base = new URL(project.snapshots.baseUrl);
     try {
       // One line per request is for `snapshots serve`; here it goes to --verbose.
-      const quiet = { ...deps, out: { ...deps.out, info: (line: string) => deps.out.debug(line) } };
+      const quiet = { ...deps, out: { ...deps.out, info: (line: string) => { deps.out.debug(line); } } };
       const server = await startSnapshotServer(quiet, { store: request.store, project, listen: { host: base.hostname, port: Number(base.port || 80) } });
       cleanup.push('stop the snapshot server', () => server.close());
     } catch (error) {
