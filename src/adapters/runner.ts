@@ -22,6 +22,8 @@ export interface RunnerOptions {
 }
 
 const STDERR_TAIL_LINES = 20;
+/** The exit code of a command killed at its timeoutMs. */
+export const TIMED_OUT = 124;
 
 export function createRunner(options: RunnerOptions): Runner {
   async function exec(cmd: Command, runOptions: RunOptions = {}): Promise<RunResult> {
@@ -45,10 +47,10 @@ export function createRunner(options: RunnerOptions): Runner {
       if (runOptions.onLine !== undefined) forwardLines(subprocess, runOptions.onLine);
       const result = await subprocess;
       if (result.isCanceled) throw new InterruptedError(String(options.signal?.reason ?? 'a signal'));
+      // Killed at its timeout: exit code 124, as coreutils' timeout(1) reports it.
+      if (result.timedOut) return { stdout: asText(result.stdout), stderr: asText(result.stderr), exitCode: TIMED_OUT };
       if (result.failed && result.exitCode === undefined) {
-        const reason = result.timedOut
-          ? `timed out after ${String(cmd.timeoutMs)} ms`
-          : ((result.cause as Error | undefined)?.message ?? result.shortMessage ?? "could not start");
+        const reason = (result.cause as Error | undefined)?.message ?? result.shortMessage ?? 'could not start';
         throw new ExternalCommandError({ command: shown, exitCode: undefined, stderrTail: reason, cause: result.cause });
       }
       return { stdout: asText(result.stdout), stderr: asText(result.stderr), exitCode: result.exitCode ?? 0 };

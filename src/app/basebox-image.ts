@@ -7,6 +7,7 @@ import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createSparseFile, listTree, readBytes, readSector, writeAt } from '../adapters/disk-file.js';
 import { planAptSources, planMmdebstrap, type SnapshotSource, BUILDER_HOSTNAME } from '../core/basebox-build.js';
+import { classifyAptFailure } from '../core/apt-errors.js';
 import { command } from '../core/command.js';
 import {
   CORE_IMAGE_SECTOR,
@@ -87,7 +88,17 @@ export function baseboxImageSteps(
             TB_HOSTNAME: BUILDER_HOSTNAME,
           },
         });
-        await deps.runner.run(cmd, { onLine: report });
+        const output: string[] = [];
+        try {
+          await deps.runner.run(cmd, {
+            onLine: (line) => {
+              output.push(line);
+              report(line);
+            },
+          });
+        } catch (error) {
+          throw classifyAptFailure(output.join('\n')) ?? error;
+        }
         state.tarball = tarball;
       },
     },

@@ -42,6 +42,20 @@ export const messages = {
       new UserError('box-definition-incomplete', `The builder definition ${dir} has no "packages" file to build the box from.`, {
         hint: 'Add packages (one Debian package a line) and customize.sh to the box definition dir; see definitions/README.md.',
       }),
+    snapshotRejected: (what: string, detail: string) =>
+      new UserError(
+        'snapshot-rejected',
+        `apt refused the frozen snapshot: ${what} (${detail}). The snapshot's signed InRelease does not vouch for what the server sent, so the local store is corrupted or was tampered with.`,
+        {
+          kind: 'external',
+          hint: 'Remove the named file from the snapshot store (default /var/cache/tails-build/snapshots) and run the command again: pool and index files are fetched and verified anew; an InRelease needs a new serial (tails-build snapshots mirror).',
+        },
+      ),
+    snapshotMissingPackage: (url: string) =>
+      new UserError('snapshot-missing-package', `The frozen snapshot cannot provide ${url}: the package is not in the snapshot's index or is gone upstream.`, {
+        kind: 'external',
+        hint: 'Take and freeze a new serial: tails-build snapshots mirror && tails-build snapshots freeze --set builder, then commit it.',
+      }),
     notRoot: () =>
       new UserError('basebox-needs-root', 'Creating the builder box needs root: mmdebstrap runs in root mode and the root tree is extracted into a tmpfs.', {
         kind: 'prerequisite',

@@ -8,6 +8,7 @@ import type { Command } from './command.js';
 export interface RunResult {
   readonly stdout: string;
   readonly stderr: string;
+  /** 124 when the command was killed at its timeoutMs (as timeout(1) says). */
   readonly exitCode: number;
 }
 

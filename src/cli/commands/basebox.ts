@@ -2,9 +2,10 @@
 import type { Command } from 'commander';
 import { findBaseboxName } from '../../app/basebox-name.js';
 import { loadProject } from '../../app/project.js';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { smokeTestBasebox } from '../../app/basebox-smoke.js';
 import { createBasebox } from '../../app/basebox-create.js';
-import { cacheRoot, depsFor, progressMode, snapshotStoreDir, type CliContext } from '../context.js';
+import { cacheRoot, depsFor, progressMode, snapshotStoreDir, vmNetns, type CliContext } from '../context.js';
 import { registerBaseboxManagement } from './basebox-manage.js';
 
 export function registerBasebox(program: Command, ctx: CliContext): void {
@@ -99,6 +100,37 @@ Examples:
       if (result.source !== 'imported-already') {
         deps.out.info(`box: ${result.boxFile}${result.sha256 === '' ? '' : ` (sha256 ${result.sha256}, ${result.sizeBytes} bytes)`}${result.imported ? ', imported' : ''}`);
       }
+    });
+
+  basebox
+    .command('test')
+    .description('boot the imported builder box in a throwaway vagrant-libvirt VM, run a command over ssh, destroy the VM')
+    .option('--check <command>', 'what to run in the VM', 'true && cat /etc/hostname')
+    .addHelpText(
+      'after',
+      `
+The accelerator is probed first: KVM when it really works with the host CPU, TCG
+otherwise (much slower; this is the case on hosts whose /dev/kvm is paravirtual).
+On CI hosts whose VM networks live in a network namespace, set TAILS_BUILD_NETNS.
+
+Examples:
+  tails-build basebox test
+  TAILS_BUILD_NETNS=tbns tails-build basebox test --check 'sudo -n true' --json`,
+    )
+    .action(async (opts: { check: string }, cmd: Command) => {
+      const { deps, globals } = depsFor(ctx, cmd);
+      const project = await loadProject(deps, { projectDir: globals.project, cwd: ctx.cwd });
+      const { name } = await findBaseboxName(deps, project, { ignoreChanges: true });
+      const result = await smokeTestBasebox(deps, {
+        name,
+        netns: vmNetns(ctx),
+        workDir: join(cacheRoot(ctx), 'work', `smoke-${process.pid}`),
+        check: opts.check,
+        progress: progressMode(ctx, globals),
+        renderStream: ctx.stderrStream,
+      });
+      if (globals.json) deps.out.line(JSON.stringify({ event: 'result', ...result }));
+      else deps.out.line(result.output);
     });
 
   registerBaseboxManagement(basebox, ctx);

@@ -1,0 +1,111 @@
+/**
+ * `basebox test`: boot the imported builder box in a throwaway vagrant-libvirt
+ * VM and run a command over `vagrant ssh`, then destroy the VM. The accelerator
+ * is probed and reported (KVM where it works, TCG otherwise).
+ */
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { probeAccelerator } from '../adapters/accelerator.js';
+import { inNetns } from '../adapters/vagrant.js';
+import type { AcceleratorChoice } from '../core/accelerator.js';
+import { command, type Command } from '../core/command.js';
+import { UserError } from '../core/errors.js';
+import { planSmokeVagrantfile } from '../core/vagrantfile.js';
+import { runSteps, type ProgressMode, type StepTiming } from '../ui/progress.js';
+import { LIBVIRT_LOCK } from './basebox-import.js';
+import { withCleanup } from './cleanup.js';
+import type { Deps } from './deps.js';
+
+export interface SmokeRequest {
+  readonly name: string;
+  /** The namespace VM networks live in (CI hosts), else undefined. */
+  readonly netns: string | undefined;
+  readonly workDir: string;
+  /** Run over `vagrant ssh -c`. */
+  readonly check: string;
+  readonly progress: ProgressMode;
+  readonly renderStream: NodeJS.WriteStream;
+}
+
+export interface SmokeResult {
+  readonly name: string;
+  readonly accelerator: AcceleratorChoice;
+  readonly output: string;
+  readonly timings: readonly StepTiming[];
+}
+
+interface SmokeState {
+  accelerator?: AcceleratorChoice;
+  output?: string;
+}
+
+export async function smokeTestBasebox(deps: Deps, request: SmokeRequest): Promise<SmokeResult> {
+  if (!(await deps.vagrant.listBoxes()).some((b) => b.name === request.name)) {
+    throw new UserError('basebox-not-imported', `The builder box ${request.name} is not in vagrant (VAGRANT_HOME=${deps.vagrantHome}).`, {
+      hint: 'Create and import it first: tails-build basebox create',
+    });
+  }
+  const vagrant = (args: readonly string[], effect: 'read' | 'write' = 'write'): Command =>
+    inNetns(request.netns, command('vagrant', args, { cwd: request.workDir, effect, env: { VAGRANT_HOME: deps.vagrantHome, VAGRANT_CHECKPOINT_DISABLE: '1' } }));
+
+  return withCleanup(async (cleanup) => {
+    const state: SmokeState = {};
+    const timings = await runSteps<SmokeState>(
+      [
+        {
+          id: 'accelerator',
+          title: 'Probe the accelerator (KVM if it really works, else TCG)',
+          run: async (s, report) => {
+            s.accelerator = await probeAccelerator(deps.runner);
+            report(`${s.accelerator.accelerator}: ${s.accelerator.reason}`);
+            deps.out.info(`accelerator: ${s.accelerator.accelerator} (${s.accelerator.reason})`);
+          },
+        },
+        {
+          id: 'up',
+          title: `Boot ${request.name} in a throwaway VM`,
+          run: async (s, report) => {
+            await mkdir(request.workDir, { recursive: true });
+            cleanup.push(`remove ${request.workDir}`, () => rm(request.workDir, { recursive: true, force: true }));
+            await writeFile(
+              join(request.workDir, 'Vagrantfile'),
+              planSmokeVagrantfile({
+                box: request.name,
+                accelerator: s.accelerator?.accelerator ?? 'tcg',
+                cpus: Math.min(2, deps.host.cpuCount()),
+                memoryMiB: 1024,
+                domainPrefix: `tb-smoke-${process.pid}-`,
+                serialLog: join(request.workDir, 'serial.log'),
+              }),
+            );
+            cleanup.push('destroy the throwaway VM', async () => {
+              await deps.runner.run(vagrant(['destroy', '--force']));
+            });
+            // Parallel `vagrant up`s race on libvirt networks and pool volumes (vagrant-libvirt #278).
+            await deps.locks.withLock(LIBVIRT_LOCK, () => deps.runner.run(vagrant(['up', '--provider=libvirt']), { onLine: report }), {
+              onWait: (holder) => {
+                report(`waiting for ${holder.command} (pid ${holder.pid}) to release the libvirt lock`);
+              },
+            });
+          },
+        },
+        {
+          id: 'ssh',
+          title: `Run "${request.check}" over vagrant ssh`,
+          run: async (s) => {
+            const result = await deps.runner.run(vagrant(['ssh', '-c', request.check], 'read'));
+            s.output = result.stdout.trim();
+          },
+        },
+      ],
+      state,
+      { mode: request.progress, events: { write: (chunk: string) => { deps.out.line(chunk.replace(/\n$/, '')); } }, render: request.renderStream, now: () => deps.clock.now() },
+    );
+    return {
+      name: request.name,
+      accelerator: state.accelerator ?? { accelerator: 'tcg', reason: 'not probed' },
+      output: state.output ?? '',
+      timings,
+    };
+  });
+}
