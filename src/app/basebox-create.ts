@@ -20,7 +20,7 @@ import { importBasebox } from './basebox-import.js';
 import { withCleanup, type CleanupStack } from './cleanup.js';
 import type { Deps } from './deps.js';
 import { ensureSnapshots } from './snapshot-mirror.js';
-import { startSnapshotServer } from './snapshot-server.js';
+import { serveLocalSnapshotsIfNeeded } from './local-snapshots.js';
 import { readSerialSet } from './snapshots.js';
 
 /** The builder disk's virtual size (Tails: 20G); the qcow2 only holds what is used. */
@@ -194,20 +194,10 @@ async function serveSnapshots(
   request: CreateBaseboxRequest,
   cleanup: CleanupStack,
 ): Promise<{ host: SnapshotSource[]; guest: SnapshotSource[] }> {
-  const archives = Object.keys(serials);
-  const local = archives.some((a) => isLoopbackUrl(resolveArchiveOrigin(project, a).baseUrl));
+  const local = Object.keys(serials).some((a) => isLoopbackUrl(resolveArchiveOrigin(project, a).baseUrl));
   if (local) {
     await ensureSnapshots(deps, project, { set: 'builder', store: request.store });
-    const base = new URL(project.snapshots.baseUrl);
-    try {
-      // One line per request is for `snapshots serve`; here it goes to --verbose.
-      const quiet = { ...deps, out: { ...deps.out, info: (line: string) => { deps.out.debug(line); } } };
-      const server = await startSnapshotServer(quiet, { store: request.store, project, listen: { host: base.hostname, port: Number(base.port || 80) } });
-      cleanup.push('stop the snapshot server', () => server.close());
-    } catch (error) {
-      if (!isAddressInUse(error)) throw error;
-      deps.out.info(`a server already listens at ${project.snapshots.baseUrl}; using it.`);
-    }
+    await serveLocalSnapshotsIfNeeded(deps, project, request.store, cleanup);
   }
   const host: SnapshotSource[] = [];
   const guest: SnapshotSource[] = [];
@@ -268,8 +258,4 @@ async function fileExists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-function isAddressInUse(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'EADDRINUSE';
 }

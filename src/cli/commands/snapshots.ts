@@ -15,20 +15,22 @@ import {
   thaw,
   verifyNoneExpiring,
   type SerialUpdate,
-  type SnapshotDeps,
 } from '../../app/snapshots.js';
 import type { ProjectConfig, SerialSetName } from '../../core/project.js';
 import { snapshotMessages as msg } from '../../core/snapshot-messages.js';
 import type { Output } from '../../ui/output.js';
 import { registerSnapshotStore } from './snapshots-store.js';
-import { depsFor, HTTP_ENV, type CliContext, type GlobalOptions } from '../context.js';
+import { withCleanup } from '../../app/cleanup.js';
+import type { Deps } from '../../app/deps.js';
+import { serveLocalSnapshotsIfNeeded } from '../../app/local-snapshots.js';
+import { depsFor, HTTP_ENV, snapshotStoreDir, type CliContext, type GlobalOptions } from '../context.js';
 
 const SERIALS_ENV = 'APT_SNAPSHOTS_SERIALS';
 
 type SetChoice = SerialSetName | 'all';
 
 interface Session {
-  readonly deps: SnapshotDeps & { readonly out: Output };
+  readonly deps: Deps;
   readonly project: ProjectConfig;
   readonly globals: GlobalOptions;
 }
@@ -126,7 +128,7 @@ Examples:
     )
     .action(async (archives: string[], opts: { baseUrl?: string }, cmd: Command) => {
       const { deps, project, globals } = await session(ctx, cmd);
-      const latest = await getLatest(deps, project, { archives, baseUrl: baseUrlOf(opts) });
+      const latest = await withLocalSnapshots(ctx, deps, project, baseUrlOf(opts), () => getLatest(deps, project, { archives, baseUrl: baseUrlOf(opts) }));
       if (globals.json) deps.out.data(latest);
       else for (const [archive, serial] of Object.entries(latest)) deps.out.line(`${archive}: ${serial}`);
     });
@@ -153,12 +155,12 @@ Examples:
     )
     .action(async (archives: string[], opts: { set: SetChoice; freezeDebianSecurity?: boolean; baseUrl?: string }, cmd: Command) => {
       const { deps, project, globals } = await session(ctx, cmd);
-      const update = await freeze(deps, project, {
+      const update = await withLocalSnapshots(ctx, deps, project, baseUrlOf(opts), () => freeze(deps, project, {
         sets: setsOf(opts.set),
         archives,
         freezeDebianSecurity: opts.freezeDebianSecurity === true,
         baseUrl: baseUrlOf(opts),
-      });
+      }));
       printUpdate(deps.out, project, globals, update, 'Freeze');
     });
 
@@ -209,7 +211,7 @@ Examples:
             ? { json: envJson, source: SERIALS_ENV }
             : undefined;
       const outputDir = opts.output === undefined ? resolve(project.root, 'tmp', 'APT_snapshots.d') : resolve(ctx.cwd, opts.output);
-      const prepared = await prepareBuild(deps, project, { set: opts.set, provided, outputDir, baseUrl: baseUrlOf(opts) });
+      const prepared = await withLocalSnapshots(ctx, deps, project, baseUrlOf(opts), () => prepareBuild(deps, project, { set: opts.set, provided, outputDir, baseUrl: baseUrlOf(opts) }));
       for (const note of prepared.notes) deps.out.warn(note);
       deps.out.info(`Wrote the resolved ${prepared.set} serials to ${prepared.outputDir}.`);
       deps.out.data(prepared.serials);
@@ -235,7 +237,7 @@ Examples:
     .action(async (opts: { days: string; set: SetChoice; baseUrl?: string }, cmd: Command) => {
       if (!/^\d+$/.test(opts.days)) throw msg.badDays(opts.days);
       const { deps, project, globals } = await session(ctx, cmd);
-      const report = await checkExpiry(deps, project, { sets: setsOf(opts.set), days: Number(opts.days), baseUrl: baseUrlOf(opts) });
+      const report = await withLocalSnapshots(ctx, deps, project, baseUrlOf(opts), () => checkExpiry(deps, project, { sets: setsOf(opts.set), days: Number(opts.days), baseUrl: baseUrlOf(opts) }));
       for (const warning of report.warnings) deps.out.warn(warning);
       const failing = report.checked.some((e) => !e.ok);
       if (globals.json) {
@@ -250,6 +252,17 @@ Examples:
       verifyNoneExpiring(report);
     });
   registerSnapshotStore(snapshots, ctx);
+}
+
+/**
+ * Runs a lookup against the project's snapshots; a loopback base URL with no
+ * server behind it is served from the local store for the duration.
+ */
+async function withLocalSnapshots<T>(ctx: CliContext, deps: Deps, project: ProjectConfig, baseUrl: string | undefined, fn: () => Promise<T>): Promise<T> {
+  return withCleanup(async (cleanup) => {
+    await serveLocalSnapshotsIfNeeded(deps, project, snapshotStoreDir(ctx, undefined), cleanup, baseUrl);
+    return fn();
+  });
 }
 
 async function session(ctx: CliContext, cmd: Command): Promise<Session> {

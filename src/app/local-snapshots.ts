@@ -1,0 +1,51 @@
+/**
+ * A project whose snapshot base URL is on loopback (the default) is served from
+ * the local store. Commands that need it — basebox create, and the serial
+ * tools that look things up (get-latest, freeze, prepare-build, check-expiry) —
+ * serve it themselves for their duration, unless a server already answers there.
+ */
+import { messages } from '../core/messages.js';
+import { isLoopbackUrl, type ProjectConfig } from '../core/project.js';
+import type { CleanupStack } from './cleanup.js';
+import type { Deps } from './deps.js';
+import { startSnapshotServer } from './snapshot-server.js';
+
+export type LocalSnapshotsDeps = Pick<Deps, 'out' | 'snapshotIo' | 'http'>;
+
+/** Starts the local snapshot server when the project needs one and none runs; the cleanup stops it. */
+export async function serveLocalSnapshotsIfNeeded(
+  deps: LocalSnapshotsDeps,
+  project: ProjectConfig,
+  store: string,
+  cleanup: CleanupStack,
+  baseUrlOverride?: string,
+): Promise<void> {
+  const baseUrl = baseUrlOverride ?? project.snapshots.baseUrl;
+  if (!isLoopbackUrl(baseUrl)) return;
+  const base = new URL(baseUrl);
+  // One line per request is for `snapshots serve`; here it goes to --verbose.
+  const quiet = { ...deps, out: { ...deps.out, info: (line: string) => { deps.out.debug(line); } } };
+  try {
+    const server = await startSnapshotServer(quiet, { store, project, listen: { host: base.hostname, port: Number(base.port === '' ? 80 : base.port) } });
+    deps.out.debug(`serving the local snapshot store ${store} at ${baseUrl} for this command`);
+    cleanup.push('stop the snapshot server', () => server.close());
+  } catch (error) {
+    if (!isAddressInUse(error)) throw error;
+    if (!(await answersAsSnapshotServer(deps, baseUrl))) throw messages.basebox.snapshotPortBusy(baseUrl);
+    deps.out.debug(`a snapshot server already answers at ${baseUrl}; using it`);
+  }
+}
+
+async function answersAsSnapshotServer(deps: LocalSnapshotsDeps, baseUrl: string): Promise<boolean> {
+  try {
+    // Our server answers 404 with a text body for unknown paths; anything that is not HTTP fails here.
+    const response = await deps.http.get(new URL('tails-build-probe', baseUrl).toString(), { retries: 0, timeoutMs: 2000 });
+    return response.status < 500;
+  } catch {
+    return false;
+  }
+}
+
+function isAddressInUse(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'EADDRINUSE';
+}
