@@ -219,6 +219,7 @@ DEMO_STEPS=(
   "basebox name|basebox"
   "snapshots cat|APT snapshot serials"
   "iso --dry-run|build VM / ISO"
+  "@basebox|basebox"
   "iso|build VM / ISO"
 )
 
@@ -233,6 +234,46 @@ has_command() {
   ! grep -qi 'not yet implemented' <<<"$help"
 }
 
+# The builder box: create (reproducibly, from the committed builder serials),
+# import, and boot it once. On a fresh machine the committed serials are
+# recreated from upstream only if upstream still matches their recorded
+# InRelease hashes; when it has moved on, the demo takes a NEW serial for this
+# run in a throwaway clone — saying so — and leaves this checkout untouched.
+demo_basebox() {
+  local project="$REPO_ROOT" errlog rc=0 clone
+  errlog="$(mktemp)"
+  say "+ tails-build basebox create"
+  { node dist/src/main.js basebox create 2>&1 1>&3 | tee "$errlog" >&2; } 3>&1 || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    if ! grep -q 'upstream has moved on' "$errlog"; then
+      rm -f "$errlog"
+      die "tails-build basebox create failed (exit $rc)"
+    fi
+    clone="$(mktemp -d /tmp/tails-build-demo.XXXXXX)"
+    say "The committed builder serials cannot be recreated on this machine: upstream Debian has moved on since they were taken."
+    say "For this demo run ONLY, taking a new serial in a throwaway clone ($clone); this checkout is not changed."
+    run git clone -q "$REPO_ROOT" "$clone"
+    run node dist/src/main.js -C "$clone" snapshots mirror
+    run node dist/src/main.js -C "$clone" snapshots freeze --set builder
+    run git -C "$clone" add -A definitions
+    run git -C "$clone" -c user.name=tails-build-demo -c user.email=demo@localhost commit -q -m "Demo: take new builder snapshots"
+    run node dist/src/main.js -C "$clone" basebox create
+    project="$clone"
+  fi
+  rm -f "$errlog"
+  say "+ tails-build basebox create --no-import --force   (again: the box must be bit-for-bit the same)"
+  local first second
+  first="$(node dist/src/main.js -C "$project" --json basebox create --no-import | tail -n 1)"
+  second="$(node dist/src/main.js -C "$project" --json basebox create --no-import --force | tail -n 1)"
+  first="$(sed -n 's/.*"sha256":"\([0-9a-f]*\)".*/\1/p' <<<"$first")"
+  second="$(sed -n 's/.*"sha256":"\([0-9a-f]*\)".*/\1/p' <<<"$second")"
+  if [ -z "$first" ] || [ "$first" != "$second" ]; then die "the two builds differ: '$first' vs '$second'"; fi
+  say "reproducible: both builds have sha256 $second"
+  say "+ tails-build basebox test   (boot it with vagrant-libvirt and run a command over ssh)"
+  run node dist/src/main.js -C "$project" basebox test
+  if [ "$project" != "$REPO_ROOT" ]; then rm -rf "$project"; fi
+}
+
 run_demo() {
   cd "$REPO_ROOT"
   local step words issue errlog rc
@@ -240,6 +281,10 @@ run_demo() {
   for step in "${DEMO_STEPS[@]}"; do
     words="${step%%|*}"
     issue="${step#*|}"
+    if [ "$words" = "@basebox" ]; then
+      demo_basebox
+      continue
+    fi
     # shellcheck disable=SC2086 # the step's words are split on purpose
     if ! has_command $words; then
       say "stopping here: tails-build ${words%% -*} is not implemented yet (issue: $issue)"
