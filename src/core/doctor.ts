@@ -20,6 +20,9 @@ export type CheckId =
   | 'vagrant'
   | 'vagrant-libvirt'
   | 'mmdebstrap'
+  | 'debugfs'
+  | 'sfdisk'
+  | 'debian-keyring'
   | 'shellcheck'
   | 'netns'
   | 'kvm';
@@ -154,6 +157,30 @@ export function planDoctorChecks(input: DoctorInput): readonly DoctorCheck[] {
       probes: [probe('mmdebstrap', ['--version'])],
       judge: { kind: 'exit-zero' },
       installHint: m.install.mmdebstrap,
+    },
+    {
+      id: 'debugfs',
+      title: m.title.debugfs,
+      required: true,
+      probes: [probe('debugfs', ['-V'])],
+      judge: { kind: 'exit-zero' },
+      installHint: m.install.debugfs,
+    },
+    {
+      id: 'sfdisk',
+      title: m.title.sfdisk,
+      required: true,
+      probes: [probe('sfdisk', ['--version'])],
+      judge: { kind: 'exit-zero' },
+      installHint: m.install.sfdisk,
+    },
+    {
+      id: 'debian-keyring',
+      title: m.title.debianKeyring,
+      required: true,
+      probes: [probe('gpgv', ['--keyring', '/usr/share/keyrings/debian-archive-keyring.gpg', '--version'])],
+      judge: { kind: 'exit-zero' },
+      installHint: m.install.debianKeyring,
     },
     {
       id: 'shellcheck',
