@@ -81,9 +81,12 @@ export async function createBasebox(deps: Deps, project: ProjectConfig, request:
   const boxesDir = join(request.cacheRoot, 'boxes');
   const boxFile = join(boxesDir, `${identity.name}.box`);
 
+  // Uncommitted changes (--ignore-changes) are not in the name: never take a cached or imported box for them.
+  const force = request.force || identity.uncommittedChanges.length > 0;
+  if (force && !request.force) deps.out.warn(`${identity.definitionDir} has uncommitted changes: rebuilding ${identity.name} instead of reusing it.`);
   const alreadyImported = request.import && (await deps.vagrant.listBoxes()).some((b) => b.name === identity.name);
   const cached = await fileExists(boxFile);
-  if (!request.force && alreadyImported && request.output === undefined) {
+  if (!force && alreadyImported && request.output === undefined) {
     deps.out.info(`${identity.name} is already imported; nothing to do (pass --force to rebuild it).`);
     return { name: identity.name, boxFile, sha256: '', sizeBytes: 0, source: 'imported-already', imported: true, output: undefined, serials, timings: [] };
   }
@@ -91,7 +94,7 @@ export async function createBasebox(deps: Deps, project: ProjectConfig, request:
   return withCleanup(async (cleanup) => {
     const state: CreateState = {};
     const steps: Step<CreateState>[] = [];
-    const build = request.force || !cached;
+    const build = force || !cached;
     if (build) {
       await verifyTools(deps, request.isRoot);
       const sources = await serveSnapshots(deps, project, serials, request, cleanup);

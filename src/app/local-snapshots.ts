@@ -22,6 +22,10 @@ export async function serveLocalSnapshotsIfNeeded(
 ): Promise<void> {
   const baseUrl = baseUrlOverride ?? project.snapshots.baseUrl;
   if (!isLoopbackUrl(baseUrl)) return;
+  if (await answersAsSnapshotServer(deps, baseUrl)) {
+    deps.out.debug(`a snapshot server already answers at ${baseUrl}; using it`);
+    return;
+  }
   const base = new URL(baseUrl);
   // One line per request is for `snapshots serve`; here it goes to --verbose.
   const quiet = { ...deps, out: { ...deps.out, info: (line: string) => { deps.out.debug(line); } } };
@@ -30,9 +34,9 @@ export async function serveLocalSnapshotsIfNeeded(
     deps.out.debug(`serving the local snapshot store ${store} at ${baseUrl} for this command`);
     cleanup.push('stop the snapshot server', () => server.close());
   } catch (error) {
-    if (!isAddressInUse(error)) throw error;
-    if (!(await answersAsSnapshotServer(deps, baseUrl))) throw messages.basebox.snapshotPortBusy(baseUrl);
-    deps.out.debug(`a snapshot server already answers at ${baseUrl}; using it`);
+    // Lost a race with another server starting there: use it if it is one.
+    if (await answersAsSnapshotServer(deps, baseUrl)) return;
+    throw isAddressInUse(error) ? messages.basebox.snapshotPortBusy(baseUrl) : error;
   }
 }
 
@@ -47,5 +51,7 @@ async function answersAsSnapshotServer(deps: LocalSnapshotsDeps, baseUrl: string
 }
 
 function isAddressInUse(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'EADDRINUSE';
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, cause } = error as { code?: unknown; cause?: unknown };
+  return code === 'EADDRINUSE' || (cause !== undefined && isAddressInUse(cause));
 }

@@ -87,7 +87,7 @@ describe('basebox create (real mmdebstrap, real snapshot)', () => {
     assert.equal(volumesOf(String(boxName)).length, 1, `volumes: ${volumesOf(String(boxName)).join(', ')}`);
 
     // Importing again replaces rather than duplicates.
-    const again = await create(['--force'], {});
+    const again = await runTailsBuild(['basebox', 'import', r.boxFile, '--name', String(boxName)], { cwd: project.repo.root, env, timeoutMs: CREATE_TIMEOUT });
     assert.equal(again.code, 0, again.stderr);
     assert.deepEqual(sandbox.vagrantBoxes().filter((b) => b === boxName), [boxName]);
     assert.equal(volumesOf(String(boxName)).length, 1);
