@@ -13,7 +13,7 @@ import { messages } from '../core/messages.js';
 import { isLoopbackUrl, resolveArchiveOrigin, resolveGuestBaseUrl, resolveMirrorSource, type ProjectConfig } from '../core/project.js';
 import { snapshotUrl } from '../core/snapshot-origin.js';
 import { LATEST } from '../core/serials.js';
-import { runSteps, type ProgressMode, type Step, type StepTiming } from '../ui/progress.js';
+import { progressOptions, runSteps, type ProgressMode, type Step, type StepTiming } from '../ui/progress.js';
 import { findBaseboxName, type BaseboxNameResult } from './basebox-name.js';
 import { baseboxImageSteps, type BaseboxImageState } from './basebox-image.js';
 import { importBasebox } from './basebox-import.js';
@@ -127,12 +127,7 @@ export async function createBasebox(deps: Deps, project: ProjectConfig, request:
     }
     if (request.output !== undefined) steps.push(outputStep(request.output));
     if (request.import) steps.push(importStep(deps, identity.name));
-    const timings = await runSteps(steps, state, {
-      mode: request.progress,
-      events: { write: (chunk: string) => { deps.out.line(chunk.replace(/\n$/, '')); } },
-      render: request.renderStream,
-      now: () => deps.clock.now(),
-    });
+    const timings = await runSteps(steps, state, progressOptions(request.progress, (text) => { deps.out.line(text); }, request.renderStream, () => deps.clock.now()));
     const box = state.box ?? { path: boxFile, sha256: '', sizeBytes: 0 };
     return {
       name: identity.name,

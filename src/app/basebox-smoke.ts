@@ -11,7 +11,7 @@ import type { AcceleratorChoice } from '../core/accelerator.js';
 import { command, type Command } from '../core/command.js';
 import { UserError } from '../core/errors.js';
 import { planSmokeVagrantfile } from '../core/vagrantfile.js';
-import { runSteps, type ProgressMode, type StepTiming } from '../ui/progress.js';
+import { progressOptions, runSteps, type ProgressMode, type StepTiming } from '../ui/progress.js';
 import { LIBVIRT_LOCK } from './basebox-import.js';
 import { withCleanup } from './cleanup.js';
 import type { Deps } from './deps.js';
@@ -99,7 +99,7 @@ export async function smokeTestBasebox(deps: Deps, request: SmokeRequest): Promi
         },
       ],
       state,
-      { mode: request.progress, events: { write: (chunk: string) => { deps.out.line(chunk.replace(/\n$/, '')); } }, render: request.renderStream, now: () => deps.clock.now() },
+      progressOptions(request.progress, (text) => { deps.out.line(text); }, request.renderStream, () => deps.clock.now()),
     );
     return {
       name: request.name,

@@ -8,6 +8,7 @@
  * staging dir and renamed into place: once written, it never changes.
  */
 import { createHash } from 'node:crypto';
+import { DEBIAN_KEYRING } from '../core/basebox-build.js';
 import { join } from 'node:path';
 import { byHashPath, parseReleaseIndex, selectMirrorIndices, type IndexEntry } from '../core/apt-index.js';
 import { command } from '../core/command.js';
@@ -33,7 +34,6 @@ import { readSerialSet } from './snapshots.js';
 
 export type MirrorDeps = Pick<Deps, 'runner' | 'clock' | 'out' | 'files' | 'snapshotIo'>;
 
-export const DEBIAN_KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
 
 export interface MirrorOptions {
   /** Absolute store root. */

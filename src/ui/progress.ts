@@ -32,6 +32,20 @@ export interface ProgressOptions {
   readonly now: () => Date;
 }
 
+/** Progress options for a use case: JSON events go through `line` (stdout), rendering to `render`. */
+export function progressOptions(mode: ProgressMode, line: (text: string) => void, render: NodeJS.WriteStream, now: () => Date): ProgressOptions {
+  return {
+    mode,
+    events: {
+      write: (chunk: string) => {
+        line(chunk.replace(/\n$/, ''));
+      },
+    },
+    render,
+    now,
+  };
+}
+
 /** Runs the steps in order; resolves with their timings, rejects with the first failure. */
 export async function runSteps<C>(steps: readonly Step<C>[], ctx: C, options: ProgressOptions): Promise<StepTiming[]> {
   const timings: StepTiming[] = [];

@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { loadProject } from '../../app/project.js';
-import { DEBIAN_KEYRING, mirrorSnapshots } from '../../app/snapshot-mirror.js';
+import { mirrorSnapshots } from '../../app/snapshot-mirror.js';
+import { DEBIAN_KEYRING } from '../../core/basebox-build.js';
 import { startSnapshotServer } from '../../app/snapshot-server.js';
 import { UserError } from '../../core/errors.js';
 import type { ProjectConfig } from '../../core/project.js';
