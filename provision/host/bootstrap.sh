@@ -14,7 +14,7 @@ set -euo pipefail
 HOST_PACKAGES="git ca-certificates curl qemu-system-x86 qemu-utils libvirt-daemon-system
   libvirt-clients libvirt-dev mmdebstrap debootstrap vagrant vagrant-libvirt xorriso
   squashfs-tools dnsmasq-base iptables fdisk e2fsprogs shellcheck socat iproute2
-  debian-archive-keyring gpgv openssh-client python3 make g++"
+  debian-archive-keyring gpgv gnupg xz-utils openssh-client python3 make g++"
 NODE_MIN="20.5.0"
 APT_MAX_AGE_MINUTES=360
 NETNS="${TAILS_BUILD_NETNS:-tbns}"
