@@ -5,11 +5,9 @@
 import { join, relative } from 'node:path';
 import type { HttpResponse } from '../core/ports.js';
 import { resolveArchiveOrigin, type ProjectConfig, type SerialSetName, type SnapshotLayout } from '../core/project.js';
-import { assessExpiry, field, parseReleaseFile } from '../core/release-file.js';
 import {
   changedEntries,
   compare,
-  FREEZE_EXCEPTION,
   LATEST,
   parseSerialsJson,
   planFreeze,
@@ -40,8 +38,8 @@ export type SerialSets = Readonly<Record<SerialSetName, SerialSet>>;
 /** What the snapshot use cases need; reads alone need only `files`. */
 export type SnapshotDeps = Pick<Deps, 'files' | 'http' | 'clock' | 'out'> & { readonly serialStore: SerialStore };
 
-type ReadDeps = Pick<Deps, 'files'>;
-type NetDeps = Pick<Deps, 'http' | 'clock'>;
+export type ReadDeps = Pick<Deps, 'files'>;
+export type NetDeps = Pick<Deps, 'http' | 'clock'>;
 
 const SERIAL_FILE = 'serial';
 
@@ -324,7 +322,7 @@ export async function verifySnapshotExists(
 }
 
 /** GETs the snapshot's InRelease, falling back to Release; the last answer and the URLs tried. */
-async function fetchReleaseFile(
+export async function fetchReleaseFile(
   deps: NetDeps,
   project: ProjectConfig,
   archive: string,
@@ -388,87 +386,6 @@ export async function prepareBuild(deps: SnapshotDeps, project: ProjectConfig, o
   }
   await deps.serialStore.replaceSet(options.outputDir, plan.serials, identities);
   return { set: options.set, outputDir: options.outputDir, serials: plan.serials, notes: plan.notes };
-}
-
-// ---------------------------------------------------------------------------
-// check-expiry
-
-export interface ExpiryEntry {
-  readonly set: SerialSetName;
-  readonly archive: string;
-  readonly serial: string;
-  /** The Release file read. */
-  readonly url: string;
-  /** `Valid-Until` as written in the file, or null when it has none. */
-  readonly validUntilText: string | null;
-  /** ISO 8601, or null. */
-  readonly validUntil: string | null;
-  readonly daysLeft: number | null;
-  readonly ok: boolean;
-}
-
-export interface ExpiryReport {
-  readonly now: string;
-  readonly days: number;
-  readonly checked: readonly ExpiryEntry[];
-  /** Archives on `latest`: nothing pinned, nothing to expire. */
-  readonly skipped: readonly { readonly set: SerialSetName; readonly archive: string }[];
-  readonly warnings: readonly string[];
-}
-
-/**
- * Reads each pinned snapshot's Release file and reports how long it stays
- * valid. Returns the report; `verifyNoneExpiring` throws when some expire
- * in less than `days` days.
- */
-export async function checkExpiry(
-  deps: ReadDeps & NetDeps,
-  project: ProjectConfig,
-  options: NetworkRequest & { readonly sets: readonly SerialSetName[]; readonly days: number },
-): Promise<ExpiryReport> {
-  const now = deps.clock.now();
-  const checked: ExpiryEntry[] = [];
-  const skipped: { set: SerialSetName; archive: string }[] = [];
-  const warnings: string[] = [];
-  const cache = new Map<string, HttpResponse & { urls: readonly string[] }>();
-  for (const set of options.sets) {
-    const serials = await readSerialSet(deps, project, set);
-    for (const [archive, serial] of Object.entries(serials)) {
-      if (serial === LATEST) {
-        skipped.push({ set, archive });
-        if (archive !== FREEZE_EXCEPTION || set === 'builder') warnings.push(msg.latestNotFrozen(set, archive));
-        continue;
-      }
-      const key = `${archive} ${serial}`;
-      const res = cache.get(key) ?? (await fetchReleaseFile(deps, project, archive, serial, options.baseUrl));
-      cache.set(key, res);
-      if (res.status !== 200) throw msg.releaseFileMissing(archive, serial, res.urls, res.status);
-      const release = parseReleaseFile(res.body);
-      const verdict = assessExpiry(release.validUntil, now, options.days);
-      if (release.validUntil === undefined) warnings.push(msg.noValidUntil(set, archive, serial));
-      checked.push({
-        set,
-        archive,
-        serial,
-        url: res.urls[res.urls.length - 1] ?? '',
-        validUntilText: field(release.fields, 'Valid-Until') ?? null,
-        validUntil: release.validUntil?.toISOString() ?? null,
-        daysLeft: verdict.daysLeft ?? null,
-        ok: verdict.ok,
-      });
-    }
-  }
-  return { now: now.toISOString(), days: options.days, checked, skipped, warnings };
-}
-
-/** Throws UserError listing every snapshot of the report that expires too soon. */
-export function verifyNoneExpiring(report: ExpiryReport): void {
-  const offenders = report.checked.filter((e) => !e.ok);
-  if (offenders.length === 0) return;
-  throw msg.expiring(
-    report.days,
-    offenders.map((o) => ({ set: o.set, archive: o.archive, serial: o.serial, validUntil: o.validUntilText ?? '?', daysLeft: o.daysLeft ?? 0 })),
-  );
 }
 
 // ---------------------------------------------------------------------------

@@ -8,12 +8,10 @@ import { loadProject } from '../../app/project.js';
 import {
   catSerialDir,
   catSerials,
-  checkExpiry,
   freeze,
   getLatest,
   prepareBuild,
   thaw,
-  verifyNoneExpiring,
   type SerialUpdate,
 } from '../../app/snapshots.js';
 import type { ProjectConfig, SerialSetName } from '../../core/project.js';
@@ -21,6 +19,7 @@ import { snapshotMessages as msg } from '../../core/snapshot-messages.js';
 import type { Output } from '../../ui/output.js';
 import { registerSnapshotStore } from './snapshots-store.js';
 import { withCleanup } from '../../app/cleanup.js';
+import { checkExpiry, verifyNoneExpiring } from '../../app/snapshot-expiry.js';
 import type { Deps } from '../../app/deps.js';
 import { serveLocalSnapshotsIfNeeded } from '../../app/local-snapshots.js';
 import { depsFor, HTTP_ENV, snapshotStoreDir, type CliContext, type GlobalOptions } from '../context.js';
