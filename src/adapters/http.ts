@@ -52,7 +52,13 @@ export function createHttp(options: HttpOptions): Http {
 }
 
 async function attemptGet(url: string, timeoutMs: number): Promise<Attempt> {
-  const signal = AbortSignal.timeout(timeoutMs);
+  // A ref'd timer, not AbortSignal.timeout (unref'd): a request that hangs
+  // must end as a timeout, not let the process exit with its await unsettled.
+  const controller = new AbortController();
+  const timer = setTimeout(() => {
+    controller.abort();
+  }, timeoutMs);
+  const { signal } = controller;
   try {
     const res = await fetch(url, { signal, redirect: 'follow' });
     const body = await res.text();
@@ -64,6 +70,8 @@ async function attemptGet(url: string, timeoutMs: number): Promise<Attempt> {
   } catch (error) {
     if (signal.aborted) return { kind: 'timeout' };
     return { kind: 'error', error };
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -18,9 +18,8 @@ export async function serveLocalSnapshotsIfNeeded(
   project: ProjectConfig,
   store: string,
   cleanup: CleanupStack,
-  baseUrlOverride?: string,
 ): Promise<void> {
-  const baseUrl = baseUrlOverride ?? project.snapshots.baseUrl;
+  const baseUrl = project.snapshots.baseUrl;
   if (!isLoopbackUrl(baseUrl)) return;
   if (await answersAsSnapshotServer(deps, baseUrl)) {
     deps.out.debug(`a snapshot server already answers at ${baseUrl}; using it`);
@@ -52,6 +51,6 @@ async function answersAsSnapshotServer(deps: LocalSnapshotsDeps, baseUrl: string
 
 function isAddressInUse(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
-  const { code, cause } = error as { code?: unknown; cause?: unknown };
-  return code === 'EADDRINUSE' || (cause !== undefined && isAddressInUse(cause));
+  const { code, cause, message } = error as { code?: unknown; cause?: unknown; message?: unknown };
+  return code === 'EADDRINUSE' || (typeof message === 'string' && message.includes('EADDRINUSE')) || (cause !== undefined && isAddressInUse(cause));
 }

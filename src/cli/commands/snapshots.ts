@@ -254,12 +254,14 @@ Examples:
 }
 
 /**
- * Runs a lookup against the project's snapshots; a loopback base URL with no
- * server behind it is served from the local store for the duration.
+ * Runs a lookup against the project's snapshots; when the project's own base
+ * URL is on loopback with no server behind it, the local store is served
+ * there for the duration. An explicit --base-url is used as given.
  */
 async function withLocalSnapshots<T>(ctx: CliContext, deps: Deps, project: ProjectConfig, baseUrl: string | undefined, fn: () => Promise<T>): Promise<T> {
+  if (baseUrl !== undefined) return fn();
   return withCleanup(async (cleanup) => {
-    await serveLocalSnapshotsIfNeeded(deps, project, snapshotStoreDir(ctx, undefined), cleanup, baseUrl);
+    await serveLocalSnapshotsIfNeeded(deps, project, snapshotStoreDir(ctx, undefined), cleanup);
     return fn();
   });
 }
