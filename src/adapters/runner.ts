@@ -28,7 +28,8 @@ export const TIMED_OUT = 124;
 export function createRunner(options: RunnerOptions): Runner {
   async function exec(cmd: Command, runOptions: RunOptions = {}): Promise<RunResult> {
     const shown = formatCommand(cmd);
-    if (options.signal?.aborted === true) throw new InterruptedError(String(options.signal.reason ?? 'a signal'));
+    const signal = runOptions.uninterruptible === true ? undefined : options.signal;
+    if (signal?.aborted === true) throw new InterruptedError(String(signal.reason ?? 'a signal'));
     if (options.dryRun && cmd.effect === 'write') {
       options.log.info(`[dry-run] would run: ${shown}`);
       return { stdout: '', stderr: '', exitCode: 0 };
@@ -42,11 +43,11 @@ export function createRunner(options: RunnerOptions): Runner {
         reject: false,
         ...(cmd.input === undefined ? { stdin: 'ignore' as const } : { input: cmd.input }),
         ...(cmd.timeoutMs === undefined ? {} : { timeout: cmd.timeoutMs }),
-        ...(options.signal === undefined ? {} : { cancelSignal: options.signal, forceKillAfterDelay: 5000 }),
+        ...(signal === undefined ? {} : { cancelSignal: signal, forceKillAfterDelay: 5000 }),
       });
       if (runOptions.onLine !== undefined) forwardLines(subprocess, runOptions.onLine);
       const result = await subprocess;
-      if (result.isCanceled) throw new InterruptedError(String(options.signal?.reason ?? 'a signal'));
+      if (result.isCanceled) throw new InterruptedError(String(signal?.reason ?? 'a signal'));
       // Killed at its timeout: exit code 124, as coreutils' timeout(1) reports it.
       if (result.timedOut) return { stdout: asText(result.stdout), stderr: asText(result.stderr), exitCode: TIMED_OUT };
       if (result.failed && result.exitCode === undefined) {

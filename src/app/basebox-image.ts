@@ -60,7 +60,7 @@ export function baseboxImageSteps(
   let mounted = false;
   const unmount = async (tree: string): Promise<void> => {
     if (!mounted) return;
-    await deps.runner.run(command('umount', [tree], { effect: 'write' }));
+    await deps.runner.run(command('umount', [tree], { effect: 'write' }), { uninterruptible: true });
     mounted = false;
   };
 

@@ -79,7 +79,7 @@ export async function smokeTestBasebox(deps: Deps, request: SmokeRequest): Promi
               }),
             );
             cleanup.push('destroy the throwaway VM', async () => {
-              await deps.runner.run(vagrant(['destroy', '--force']));
+              await deps.runner.run(vagrant(['destroy', '--force']), { uninterruptible: true });
             });
             // Parallel `vagrant up`s race on libvirt networks and pool volumes (vagrant-libvirt #278).
             await deps.locks.withLock(LIBVIRT_LOCK, () => deps.runner.run(vagrant(['up', '--provider=libvirt']), { onLine: report }), {

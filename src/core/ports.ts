@@ -15,6 +15,8 @@ export interface RunResult {
 export interface RunOptions {
   /** Called with each line the command prints (stdout and stderr), for progress. */
   readonly onLine?: (line: string) => void;
+  /** A cleanup command: it runs (and is not killed) even after SIGINT/SIGTERM. */
+  readonly uninterruptible?: boolean;
 }
 
 export interface Runner {

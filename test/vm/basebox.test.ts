@@ -5,13 +5,14 @@
  * `vagrant ssh -c true`. Fails — never skips — when a prerequisite is missing.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createBoxSandbox, volumesOf, type BoxSandbox } from '../helpers/box-store.js';
 import { createBuilderProject, resultOf, type BuilderProject } from '../helpers/builder-project.js';
-import { runTailsBuild } from '../helpers/cli.js';
+import { MAIN, runTailsBuild } from '../helpers/cli.js';
 import { makeTempDir } from '../helpers/git-repo.js';
 
 const NETNS = process.env.TAILS_BUILD_NETNS;
@@ -108,6 +109,37 @@ describe('basebox create (real mmdebstrap, real snapshot)', () => {
     } finally {
       vagrant('destroy', '--force');
     }
+  });
+});
+
+describe('basebox create interrupted', () => {
+  it('Ctrl-C during the disk image: exit 130, tmpfs unmounted, work dir removed, cached box untouched', { timeout: CREATE_TIMEOUT }, async () => {
+    const cached = join(cache, 'boxes', `${String(boxName)}.box`);
+    const before = statSync(cached);
+    const child = spawn(process.execPath, [MAIN, '--json', 'basebox', 'create', '--no-import', '--force', '--store', project.store], {
+      cwd: project.repo.root,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    let sent = false;
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      if (!sent && d.includes('"id":"image","title"') && d.includes('"status":"started"')) {
+        sent = true;
+        setTimeout(() => child.kill('SIGINT'), 1500);
+      }
+    });
+    const [code] = (await once(child, 'exit')) as [number | null];
+    assert.ok(sent, `the image step never started:\n${stderr}`);
+    assert.equal(code, 130, stderr);
+    assert.match(stderr, /SIGINT: stopping and cleaning up/);
+    const mounts = readFileSync('/proc/self/mounts', 'utf8');
+    assert.ok(!mounts.includes(join(cache, 'work')), `a tmpfs is still mounted under ${join(cache, 'work')}`);
+    assert.deepEqual(existsSync(join(cache, 'work')) ? readdirSync(join(cache, 'work')) : [], []);
+    const after = statSync(cached);
+    assert.equal(after.mtimeMs, before.mtimeMs, 'the cached box was touched');
+    assert.equal(after.size, before.size);
   });
 });
 
