@@ -79,7 +79,7 @@ export interface MmdebstrapPlan {
 
 /**
  * mmdebstrap as root into a tarball. Valid-Until is not checked (frozen
- * snapshots expire) but signatures are: never [trusted=yes].
+ * snapshots expire) but signatures always are: no source is ever marked trusted.
  */
 export function planMmdebstrap(plan: MmdebstrapPlan): Command {
   const args = [
