@@ -19,7 +19,7 @@ import { baseboxImageSteps, type BaseboxImageState } from './basebox-image.js';
 import { importBasebox } from './basebox-import.js';
 import { withCleanup, type CleanupStack } from './cleanup.js';
 import type { Deps } from './deps.js';
-import { ensureSnapshots } from './snapshot-mirror.js';
+import { ensureSnapshots } from './snapshot-ensure.js';
 import { serveLocalSnapshotsIfNeeded } from './local-snapshots.js';
 import { readSerialSet } from './snapshots.js';
 
