@@ -88,7 +88,7 @@ export const messages = {
     notYetImplemented: () =>
       new UserError(
         'iso-not-implemented',
-        'tails-build iso cannot build yet: the basebox, build VM and ISO steps have not landed (see the plan\'s steps marked "implemented": false).',
+        'tails-build iso cannot build yet: the build VM and ISO steps have not landed (see the plan\'s steps marked "implemented": false; the builder box is: tails-build basebox create).',
         { hint: 'Run tails-build iso --dry-run to see the resolved request and plan.' },
       ),
   },
