@@ -172,10 +172,11 @@ async function readDefinition(deps: Deps, project: ProjectConfig, toolRoot: stri
   const fallback = join(toolRoot, 'definitions/builder');
   const ownPackages = await deps.files.readText(join(own, 'packages'));
   const hasOwnHook = (await deps.files.readText(join(own, 'customize.sh'))) !== undefined;
-  const dir = ownPackages !== undefined && hasOwnHook ? own : fallback;
-  if (dir === fallback) deps.out.info(`${project.boxDefinitionDir} has no packages + customize.sh; using tails-build's default builder definition (${fallback}).`);
+  const complete = ownPackages !== undefined && hasOwnHook;
+  const dir = complete ? own : fallback;
+  if (!complete) deps.out.info(`${project.boxDefinitionDir} has no packages + customize.sh; using tails-build's default builder definition (${fallback}).`);
   const packagesFile = join(dir, 'packages');
-  const text = dir === own ? ownPackages : await deps.files.readText(packagesFile);
+  const text = complete ? ownPackages : await deps.files.readText(packagesFile);
   if (text === undefined) throw messages.basebox.definitionIncomplete(dir);
   return { dir, packages: parsePackageList(text, packagesFile), hook: join(dir, 'customize.sh') };
 }
