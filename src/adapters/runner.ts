@@ -5,6 +5,7 @@
  */
 import { execa } from 'execa';
 import { access, constants } from 'node:fs/promises';
+import { constants as osConstants } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { formatCommand, type Command } from '../core/command.js';
 import { ExternalCommandError, InterruptedError } from '../core/errors.js';
@@ -50,6 +51,11 @@ export function createRunner(options: RunnerOptions): Runner {
       if (result.isCanceled) throw new InterruptedError(String(signal?.reason ?? 'a signal'));
       // Killed at its timeout: exit code 124, as coreutils' timeout(1) reports it.
       if (result.timedOut) return { stdout: asText(result.stdout), stderr: asText(result.stderr), exitCode: TIMED_OUT };
+      // Killed by a signal (QEMU aborting, say): 128 + the signal number, as shells report it.
+      if (result.exitCode === undefined && result.signal !== undefined) {
+        const number = osConstants.signals[result.signal];
+        return { stdout: asText(result.stdout), stderr: asText(result.stderr), exitCode: 128 + number };
+      }
       if (result.failed && result.exitCode === undefined) {
         const reason = (result.cause as Error | undefined)?.message ?? result.shortMessage ?? 'could not start';
         throw new ExternalCommandError({ command: shown, exitCode: undefined, stderrTail: reason, cause: result.cause });

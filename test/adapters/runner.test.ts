@@ -1,0 +1,66 @@
+/** The one owner of subprocesses, against real processes. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { probeAccelerator } from '../../src/adapters/accelerator.js';
+import { createRunner, TIMED_OUT } from '../../src/adapters/runner.js';
+import { command } from '../../src/core/command.js';
+import { ExternalCommandError, InterruptedError } from '../../src/core/errors.js';
+
+const quiet = { info: () => undefined, warn: () => undefined, debug: () => undefined };
+function runner(signal?: AbortSignal, dryRun = false): ReturnType<typeof createRunner> {
+  return createRunner({ log: quiet, dryRun, path: process.env.PATH ?? '/usr/bin:/bin', baseEnv: process.env, ...(signal === undefined ? {} : { signal }) });
+}
+
+describe('runner', () => {
+  it('returns output and passes stdin input', async () => {
+    const r = await runner().run(command('sh', ['-c', 'cat; echo done >&2'], { input: 'hello\n' }));
+    assert.deepEqual(r, { stdout: 'hello', stderr: 'done', exitCode: 0 });
+  });
+  it('wraps a failure with the command, exit code and stderr tail', async () => {
+    await assert.rejects(runner().run(command('sh', ['-c', 'echo first >&2; echo last >&2; exit 3'])), (e: unknown) => {
+      assert.ok(e instanceof ExternalCommandError);
+      assert.equal(e.exitCode, 3);
+      assert.match(e.message, /Command `sh -c 'echo first >&2; echo last >&2; exit 3'` exited with code 3\.\n {2}\| first\n {2}\| last/);
+      return true;
+    });
+  });
+  it('reports a command killed at its timeout as 124', async () => {
+    const r = await runner().tryRun(command('sleep', ['5'], { timeoutMs: 200 }));
+    assert.equal(r.exitCode, TIMED_OUT);
+  });
+  it('reports a command killed by a signal as 128 + its number', async () => {
+    const r = await runner().tryRun(command('sh', ['-c', 'echo dying >&2; kill -ABRT $$']));
+    assert.equal(r.exitCode, 134);
+    assert.equal(r.stderr, 'dying');
+  });
+  it('streams lines for progress', async () => {
+    const lines: string[] = [];
+    await runner().run(command('sh', ['-c', 'echo one; echo two >&2; echo three']), { onLine: (l) => lines.push(l) });
+    assert.deepEqual([...lines].sort(), ['one', 'three', 'two']);
+  });
+  it('kills a running command on abort and refuses new ones, but runs cleanups', async () => {
+    const controller = new AbortController();
+    const r = runner(controller.signal);
+    const running = r.run(command('sleep', ['30']));
+    setTimeout(() => { controller.abort('SIGINT'); }, 100);
+    await assert.rejects(running, (e: unknown) => e instanceof InterruptedError && /SIGINT/.test(e.message));
+    await assert.rejects(r.run(command('true', [])), InterruptedError);
+    const cleanup = await r.run(command('echo', ['unmounted']), { uninterruptible: true });
+    assert.equal(cleanup.stdout, 'unmounted');
+  });
+  it('prints writes in a dry run but still runs reads', async () => {
+    const r = runner(undefined, true);
+    assert.deepEqual(await r.run(command('false', [], { effect: 'write' })), { stdout: '', stderr: '', exitCode: 0 });
+    await assert.rejects(r.run(command('false', [])), ExternalCommandError);
+  });
+});
+
+describe('probeAccelerator (real QEMU)', () => {
+  it('runs the KVM probe and says why it chose the accelerator', async () => {
+    const choice = await probeAccelerator(runner());
+    assert.ok(['kvm', 'tcg'].includes(choice.accelerator));
+    // The probe itself must have run: QEMU is a prerequisite, in CI a missing one is a failure.
+    assert.doesNotMatch(choice.reason, /could not be run/);
+    assert.ok(choice.reason.length > 10);
+  });
+});
