@@ -24,6 +24,7 @@ const code = await runCli(process.argv.slice(2), {
   uid: process.getuid?.(),
   signal: interrupt.signal,
   toolRoot: fileURLToPath(new URL('../..', import.meta.url)),
+  self: { node: process.execPath, script: fileURLToPath(import.meta.url) },
 });
 // Let stdout drain before exiting (piped output is asynchronous).
 process.stdout.write('', () => process.exit(code));

@@ -9,7 +9,7 @@ import { constants as osConstants } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { formatCommand, type Command } from '../core/command.js';
 import { ExternalCommandError, InterruptedError } from '../core/errors.js';
-import type { Log, RunOptions, RunResult, Runner } from '../core/ports.js';
+import { TIMED_OUT, type Log, type RunOptions, type RunResult, type Runner } from '../core/ports.js';
 
 export interface RunnerOptions {
   readonly log: Log;
@@ -23,8 +23,7 @@ export interface RunnerOptions {
 }
 
 const STDERR_TAIL_LINES = 20;
-/** The exit code of a command killed at its timeoutMs. */
-export const TIMED_OUT = 124;
+export { TIMED_OUT };
 
 export function createRunner(options: RunnerOptions): Runner {
   async function exec(cmd: Command, runOptions: RunOptions = {}): Promise<RunResult> {
@@ -80,6 +79,43 @@ export function createRunner(options: RunnerOptions): Runner {
       return result;
     },
     tryRun: exec,
+    async start(cmd, { ready, timeoutMs }) {
+      const shown = formatCommand(cmd);
+      options.log.debug(`$ ${shown} &`);
+      const subprocess = execa(cmd.file, [...cmd.args], {
+        ...(cmd.cwd === undefined ? {} : { cwd: cmd.cwd }),
+        env: { ...options.baseEnv, ...cmd.env },
+        extendEnv: false,
+        reject: false,
+        stdin: 'ignore',
+      });
+      const output: string[] = [];
+      const exited = subprocess.then((result) => result);
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          subprocess.kill('SIGTERM');
+          reject(new ExternalCommandError({ command: shown, exitCode: undefined, stderrTail: `not ready after ${String(timeoutMs)} ms\n${output.join('\n')}` }));
+        }, timeoutMs);
+        forwardLines(subprocess, (line) => {
+          output.push(line);
+          if (ready.test(line)) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+        void exited.then((result) => {
+          clearTimeout(timer);
+          reject(new ExternalCommandError({ command: shown, exitCode: result.exitCode, stderrTail: tail(output.join('\n')) }));
+        });
+      });
+      return {
+        pid: subprocess.pid,
+        stop: async () => {
+          subprocess.kill('SIGTERM');
+          await exited;
+        },
+      };
+    },
     async which(file) {
       if (file.includes('/')) return (await isExecutable(file)) ? file : undefined;
       for (const dir of options.path.split(delimiter)) {

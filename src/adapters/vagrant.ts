@@ -46,14 +46,6 @@ export function boxRemoveCommand(options: VagrantOptions, name: string): Command
   });
 }
 
-/**
- * Runs a command inside a network namespace (`ip netns exec NS …`), for what
- * must reach VM networks living there; unchanged when `netns` is undefined.
- */
-export function inNetns(netns: string | undefined, cmd: Command): Command {
-  if (netns === undefined) return cmd;
-  return { ...cmd, file: 'ip', args: ['netns', 'exec', netns, cmd.file, ...cmd.args] };
-}
 
 /** The directory vagrant unpacks a box into: VAGRANT_HOME/boxes/<escaped name>/<version>/<provider>. */
 export function boxDirectory(options: VagrantOptions, box: VagrantBox): string {

@@ -6,7 +6,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { probeAccelerator } from '../adapters/accelerator.js';
-import { inNetns } from '../adapters/vagrant.js';
+import { inNetns } from '../core/command.js';
 import type { AcceleratorChoice } from '../core/accelerator.js';
 import { command, type Command } from '../core/command.js';
 import { UserError } from '../core/errors.js';

@@ -23,6 +23,8 @@ export interface CliContext {
   readonly signal: AbortSignal;
   /** The tool's own checkout/package root (its definitions/ are the defaults). */
   readonly toolRoot: string;
+  /** How to run this very CLI again (node + main script), e.g. inside a network namespace. */
+  readonly self: { readonly node: string; readonly script: string };
 }
 
 export interface GlobalOptions {

@@ -4,7 +4,7 @@
  * KVM (kvm_pvm) QEMU aborts at once with -cpu host ("failed to set MSR").
  */
 import { command, type Command } from './command.js';
-import type { RunResult } from './ports.js';
+import { TIMED_OUT, type RunResult } from './ports.js';
 
 export type Accelerator = 'kvm' | 'tcg';
 
@@ -30,7 +30,7 @@ export function judgeKvmProbe(kvmDevice: { exists: boolean; writable: boolean },
   if (!kvmDevice.exists) return { accelerator: 'tcg', reason: '/dev/kvm does not exist (no hardware virtualization here); using TCG, which is much slower' };
   if (!kvmDevice.writable) return { accelerator: 'tcg', reason: '/dev/kvm is not writable by this user; using TCG (add yourself to the kvm group for KVM)' };
   if (probe === undefined) return { accelerator: 'tcg', reason: 'qemu-system-x86_64 could not be run to probe KVM; using TCG' };
-  if (probe.exitCode === 124) return { accelerator: 'kvm', reason: 'KVM works with the host CPU' };
+  if (probe.exitCode === TIMED_OUT) return { accelerator: 'kvm', reason: 'KVM works with the host CPU' };
   const why = probe.stderr.split('\n').find((l) => l.trim() !== '')?.trim() ?? `exit code ${probe.exitCode}`;
   return { accelerator: 'tcg', reason: `KVM is present but unusable (${why}); using TCG` };
 }

@@ -31,3 +31,12 @@ export function shellQuote(word: string): string {
 export function formatCommand(cmd: Pick<Command, 'file' | 'args'>): string {
   return [cmd.file, ...cmd.args].map(shellQuote).join(' ');
 }
+
+/**
+ * Runs a command inside a network namespace (`ip netns exec NS …`), for what
+ * must reach VM networks living there; unchanged when `netns` is undefined.
+ */
+export function inNetns(netns: string | undefined, cmd: Command): Command {
+  if (netns === undefined) return cmd;
+  return { ...cmd, file: 'ip', args: ['netns', 'exec', netns, cmd.file, ...cmd.args] };
+}

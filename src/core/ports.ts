@@ -5,6 +5,9 @@
 import type { Command } from './command.js';
 
 
+/** The exit code of a command killed at its timeoutMs, as timeout(1) reports it. */
+export const TIMED_OUT = 124;
+
 export interface RunResult {
   readonly stdout: string;
   readonly stderr: string;
@@ -26,6 +29,17 @@ export interface Runner {
   tryRun(cmd: Command, options?: RunOptions): Promise<RunResult>;
   /** The absolute path of an executable on PATH, or undefined. */
   which(file: string): Promise<string | undefined>;
+  /**
+   * Starts a long-running command (a relay, a server) and resolves once it
+   * printed a line matching `ready`; rejects if it exits first.
+   */
+  start(cmd: Command, options: { readonly ready: RegExp; readonly timeoutMs: number }): Promise<BackgroundProcess>;
+}
+
+export interface BackgroundProcess {
+  readonly pid: number | undefined;
+  /** Sends SIGTERM and waits for the process to exit. */
+  stop(): Promise<void>;
 }
 
 export interface HttpResponse {

@@ -3,7 +3,6 @@ import { describe, it } from 'node:test';
 import { runDoctor } from '../../src/app/doctor.js';
 import { formatCommand, type Command } from '../../src/core/command.js';
 import { planDoctorChecks } from '../../src/core/doctor.js';
-import { ExternalCommandError } from '../../src/core/errors.js';
 import type { RunResult, Runner } from '../../src/core/ports.js';
 
 type Answer = RunResult | 'timeout';
@@ -21,13 +20,15 @@ function strictRunner(onPath: readonly string[], answers: Readonly<Record<string
       ran.push(shown);
       const answer = answers[shown];
       if (answer === undefined) throw new Error(`unexpected command: ${shown}`);
-      if (answer === 'timeout') {
-        return Promise.reject(new ExternalCommandError({ command: shown, exitCode: undefined, stderrTail: `timed out after ${String(cmd.timeoutMs)} ms` }));
-      }
+      // As the real runner does: a command killed at its timeout exits 124.
+      if (answer === 'timeout') return Promise.resolve({ stdout: '', stderr: '', exitCode: 124 });
       return Promise.resolve(answer);
     },
     which(file: string) {
       return Promise.resolve(onPath.includes(file) ? `/usr/bin/${file}` : undefined);
+    },
+    start() {
+      throw new Error('doctor must not start background processes');
     },
   };
 }

@@ -8,7 +8,13 @@ import { startSnapshotServer } from '../../app/snapshot-server.js';
 import { UserError } from '../../core/errors.js';
 import type { ProjectConfig } from '../../core/project.js';
 import { snapshotStoreMessages as msg } from '../../core/snapshot-store-messages.js';
-import { depsFor, snapshotStoreDir, type CliContext } from '../context.js';
+import { cacheRoot, depsFor, snapshotStoreDir, vmNetns, type CliContext } from '../context.js';
+import { startRelay } from '../../adapters/relay.js';
+import { command, inNetns } from '../../core/command.js';
+import { withCleanup } from '../../app/cleanup.js';
+import { GUEST_SNAPSHOT_BASE_URL } from '../../core/project.js';
+import { mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 
 export function registerSnapshotStore(snapshots: Command, ctx: CliContext): void {
   const storeHelp = `snapshot store directory (default: <cache>/snapshots, i.e. $TAILS_BUILD_CACHE, /var/cache/tails-build for root, else $XDG_CACHE_HOME/tails-build)`;
@@ -61,22 +67,58 @@ Examples:
   tails-build snapshots serve --listen 127.0.0.1:0          a random port (printed)
   tails-build snapshots serve --unix /run/tails-build/snapshots.sock`,
     )
-    .action(async (opts: { store?: string; listen?: string; unix?: string }, cmd: Command) => {
+    .option('--netns <name>', 'also serve build VMs whose network lives in this namespace, through a unix socket and a relay inside it (default: TAILS_BUILD_NETNS)')
+    .option('--guest-listen <host:port>', 'also listen where build VMs reach the host directly (e.g. the libvirt bridge address on a laptop)')
+    .action(async (opts: { store?: string; listen?: string; unix?: string; netns?: string; guestListen?: string }, cmd: Command) => {
       const { deps, globals } = depsFor(ctx, cmd);
       const project = await optionalProject(ctx, cmd);
       const listen = parseListen(opts.listen ?? listenOfBaseUrl(project));
       const store = snapshotStoreDir(ctx, opts.store);
-      const server = await startSnapshotServer(deps, {
-        store,
-        ...(project === undefined ? {} : { project }),
-        ...(opts.unix === undefined ? { listen } : { unixSocket: resolve(ctx.cwd, opts.unix) }),
+      const netns = opts.netns ?? vmNetns(ctx);
+      const withProject = project === undefined ? {} : { project };
+      await withCleanup(async (cleanup) => {
+        const server = await startSnapshotServer(deps, { store, ...withProject, ...(opts.unix === undefined ? { listen } : { unixSocket: resolve(ctx.cwd, opts.unix) }) });
+        cleanup.push('close the snapshot server', () => server.close());
+        deps.out.info(`Serving ${store} at ${server.url} (Ctrl-C to stop).`);
+        const guests: string[] = [];
+        if (opts.guestListen !== undefined) {
+          const guest = await startSnapshotServer(deps, { store, ...withProject, listen: parseListen(opts.guestListen) });
+          cleanup.push('close the guest listener', () => guest.close());
+          guests.push(guest.url);
+        }
+        if (netns !== undefined) {
+          // The namespace cannot reach the host's loopback; the filesystem is shared.
+          const socket = join(cacheRoot(ctx), 'run', `snapshots-${String(process.pid)}.sock`);
+          await mkdir(dirname(socket), { recursive: true });
+          const bridged = await startSnapshotServer(deps, { store, ...withProject, unixSocket: socket });
+          cleanup.push('close the unix socket', () => bridged.close());
+          const guestPort = Number(new URL(project?.snapshots.guestBaseUrl ?? GUEST_SNAPSHOT_BASE_URL).port || 80);
+          const relay = await deps.runner.start(
+            inNetns(netns, command(ctx.self.node, [ctx.self.script, 'snapshots', 'relay', '--listen', `0.0.0.0:${String(guestPort)}`, '--unix', socket])),
+            { ready: /^relaying /, timeoutMs: 15_000 },
+          );
+          cleanup.push(`stop the relay in ${netns}`, () => relay.stop());
+          guests.push(`http://<any address in netns ${netns}>:${String(guestPort)}/`);
+        }
+        for (const guest of guests) deps.out.info(`Build VMs reach it at ${guest}`);
+        if (globals.json) deps.out.data({ url: server.url, store, guests });
+        else deps.out.line(server.url);
+        const signal = await untilAborted(ctx.signal);
+        deps.out.info(`${signal}: closing the snapshot server.`);
       });
-      deps.out.info(`Serving ${store} at ${server.url} (Ctrl-C to stop).`);
-      if (globals.json) deps.out.data({ url: server.url, store });
-      else deps.out.line(server.url);
-      const signal = await untilAborted(ctx.signal);
-      deps.out.info(`${signal}: closing the snapshot server.`);
-      await server.close();
+    });
+
+  snapshots
+    .command('relay', { hidden: true })
+    .description('relay TCP connections to a unix socket (run by serve inside a network namespace)')
+    .requiredOption('--listen <host:port>', 'where to listen')
+    .requiredOption('--unix <path>', 'the unix socket to relay to')
+    .action(async (opts: { listen: string; unix: string }, cmd: Command) => {
+      const { deps } = depsFor(ctx, cmd);
+      const relay = await startRelay(parseListen(opts.listen), opts.unix);
+      deps.out.line(`relaying ${relay.address} -> ${opts.unix}`);
+      await untilAborted(ctx.signal);
+      await relay.close();
     });
 }
 

@@ -1,0 +1,50 @@
+/**
+ * A TCP → unix-socket relay. Build VMs on hosts whose VM networks live in a
+ * network namespace cannot reach the host's loopback; the filesystem is
+ * shared, so the snapshot server also listens on a unix socket and this relay,
+ * run inside the namespace, exposes it there (DESIGN: "cross between
+ * namespaces through unix sockets").
+ */
+import { connect, createServer, type Socket } from 'node:net';
+import { once } from 'node:events';
+
+export interface Relay {
+  /** host:port actually listened on. */
+  readonly address: string;
+  close(): Promise<void>;
+}
+
+export async function startRelay(listen: { readonly host: string; readonly port: number }, unixSocket: string): Promise<Relay> {
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(unixSocket);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  server.listen(listen.port, listen.host);
+  await Promise.race([
+    once(server, 'listening'),
+    once(server, 'error').then(([error]) => {
+      throw error as Error;
+    }),
+  ]);
+  const address = server.address();
+  const shown = typeof address === 'object' && address !== null ? `${address.address}:${String(address.port)}` : String(address);
+  return {
+    address: shown,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => {
+          resolve();
+        });
+      }),
+  };
+}
