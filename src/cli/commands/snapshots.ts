@@ -10,7 +10,6 @@ import {
   catSerials,
   freeze,
   getLatest,
-  prepareBuild,
   thaw,
   type SerialUpdate,
 } from '../../app/snapshots.js';
@@ -20,6 +19,7 @@ import type { Output } from '../../ui/output.js';
 import { registerSnapshotStore } from './snapshots-store.js';
 import { withCleanup } from '../../app/cleanup.js';
 import { checkExpiry, verifyNoneExpiring } from '../../app/snapshot-expiry.js';
+import { prepareBuild } from '../../app/prepare-build.js';
 import type { Deps } from '../../app/deps.js';
 import { serveLocalSnapshotsIfNeeded } from '../../app/local-snapshots.js';
 import { depsFor, HTTP_ENV, snapshotStoreDir, type CliContext, type GlobalOptions } from '../context.js';
