@@ -176,6 +176,13 @@ ensure_libvirt() {
     sleep 0.2
   done
   say "libvirt answers on $LIBVIRT_URI"
+  # The first call into the QEMU driver probes QEMU's capabilities (12 s on an idle
+  # new machine here). Do it now, once, rather than inside the first build or test.
+  if [ -z "$(ls -A /var/cache/libvirt/qemu/capabilities 2>/dev/null)" ]; then
+    say "libvirt probes QEMU's capabilities once on a new machine (up to 2 min)"
+    timeout 120 virsh -c "$LIBVIRT_URI" version >/dev/null ||
+      die "libvirt did not answer 'virsh version' within 2 min; run 'virsh -c $LIBVIRT_URI version' to see why"
+  fi
 }
 
 # --- the project ------------------------------------------------------------------

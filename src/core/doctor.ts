@@ -84,7 +84,9 @@ export interface DoctorInput {
 }
 
 const SHORT = 5_000;
-const LIBVIRT_TIMEOUT = 10_000;
+// `virsh version` asks the QEMU driver, which probes QEMU's capabilities when its
+// cache is empty: 12 s on an idle new machine here, more under load (CI once hit 10 s).
+const LIBVIRT_TIMEOUT = 60_000;
 // Ruby start-up plus plugin loading; ~1 s here, slower on a cold cache.
 const VAGRANT_TIMEOUT = 30_000;
 const VAGRANT_ENV = { VAGRANT_CHECKPOINT_DISABLE: '1' };
