@@ -52,6 +52,8 @@ export function poolCommands(options: LibvirtPoolOptions) {
     volDelete: (name: string) => virsh(uri, ['vol-delete', '--pool', pool, name], write),
     /** An empty file: vol-upload then writes the image whole (into a pre-sized qcow2 it would leave the old tail). */
     volCreateEmpty: (name: string) => virsh(uri, ['vol-create-as', '--pool', pool, name, '0', '--format', 'raw'], write),
+    volCreateQcow2: (name: string, capacityGiB: number) =>
+      virsh(uri, ['vol-create-as', '--pool', pool, name, `${String(capacityGiB)}G`, '--format', 'qcow2', '--prealloc-metadata'], write),
     volUpload: (name: string, file: string) => virsh(uri, ['vol-upload', '--pool', pool, name, file], { ...write, timeoutMs: UPLOAD_TIMEOUT_MS }),
     /** By path: libvirt accepts a volume's path as its key. */
     volDumpXml: (name: string) => virsh(uri, ['vol-dumpxml', '--pool', pool, name]),
@@ -116,6 +118,9 @@ export function createLibvirtPool(runner: Runner, options: LibvirtPoolOptions): 
     },
     async deleteVolume(name) {
       await runner.run(cmd.volDelete(name));
+    },
+    async createVolume({ name, capacityGiB }) {
+      await runner.run(cmd.volCreateQcow2(name, capacityGiB));
     },
     async uploadVolume({ name, file, format }) {
       await runner.run(cmd.volCreateEmpty(name));

@@ -5,6 +5,7 @@
 import { systemClock } from '../adapters/clock.js';
 import { createGit } from '../adapters/git.js';
 import { createHttp, type HttpOptions } from '../adapters/http.js';
+import { createLibvirtDomains, type LibvirtDomains } from '../adapters/libvirt-domains.js';
 import { createLibvirtPool } from '../adapters/libvirt-pool.js';
 import { createHostLocks } from '../adapters/lock.js';
 import { createVagrant } from '../adapters/vagrant.js';
@@ -33,6 +34,9 @@ export interface Deps {
   readonly vagrant: VagrantBoxes;
   readonly pool: LibvirtPool;
   readonly locks: HostLocks;
+  /** Build VM domains (state, removal through libvirt). */
+  readonly domains: LibvirtDomains;
+  readonly libvirtUri: string;
   readonly vagrantHome: string;
   readonly out: Output;
   /** Aborted by SIGINT/SIGTERM; long use cases check it between steps. */
@@ -72,6 +76,8 @@ export function createDeps(mode: Mode, out: Output): Deps {
     vagrant: createVagrant(runner, { vagrantHome: mode.boxStore.vagrantHome }),
     pool: createLibvirtPool(runner, { uri: mode.boxStore.libvirtUri }),
     locks: createHostLocks({ dir: mode.boxStore.lockDir, timeoutMs: mode.boxStore.lockTimeoutMs }),
+    domains: createLibvirtDomains(runner, mode.boxStore.libvirtUri),
+    libvirtUri: mode.boxStore.libvirtUri,
     vagrantHome: mode.boxStore.vagrantHome,
     out,
     signal: mode.signal ?? new AbortController().signal,

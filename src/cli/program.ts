@@ -5,6 +5,7 @@ import type { CliContext } from './context.js';
 import { registerBasebox } from './commands/basebox.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerIso } from './commands/iso.js';
+import { registerVm } from './commands/vm.js';
 import { registerSnapshots } from './commands/snapshots.js';
 
 export const VERSION = '0.1.0';
@@ -38,6 +39,7 @@ Exit codes: 0 ok, 1 internal error, 2 usage, 3 precondition (dirty tree, bad ser
   registerBasebox(program, ctx);
   registerSnapshots(program, ctx);
   registerIso(program, ctx);
+  registerVm(program, ctx);
   registerDoctor(program, ctx);
   return program;
 }

@@ -72,6 +72,8 @@ export interface LibvirtPool {
    * volume is deleted again if any of that fails.
    */
   uploadVolume(args: { name: string; file: string; format: 'qcow2' }): Promise<void>;
+  /** An empty qcow2 volume (the build VMs' cache disk). */
+  createVolume(args: { name: string; capacityGiB: number }): Promise<void>;
   /** Every defined domain (running or not) with the files behind its disks. */
   listDomainDisks(): Promise<readonly DomainDisks[]>;
 }

@@ -85,12 +85,15 @@ export const messages = {
         `The checkout ${root} has uncommitted changes; the build VM builds the committed HEAD, so they would silently not be built:\n${listStatus(status)}`,
         { hint: 'Commit or stash them (git stash -u), or pass --ignore-changes (TAILS_BUILD_OPTIONS=ignorechanges) to build HEAD anyway.' },
       ),
-    notYetImplemented: () =>
-      new UserError(
-        'iso-not-implemented',
-        'tails-build iso cannot build yet: the build VM and ISO steps have not landed (see the plan\'s steps marked "implemented": false; the builder box is: tails-build basebox create).',
-        { hint: 'Run tails-build iso --dry-run to see the resolved request and plan.' },
-      ),
+    noBuildCommand: (root: string) =>
+      new UserError('no-build-command', `${root} is a Tails checkout; building Tails itself in the VM (its build-tails flow) is not supported yet.`, {
+        hint: 'Set "buildCommand" in tails-build.json to what the VM should run, or build the sample project: tails-build -C <this tool>/ iso',
+      }),
+    buildFailed: (exitCode: number, log: string, kept: boolean) =>
+      new UserError('build-failed', `The build failed inside the VM (exit ${String(exitCode)}). Its whole log was copied to ${log}.`, {
+        kind: 'external',
+        hint: kept ? 'The VM was kept: look inside with tails-build vm ssh; remove it with tails-build vm destroy' : 'Rebuild with --rescue to keep the failed VM for inspection (tails-build vm ssh).',
+      }),
   },
 
   options: {

@@ -14,6 +14,7 @@ const CONFIG_KEYS = new Set([
   'arch',
   'codename',
   'snapshots',
+  'buildCommand',
 ]);
 const SNAPSHOT_KEYS = new Set(['baseUrl', 'guestBaseUrl', 'layout', 'archives']);
 const ARCHIVE_KEYS = new Set(['baseUrl', 'layout', 'suite', 'upstream', 'suites', 'components']);
@@ -30,7 +31,7 @@ export function parseConfigFile(text: string): Record<string, unknown> {
   }
   const obj = parsed as Record<string, unknown>;
   checkKeys(obj, CONFIG_KEYS, '');
-  for (const key of ['boxDefinitionDir', 'builderSerialsDir', 'isoSerialsDir', 'boxNamePrefix', 'arch', 'codename']) {
+  for (const key of ['boxDefinitionDir', 'builderSerialsDir', 'isoSerialsDir', 'boxNamePrefix', 'arch', 'codename', 'buildCommand']) {
     if (key in obj && (typeof obj[key] !== 'string' || obj[key] === '')) throw configError(`"${key}" must be a non-empty string`);
   }
   if ('snapshots' in obj) {

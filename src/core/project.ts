@@ -57,7 +57,15 @@ export interface ProjectConfig {
     readonly guestBaseUrl: string;
     readonly archives: Readonly<Record<string, ArchiveSettings>>;
   };
+  /**
+   * What the build VM runs (bash, in a fresh clone at the commit, ARTIFACTS_DIR
+   * set); undefined for a Tails checkout, whose in-VM build is not supported yet.
+   */
+  readonly buildCommand: string | undefined;
 }
+
+/** The sample live ISO's build, run in the VM from the clone's root. */
+export const DEFAULT_BUILD_COMMAND = 'bash definitions/iso/build.sh';
 
 export { CONFIG_FILE };
 
@@ -126,6 +134,7 @@ export function resolveProjectConfig(observed: ObservedProject): ProjectConfig {
       layout,
       archives: (snap.archives ?? {}) as Record<string, ArchiveSettings>,
     },
+    buildCommand: str(file, 'buildCommand') ?? (tails ? undefined : DEFAULT_BUILD_COMMAND),
   };
 }
 

@@ -6,7 +6,9 @@ import { splitOptionString, tokensFromFlags, type BuildFlags } from '../../core/
 import type { IsoBuildPlan } from '../../core/iso-plan.js';
 import { messages } from '../../core/messages.js';
 import type { Output } from '../../ui/output.js';
-import { depsFor, type CliContext } from '../context.js';
+import { join } from 'node:path';
+import { buildInVm } from '../../app/build-vm.js';
+import { cacheRoot, depsFor, progressMode, snapshotStoreDir, vmNetns, type CliContext } from '../context.js';
 
 interface IsoFlags extends BuildFlags {
   readonly dryRun?: boolean;
@@ -64,9 +66,31 @@ Examples:
         pinnedSerialsJson: ctx.env.APT_SNAPSHOTS_SERIALS,
         dryRun,
       });
-      if (globals.json) deps.out.data(plan);
-      else printPlan(deps.out, plan);
-      if (!dryRun) throw messages.iso.notYetImplemented();
+      if (dryRun) {
+        if (globals.json) deps.out.data(plan);
+        else printPlan(deps.out, plan);
+        return;
+      }
+      if (!globals.json) printPlan(deps.out, plan);
+      if (project.buildCommand === undefined) throw messages.iso.noBuildCommand(project.root);
+      const result = await buildInVm(deps, {
+        project,
+        plan,
+        buildCommand: project.buildCommand,
+        netns: vmNetns(ctx),
+        cacheRoot: cacheRoot(ctx),
+        store: snapshotStoreDir(ctx, undefined),
+        toolRoot: ctx.toolRoot,
+        self: ctx.self,
+        progress: progressMode(ctx, globals),
+        renderStream: ctx.stderrStream,
+      });
+      if (globals.json) deps.out.line(JSON.stringify({ event: 'result', ...result, plan }));
+      else {
+        deps.out.line(`Build ${result.ok ? 'succeeded' : `FAILED (exit ${String(result.exitCode)})`}; accelerator ${result.accelerator.accelerator}; VM ${result.domain} ${result.vm}.`);
+        for (const a of result.artifacts) deps.out.line(`  ${join(result.artifactsDir, a)}`);
+      }
+      if (!result.ok) throw messages.iso.buildFailed(result.exitCode, result.log, result.vm === 'kept');
     });
 }
 

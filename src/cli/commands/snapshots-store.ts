@@ -10,11 +10,8 @@ import type { ProjectConfig } from '../../core/project.js';
 import { snapshotStoreMessages as msg } from '../../core/snapshot-store-messages.js';
 import { cacheRoot, depsFor, snapshotStoreDir, vmNetns, type CliContext } from '../context.js';
 import { startRelay } from '../../adapters/relay.js';
-import { command, inNetns } from '../../core/command.js';
 import { withCleanup } from '../../app/cleanup.js';
-import { GUEST_SNAPSHOT_BASE_URL } from '../../core/project.js';
-import { mkdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { serveSnapshotsToGuests } from '../../app/guest-snapshots.js';
 
 export function registerSnapshotStore(snapshots: Command, ctx: CliContext): void {
   const storeHelp = `snapshot store directory (default: <cache>/snapshots, i.e. $TAILS_BUILD_CACHE, /var/cache/tails-build for root, else $XDG_CACHE_HOME/tails-build)`;
@@ -87,18 +84,9 @@ Examples:
           guests.push(guest.url);
         }
         if (netns !== undefined) {
-          // The namespace cannot reach the host's loopback; the filesystem is shared.
-          const socket = join(cacheRoot(ctx), 'run', `snapshots-${String(process.pid)}.sock`);
-          await mkdir(dirname(socket), { recursive: true });
-          const bridged = await startSnapshotServer(deps, { store, ...withProject, unixSocket: socket });
-          cleanup.push('close the unix socket', () => bridged.close());
-          const guestPort = Number(new URL(project?.snapshots.guestBaseUrl ?? GUEST_SNAPSHOT_BASE_URL).port || 80);
-          const relay = await deps.runner.start(
-            inNetns(netns, command(ctx.self.node, [ctx.self.script, 'snapshots', 'relay', '--listen', `0.0.0.0:${String(guestPort)}`, '--unix', socket])),
-            { ready: /^relaying /, timeoutMs: 15_000 },
-          );
-          cleanup.push(`stop the relay in ${netns}`, () => relay.stop());
-          guests.push(`http://<any address in netns ${netns}>:${String(guestPort)}/`);
+          const bridged = await serveSnapshotsToGuests(deps, { project, store, netns, cacheRoot: cacheRoot(ctx), self: ctx.self });
+          cleanup.push(`stop the relay in ${netns}`, () => bridged.close());
+          guests.push(bridged.guestUrl);
         }
         for (const guest of guests) deps.out.info(`Build VMs reach it at ${guest}`);
         if (globals.json) deps.out.data({ url: server.url, store, guests });

@@ -1,0 +1,321 @@
+/**
+ * One build in a throwaway VM: vagrant-libvirt boots an overlay of the builder
+ * box with the checkout shared read-only over 9p and the persistent
+ * apt-cacher-ng disk attached; tails-build provisions it (branch lock, cache,
+ * snapshot server), runs the build from a fresh clone, copies the artifacts
+ * and its log back, and destroys the VM through libvirt — on success and on
+ * failure, unless keeprunning (keep) or rescue (keep on failure) says not to.
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { probeAccelerator } from '../adapters/accelerator.js';
+import type { AcceleratorChoice } from '../core/accelerator.js';
+import {
+  buildEnv,
+  CACHE_DISK_SERIAL,
+  CACHE_VOLUME,
+  CACHE_VOLUME_GIB,
+  GUEST_WORK_DIR,
+  guestScript,
+  planVmSettings,
+  provisionEnv,
+  provisionFailure,
+  vmIdentity,
+  type VmIdentity,
+  type VmRecord,
+} from '../core/build-vm.js';
+import { command, inNetns, type Command } from '../core/command.js';
+import { UserError } from '../core/errors.js';
+import type { IsoBuildPlan } from '../core/iso-plan.js';
+import type { ProjectConfig } from '../core/project.js';
+import { progressOptions, runSteps, type ProgressMode, type StepTiming } from '../ui/progress.js';
+import { LIBVIRT_LOCK } from './basebox-import.js';
+import { withCleanup } from './cleanup.js';
+import type { Deps } from './deps.js';
+import { serveSnapshotsToGuests } from './guest-snapshots.js';
+
+export interface VmBuildRequest {
+  readonly project: ProjectConfig;
+  readonly plan: IsoBuildPlan;
+  /** Run by bash in the fresh clone, inside the VM, with ARTIFACTS_DIR set. */
+  readonly buildCommand: string;
+  readonly netns: string | undefined;
+  readonly cacheRoot: string;
+  readonly store: string;
+  readonly toolRoot: string;
+  readonly self: { readonly node: string; readonly script: string };
+  readonly progress: ProgressMode;
+  readonly renderStream: NodeJS.WriteStream;
+}
+
+export interface VmBuildResult {
+  readonly ok: boolean;
+  readonly exitCode: number;
+  readonly accelerator: AcceleratorChoice;
+  readonly domain: string;
+  readonly vm: 'destroyed' | 'kept';
+  readonly reused: boolean;
+  readonly cacheDisk: boolean;
+  readonly artifactsDir: string;
+  readonly artifacts: readonly string[];
+  readonly log: string;
+  readonly timings: readonly StepTiming[];
+}
+
+interface State {
+  accelerator?: AcceleratorChoice;
+  reused: boolean;
+  cacheDisk: boolean;
+  exitCode?: number;
+  artifacts: string[];
+}
+
+export const BUILD_LOG = 'build.log';
+
+export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<VmBuildResult> {
+  const { plan, project } = request;
+  const vm = vmIdentity(project.root, request.cacheRoot);
+  const artifactsDir = plan.request.artifactsDir;
+  const log = join(artifactsDir, BUILD_LOG);
+  const keep = plan.vm.keep;
+  const record: VmRecord = { ref: plan.request.git.ref, commit: plan.request.git.commit, box: plan.basebox.name, serials: plan.serials };
+  const vagrant = vagrantCommands(deps, request, vm);
+
+  await preflight(deps, request, vm);
+  if (plan.request.options.forceCleanup) await destroyVm(deps, vm, request, 'forcecleanup');
+
+  return withCleanup(async (cleanup) => {
+    const state: State = { reused: false, cacheDisk: false, artifacts: [] };
+    let buildFailed = false;
+    let notOurs = false;
+    cleanup.push('destroy the build VM', async () => {
+      if (notOurs) return;
+      const failed = buildFailed || state.exitCode !== 0;
+      if (keep === 'keep-running' || (keep === 'keep-on-failure' && failed)) {
+        deps.out.info(`The build VM ${vm.domain} was kept (${keep === 'keep-running' ? 'keeprunning' : 'rescue'}). Inspect it with: tails-build vm ssh; remove it with: tails-build vm destroy`);
+        return;
+      }
+      await destroyVm(deps, vm, request, 'after the build');
+    });
+    await mkdir(artifactsDir, { recursive: true });
+    const logStream = createWriteStream(log, { flags: 'w' });
+    cleanup.push('close the build log', () => new Promise<void>((resolve) => logStream.end(resolve)));
+    const writeLog = (line: string): void => {
+      logStream.write(`${line}\n`);
+    };
+
+    const timings = await runSteps<State>(
+      [
+        {
+          id: 'accelerator',
+          title: 'Probe the accelerator (KVM if it really works, else TCG)',
+          run: async (s, report) => {
+            s.accelerator = await probeAccelerator(deps.runner);
+            report(`${s.accelerator.accelerator}: ${s.accelerator.reason}`);
+            deps.out.info(`accelerator: ${s.accelerator.accelerator} (${s.accelerator.reason})`);
+          },
+        },
+        {
+          id: 'vm-up',
+          title: `Start the build VM from ${plan.basebox.name} (checkout over 9p, cache disk attached)`,
+          run: async (s, report) => {
+            s.reused = (await deps.domains.state(vm.domain)) === 'running';
+            s.cacheDisk = await ensureCacheDisk(deps, vm, report);
+            await mkdir(vm.stateDir, { recursive: true });
+            const settings = planVmSettings({
+              box: plan.basebox.name,
+              identity: vm,
+              libvirtUri: deps.libvirtUri,
+              pool: deps.pool.name,
+              accelerator: s.accelerator?.accelerator ?? 'tcg',
+              cpus: plan.vm.cpus,
+              memoryMiB: plan.vm.memoryMiB,
+              machineType: plan.vm.machineType,
+              cpuModel: plan.vm.cpuModel,
+              checkout: project.root,
+              cacheDisk: s.cacheDisk,
+            });
+            await writeFile(join(vm.stateDir, 'settings.json'), `${JSON.stringify(settings, null, 2)}\n`);
+            if (s.reused) {
+              report(`reusing the running VM ${vm.domain} (keeprunning)`);
+              return;
+            }
+            // Parallel `vagrant up`s race on libvirt networks and pool volumes (vagrant-libvirt #278).
+            await deps.locks.withLock(LIBVIRT_LOCK, () => deps.runner.run(vagrant(['up', '--provider=libvirt', '--no-provision']), { onLine: report }), {
+              onWait: (holder) => {
+                report(`waiting for ${holder.command} (pid ${holder.pid}) to release the libvirt lock`);
+              },
+            });
+          },
+        },
+        {
+          id: 'provision',
+          title: `Provision: branch lock for ${record.ref}, cache disk, apt-cacher-ng, snapshot server`,
+          run: async (s, report) => {
+            const guests = await serveSnapshotsToGuests(deps, { project, store: request.store, netns: request.netns, cacheRoot: request.cacheRoot, self: request.self });
+            cleanup.push('stop serving snapshots to the VM', () => guests.close());
+            const script = await readFile(join(request.toolRoot, 'vagrant/provision/setup-build-vm.sh'), 'utf8');
+            const env = provisionEnv({ record, snapshotHost: new URL(project.snapshots.guestBaseUrl).hostname, offline: plan.request.options.offline });
+            const result = await deps.runner.tryRun(vagrant(['ssh', '-c', 'sudo bash -s'], 'write', guestScript({ ...env, CACHE_SERIAL: s.cacheDisk ? CACHE_DISK_SERIAL : '' }, script)), {
+              onLine: (l) => {
+                writeLog(l);
+                report(l);
+              },
+            });
+            if (result.exitCode !== 0) {
+              buildFailed = true;
+              const known = provisionFailure(result.exitCode, result.stderr, { ref: record.ref, domain: vm.domain });
+              // A VM locked to another ref is not ours to destroy: it is what the message is about.
+              if (known?.code === 'vm-branch-lock') notOurs = true;
+              throw known ?? new UserError('vm-provision-failed', `Provisioning the build VM failed (exit ${String(result.exitCode)}): ${lastLines(result.stderr)}`, { kind: 'external', hint: `See ${log}; keep the VM for a look with --rescue` });
+            }
+          },
+        },
+        {
+          id: 'build',
+          title: `Build ${record.ref} at ${record.commit.slice(0, 12)} from a fresh clone`,
+          run: async (s, report) => {
+            const script = await readFile(join(request.toolRoot, 'vagrant/provision/run-build.sh'), 'utf8');
+            const result = await deps.runner.tryRun(vagrant(['ssh', '-c', 'bash -s'], 'write', guestScript(buildEnv(record, request.buildCommand), script)), {
+              onLine: (l) => {
+                writeLog(l);
+                report(l);
+              },
+            });
+            s.exitCode = result.exitCode;
+          },
+        },
+        {
+          id: 'artifacts',
+          title: `Copy the artifacts to ${artifactsDir}`,
+          run: async (s) => {
+            s.artifacts = await retrieveArtifacts(deps, request, vm, artifactsDir);
+          },
+        },
+      ],
+      state,
+      progressOptions(request.progress, (text) => { deps.out.line(text); }, request.renderStream, () => deps.clock.now()),
+    );
+    const exitCode = state.exitCode ?? 1;
+    const kept = keep === 'keep-running' || (keep === 'keep-on-failure' && exitCode !== 0);
+    return {
+      ok: exitCode === 0,
+      exitCode,
+      accelerator: state.accelerator ?? { accelerator: 'tcg', reason: 'not probed' },
+      domain: vm.domain,
+      vm: kept ? 'kept' : 'destroyed',
+      reused: state.reused,
+      cacheDisk: state.cacheDisk,
+      artifactsDir,
+      artifacts: [BUILD_LOG, ...state.artifacts.filter((a) => a !== BUILD_LOG)],
+      log,
+      timings,
+    };
+  });
+}
+
+type VagrantCommand = (args: readonly string[], effect?: 'read' | 'write', input?: string) => Command;
+
+function vagrantCommands(deps: Deps, request: Pick<VmBuildRequest, 'toolRoot' | 'netns'>, vm: VmIdentity): VagrantCommand {
+  return (args, effect = 'write', input) =>
+    inNetns(
+      request.netns,
+      command('vagrant', args, {
+        cwd: join(request.toolRoot, 'vagrant'),
+        effect,
+        ...(input === undefined ? {} : { input }),
+        env: {
+          VAGRANT_HOME: deps.vagrantHome,
+          VAGRANT_CHECKPOINT_DISABLE: '1',
+          VAGRANT_CWD: join(request.toolRoot, 'vagrant'),
+          VAGRANT_DOTFILE_PATH: join(vm.stateDir, '.vagrant'),
+          TAILS_BUILD_VM_SETTINGS: join(vm.stateDir, 'settings.json'),
+        },
+      }),
+    );
+}
+
+async function preflight(deps: Deps, request: VmBuildRequest, vm: VmIdentity): Promise<void> {
+  const box = request.plan.basebox.name;
+  if (!(await deps.vagrant.listBoxes()).some((b) => b.name === box)) {
+    throw new UserError('basebox-not-imported', `The builder box ${box} is not in vagrant (VAGRANT_HOME=${deps.vagrantHome}).`, {
+      hint: 'Create and import it first: tails-build basebox create',
+    });
+  }
+  // QEMU runs as libvirt-qemu: the 9p share fails obscurely when it cannot read the checkout.
+  const qemuUser = await deps.runner.tryRun(command('id', ['-u', 'libvirt-qemu']));
+  if (qemuUser.exitCode === 0) {
+    const root = request.project.root;
+    const probe = await deps.runner.tryRun(command('runuser', ['-u', 'libvirt-qemu', '--', 'test', '-r', join(root, '.git', 'HEAD')]));
+    if (probe.exitCode !== 0) {
+      throw new UserError('checkout-unreadable', `QEMU runs as libvirt-qemu, which cannot read ${join(root, '.git', 'HEAD')}, so the checkout cannot be shared with the build VM.`, {
+        hint: `Let it traverse every parent directory and read the checkout, e.g.: setfacl -m user:libvirt-qemu:rx ${parents(root).join(' ')} && setfacl -R -m user:libvirt-qemu:rX ${root}`,
+      });
+    }
+  }
+  // A domain left by a crashed run, with no vagrant state to drive it: remove it.
+  const state = await deps.domains.state(vm.domain);
+  if (state !== 'absent' && state !== 'running') await destroyVm(deps, vm, request, 'left by an earlier run');
+}
+
+function parents(path: string): string[] {
+  const parts = path.split('/').filter((p) => p !== '');
+  return parts.map((_, i) => `/${parts.slice(0, i + 1).join('/')}`);
+}
+
+/** The cache volume, created on first use; false when another VM holds it (never two writers). */
+async function ensureCacheDisk(deps: Deps, vm: VmIdentity, report: (line: string) => void): Promise<boolean> {
+  await deps.pool.ensurePool();
+  const volumes = await deps.pool.listVolumes();
+  let volume = volumes.find((v) => v.name === CACHE_VOLUME);
+  if (volume === undefined) {
+    report(`creating the apt-cacher-ng disk ${CACHE_VOLUME} (${String(CACHE_VOLUME_GIB)} GiB, qcow2) in pool ${deps.pool.name}`);
+    await deps.pool.createVolume({ name: CACHE_VOLUME, capacityGiB: CACHE_VOLUME_GIB });
+    volume = (await deps.pool.listVolumes()).find((v) => v.name === CACHE_VOLUME);
+  }
+  const users = (await deps.domains.usersOfFile(volume?.path ?? CACHE_VOLUME)).filter((d) => d !== vm.domain);
+  for (const other of users) {
+    if ((await deps.domains.state(other)) === 'running') {
+      deps.out.warn(`The apt-cacher-ng disk is in use by the running VM ${other}; this build runs without the cache (packages come straight from the snapshot server).`);
+      return false;
+    }
+  }
+  return true;
+}
+
+async function retrieveArtifacts(deps: Deps, request: VmBuildRequest, vm: VmIdentity, dest: string): Promise<string[]> {
+  const vagrant = vagrantCommands(deps, request, vm);
+  const listed = await deps.runner.tryRun(vagrant(['ssh', '-c', `find ${GUEST_WORK_DIR}/artifacts -mindepth 1 -maxdepth 1 -printf '%f\\n'`], 'read'));
+  const names = listed.exitCode === 0 ? listed.stdout.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.includes('/')) : [];
+  if (names.length === 0) return [];
+  const sshConfig = join(vm.stateDir, 'ssh-config');
+  await writeFile(sshConfig, (await deps.runner.run(vagrant(['ssh-config'], 'read'))).stdout);
+  await deps.runner.run(
+    inNetns(request.netns, command('scp', ['-F', sshConfig, '-q', '-r', '-o', 'Compression=no', ...names.map((n) => `default:${GUEST_WORK_DIR}/artifacts/${n}`), dest], { effect: 'write' })),
+  );
+  return names.sort();
+}
+
+/** Stops the cache cleanly inside the VM, then removes the domain and its root volume through libvirt; keeps the cache disk. */
+export async function destroyVm(deps: Deps, vm: VmIdentity, request: Pick<VmBuildRequest, 'toolRoot' | 'netns'>, why: string): Promise<boolean> {
+  const state = await deps.domains.state(vm.domain);
+  if (state === 'absent') {
+    await rm(join(vm.stateDir, '.vagrant'), { recursive: true, force: true });
+    return false;
+  }
+  deps.out.info(`Destroying the build VM ${vm.domain} (${why}).`);
+  if (state === 'running') {
+    const script = await readFile(join(request.toolRoot, 'vagrant/provision/teardown.sh'), 'utf8');
+    const vagrant = vagrantCommands(deps, request, vm);
+    const stopped = await deps.runner.tryRun({ ...vagrant(['ssh', '-c', 'sudo bash -s'], 'write', script), timeoutMs: 120_000 }, { uninterruptible: true });
+    if (stopped.exitCode !== 0) deps.out.warn(`Could not stop apt-cacher-ng cleanly in ${vm.domain} (exit ${String(stopped.exitCode)}); the cache disk is checked with e2fsck on next use.`);
+  }
+  await deps.domains.remove(vm.domain, vm.rootVolume, deps.pool.name);
+  await rm(join(vm.stateDir, '.vagrant'), { recursive: true, force: true });
+  return true;
+}
+
+function lastLines(text: string, n = 5): string {
+  return text.trim().split('\n').slice(-n).join(' | ');
+}

@@ -1,0 +1,83 @@
+/** `tails-build vm …`: the build VM of this checkout (kept by keeprunning or rescue). */
+import type { Command } from 'commander';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { destroyVm } from '../../app/build-vm.js';
+import { loadProject } from '../../app/project.js';
+import { vmIdentity } from '../../core/build-vm.js';
+import { command, formatCommand, inNetns, shellQuote } from '../../core/command.js';
+import { UserError } from '../../core/errors.js';
+import { cacheRoot, depsFor, vmNetns, type CliContext } from '../context.js';
+
+export function registerVm(program: Command, ctx: CliContext): void {
+  const vm = program
+    .command('vm')
+    .description("this checkout's build VM: the one keeprunning reuses and rescue keeps")
+    .addHelpText('after', '\nExamples:\n  tails-build vm status\n  tails-build vm ssh -c "cat /var/lib/vagrant_box_build_from"\n  tails-build vm destroy');
+
+  vm.command('status')
+    .description('whether the build VM exists, and the ref it was created for')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const { deps, globals } = depsFor(ctx, cmd);
+      const project = await loadProject(deps, { projectDir: globals.project, cwd: ctx.cwd });
+      const id = vmIdentity(project.root, cacheRoot(ctx));
+      const state = await deps.domains.state(id.domain);
+      let settings: { box?: string } = {};
+      try {
+        settings = JSON.parse(await readFile(join(id.stateDir, 'settings.json'), 'utf8')) as { box?: string };
+      } catch {
+        // no VM was ever started for this checkout
+      }
+      const status = { domain: id.domain, state, box: settings.box ?? null, stateDir: id.stateDir };
+      if (globals.json) deps.out.data(status);
+      else deps.out.line(`${id.domain}: ${state}${settings.box === undefined ? '' : ` (box ${settings.box})`}`);
+    });
+
+  vm.command('ssh')
+    .description('run a command in the running build VM (-c); without -c, print the command that opens a shell in it')
+    .option('-c, --command <cmd>', 'the command to run over vagrant ssh')
+    .action(async (opts: { command?: string }, cmd: Command) => {
+      const { deps, globals } = depsFor(ctx, cmd);
+      const project = await loadProject(deps, { projectDir: globals.project, cwd: ctx.cwd });
+      const id = vmIdentity(project.root, cacheRoot(ctx));
+      const vagrant = (args: readonly string[]) =>
+        inNetns(
+          vmNetns(ctx),
+          command('vagrant', args, {
+            cwd: join(ctx.toolRoot, 'vagrant'),
+            env: {
+              VAGRANT_HOME: deps.vagrantHome,
+              VAGRANT_CHECKPOINT_DISABLE: '1',
+              VAGRANT_CWD: join(ctx.toolRoot, 'vagrant'),
+              VAGRANT_DOTFILE_PATH: join(id.stateDir, '.vagrant'),
+              TAILS_BUILD_VM_SETTINGS: join(id.stateDir, 'settings.json'),
+            },
+          }),
+        );
+      if ((await deps.domains.state(id.domain)) !== 'running') {
+        throw new UserError('vm-not-running', `The build VM ${id.domain} of ${project.root} is not running.`, { hint: 'Keep one after a build with: tails-build iso --keep-running (or --rescue for a failed build)' });
+      }
+      if (opts.command === undefined) {
+        const c = vagrant(['ssh']);
+        const env = Object.entries(c.env ?? {}).map(([k, v]) => `${k}=${shellQuote(v)}`);
+        deps.out.line(['env', ...env, formatCommand(c)].join(' '));
+        return;
+      }
+      const result = await deps.runner.tryRun(vagrant(['ssh', '-c', opts.command]), { onLine: (l) => { deps.out.line(l); } });
+      if (result.exitCode !== 0) {
+        throw new UserError('vm-command-failed', `"${opts.command}" exited with ${String(result.exitCode)} in ${id.domain}: ${result.stderr.trim().split('\n').slice(-3).join(' | ')}`, { kind: 'external' });
+      }
+      if (globals.json) deps.out.data({ domain: id.domain, exitCode: 0 });
+    });
+
+  vm.command('destroy')
+    .description("stop the cache cleanly and remove this checkout's build VM (the apt-cacher-ng disk is kept)")
+    .action(async (_opts: unknown, cmd: Command) => {
+      const { deps, globals } = depsFor(ctx, cmd);
+      const project = await loadProject(deps, { projectDir: globals.project, cwd: ctx.cwd });
+      const id = vmIdentity(project.root, cacheRoot(ctx));
+      const removed = await destroyVm(deps, id, { toolRoot: ctx.toolRoot, netns: vmNetns(ctx) }, 'tails-build vm destroy');
+      if (globals.json) deps.out.data({ domain: id.domain, removed });
+      else deps.out.line(removed ? `${id.domain}: destroyed` : `${id.domain}: no such VM, nothing to do`);
+    });
+}

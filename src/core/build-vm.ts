@@ -1,0 +1,173 @@
+/**
+ * The build VM as pure data: its names, the settings the Vagrantfile reads,
+ * the environment of the guest scripts, and what their exit codes mean.
+ *
+ * One project checkout has one build VM (Jenkins gives each executor its own
+ * workspace, so concurrent builds never share a domain). Vagrant boots it;
+ * tails-build provisions it over ssh and destroys it through libvirt, never
+ * with `vagrant destroy` (vagrant-libvirt #746 deletes the cache disk).
+ */
+import { createHash } from 'node:crypto';
+import type { Accelerator } from './accelerator.js';
+import { UserError } from './errors.js';
+
+/** Tails' lock file: the ref the VM was created for, one line. */
+export const BRANCH_LOCK_FILE = '/var/lib/vagrant_box_build_from';
+/** Where the checkout is mounted in the VM (Tails' name for it). */
+export const CHECKOUT_GUEST_PATH = '/amnesia.git';
+/** Where the guest clones and builds; artifacts land in `<dir>/artifacts`. */
+export const GUEST_WORK_DIR = '/home/vagrant/tails-build';
+export const CACHE_DISK_SERIAL = 'tb-acng';
+export const CACHE_VOLUME = 'tails-build-apt-cacher-ng.qcow2';
+export const CACHE_VOLUME_GIB = 15;
+/** Below this, provisioning asks apt-cacher-ng to clean up, then refuses. */
+export const CACHE_MIN_FREE_MIB = 1024;
+
+export interface VmIdentity {
+  /** Vagrant's machine is "default": the domain is `<prefix>default`. */
+  readonly domainPrefix: string;
+  readonly domain: string;
+  /** vagrant-libvirt's root disk: an overlay of the box volume. */
+  readonly rootVolume: string;
+  /** Vagrant's state (`.vagrant`), the settings and the serial log, outside the checkout. */
+  readonly stateDir: string;
+}
+
+/** The VM of one checkout: named from its path, so a second checkout gets its own. */
+export function vmIdentity(projectRoot: string, cacheRoot: string): VmIdentity {
+  const id = createHash('sha256').update(projectRoot).digest('hex').slice(0, 10);
+  const domainPrefix = `tails-build-${id}-`;
+  const domain = `${domainPrefix}default`;
+  return { domainPrefix, domain, rootVolume: `${domain}.img`, stateDir: `${cacheRoot}/vms/${id}` };
+}
+
+export interface VmSettingsInput {
+  readonly box: string;
+  readonly identity: VmIdentity;
+  readonly libvirtUri: string;
+  readonly pool: string;
+  readonly accelerator: Accelerator;
+  readonly cpus: number;
+  readonly memoryMiB: number;
+  readonly machineType: string;
+  /** undefined: the host CPU under KVM; under TCG, qemu64 (which a Debian kernel boots reliably). */
+  readonly cpuModel: string | undefined;
+  readonly checkout: string;
+  readonly cacheDisk: boolean;
+}
+
+/** What vagrant/Vagrantfile reads (TAILS_BUILD_VM_SETTINGS). */
+export interface VmSettings {
+  readonly box: string;
+  readonly bootTimeoutSeconds: number;
+  readonly checkout: string;
+  readonly checkoutGuestPath: string;
+  readonly libvirtUri: string;
+  readonly domainPrefix: string;
+  readonly pool: string;
+  readonly driver: 'kvm' | 'qemu';
+  readonly machineType: string;
+  readonly cpuModel: string | null;
+  readonly cpus: number;
+  readonly memoryMiB: number;
+  readonly serialLog: string;
+  readonly cacheDisk: { readonly volume: string; readonly serial: string } | null;
+}
+
+export function planVmSettings(input: VmSettingsInput): VmSettings {
+  const cpuModel = input.cpuModel ?? (input.accelerator === 'kvm' ? null : 'qemu64');
+  return {
+    box: input.box,
+    bootTimeoutSeconds: input.accelerator === 'kvm' ? 300 : 900,
+    checkout: input.checkout,
+    checkoutGuestPath: CHECKOUT_GUEST_PATH,
+    libvirtUri: input.libvirtUri,
+    domainPrefix: input.identity.domainPrefix,
+    pool: input.pool,
+    driver: input.accelerator === 'kvm' ? 'kvm' : 'qemu',
+    machineType: input.machineType,
+    cpuModel,
+    cpus: input.cpus,
+    memoryMiB: input.memoryMiB,
+    serialLog: `${input.identity.stateDir}/serial.log`,
+    cacheDisk: input.cacheDisk ? { volume: CACHE_VOLUME, serial: CACHE_DISK_SERIAL } : null,
+  };
+}
+
+/** What the VM records about the build it was created for (next to Tails' one-line lock). */
+export interface VmRecord {
+  readonly ref: string;
+  readonly commit: string;
+  readonly box: string;
+  readonly serials: Readonly<Record<string, Readonly<Record<string, string>>>>;
+}
+
+const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
+
+/**
+ * A guest script with its settings prepended as `export NAME='value'` lines,
+ * fed to `bash -s` over ssh: values never pass through a remote command line.
+ */
+export function guestScript(env: Readonly<Record<string, string>>, body: string): string {
+  const lines = Object.entries(env).map(([name, value]) => {
+    if (!ENV_NAME.test(name)) throw new Error(`not an environment variable name: ${name}`);
+    return `export ${name}='${value.replaceAll("'", `'\\''`)}'`;
+  });
+  return `${lines.join('\n')}\n${body}`;
+}
+
+export interface ProvisionInput {
+  readonly record: VmRecord;
+  readonly snapshotHost: string;
+  readonly offline: boolean;
+}
+
+export function provisionEnv(input: ProvisionInput): Record<string, string> {
+  return {
+    GIT_REF: input.record.ref,
+    VM_RECORD_JSON: JSON.stringify(input.record),
+    LOCK_FILE: BRANCH_LOCK_FILE,
+    SNAPSHOT_HOST: input.snapshotHost,
+    CACHE_SERIAL: CACHE_DISK_SERIAL,
+    CACHE_MIN_FREE_MIB: String(CACHE_MIN_FREE_MIB),
+    OFFLINE: input.offline ? '1' : '0',
+  };
+}
+
+export function buildEnv(record: VmRecord, buildCommand: string): Record<string, string> {
+  return {
+    GIT_REF: record.ref,
+    GIT_COMMIT: record.commit,
+    CHECKOUT: CHECKOUT_GUEST_PATH,
+    BUILD_COMMAND: buildCommand,
+    WORK_DIR: GUEST_WORK_DIR,
+  };
+}
+
+/** Exit codes of vagrant/provision/setup-build-vm.sh that are the user's to fix. */
+export const PROVISION_EXIT = { branchLock: 3, cacheFull: 4, cacheMissing: 5 } as const;
+
+/** Turns a failed provisioning into the error a user can act on, or undefined for a plain failure. */
+export function provisionFailure(exitCode: number, stderr: string, ctx: { readonly ref: string; readonly domain: string }): UserError | undefined {
+  const said = stderr.split('\n').filter((l) => l.startsWith('E: ')).map((l) => l.slice(3)).join(' ');
+  switch (exitCode) {
+    case PROVISION_EXIT.branchLock: {
+      const locked = /created to build (.+), not /.exec(said)?.[1] ?? 'another ref';
+      return new UserError(
+        'vm-branch-lock',
+        `The build VM ${ctx.domain} was created to build ${locked}; this build is for ${ctx.ref}. Another ref may pin older snapshots, and reusing the VM would downgrade it.`,
+        { hint: `Destroy it first: tails-build vm destroy   (or build with --force-cleanup)` },
+      );
+    }
+    case PROVISION_EXIT.cacheFull:
+      return new UserError('vm-cache-full', `The apt-cacher-ng disk is full: ${said}`, {
+        hint: `Nothing was lost. Empty it with: tails-build vm destroy && tails-build cache clear   (or build with --no-cache... see tails-build cache --help)`,
+      });
+    case PROVISION_EXIT.cacheMissing:
+      return new UserError('vm-cache-missing', `The build VM has no cache disk: ${said}`, {
+        hint: 'Destroy the VM so the next build attaches it: tails-build vm destroy',
+      });
+    default:
+      return undefined;
+  }
+}

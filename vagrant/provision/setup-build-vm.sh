@@ -1,0 +1,85 @@
+#!/bin/bash
+# Provisions a tails-build build VM; runs as root over `vagrant ssh`, on every
+# build (idempotent). tails-build prepends the settings as exported variables:
+#   GIT_REF VM_RECORD_JSON (ref, commit, box, serials) LOCK_FILE
+#   SNAPSHOT_HOST CACHE_SERIAL CACHE_MIN_FREE_MIB OFFLINE
+# Exit codes tails-build maps to messages: 3 branch lock, 4 cache disk full,
+# 5 cache disk missing.
+set -euo pipefail
+
+say() { printf '[vm] %s\n' "$*"; }
+
+# --- 1. The branch lock (Tails-compatible: the ref alone, one line) ----------
+if [ -f "$LOCK_FILE" ]; then
+  locked="$(cat "$LOCK_FILE")"
+  if [ "$locked" != "$GIT_REF" ]; then
+    printf 'E: The current VM has been created to build %s, not %s.\n' "$locked" "$GIT_REF" >&2
+    exit 3
+  fi
+  say "branch lock: this VM builds $GIT_REF"
+else
+  printf '%s\n' "$GIT_REF" >"$LOCK_FILE"
+  say "branch lock: $GIT_REF recorded in $LOCK_FILE"
+fi
+mkdir -p /var/lib/tails-build
+printf '%s\n' "$VM_RECORD_JSON" >/var/lib/tails-build/vm.json
+
+# --- 2. The snapshot server: the host side of the management network --------
+gateway="$(ip -4 route show default | awk '{ print $3; exit }')"
+[ -n "$gateway" ] || { echo "E: no default route in the VM; cannot reach the snapshot server" >&2; exit 1; }
+sed -i "/[[:space:]]$SNAPSHOT_HOST\$/d" /etc/hosts
+printf '%s %s\n' "$gateway" "$SNAPSHOT_HOST" >>/etc/hosts
+say "snapshots: $SNAPSHOT_HOST is $gateway"
+
+# --- 3. The apt-cacher-ng disk: a block device found by its serial -----------
+if [ -z "$CACHE_SERIAL" ]; then
+  # Another running VM holds the cache disk: apt goes straight to the snapshots.
+  systemctl stop apt-cacher-ng.service 2>/dev/null || true
+  rm -f /etc/apt/apt.conf.d/30tails-build-proxy
+  say "no cache disk for this build: apt uses the snapshot server directly"
+  exit 0
+fi
+disk="/dev/disk/by-id/virtio-$CACHE_SERIAL"
+cache=/var/cache/apt-cacher-ng
+for _ in $(seq 1 50); do [ -b "$disk" ] && break; udevadm settle || true; sleep 0.2; done
+if [ ! -b "$disk" ]; then
+  echo "E: the cache disk (serial $CACHE_SERIAL) is not attached: $disk does not exist" >&2
+  exit 5
+fi
+if ! mountpoint -q "$cache"; then
+  if ! e2label "$disk" >/dev/null 2>&1; then
+    say "cache disk: new, formatting it"
+    mkfs.ext4 -q -m 0 -L tb-acng "$disk"
+  fi
+  e2fsck -p "$disk" || [ $? -le 1 ] || { echo "E: e2fsck found errors it could not fix on the cache disk" >&2; exit 1; }
+  mkdir -p "$cache"
+  mount -o relatime,discard "$disk" "$cache"
+fi
+mkdir -p "$cache/log"
+chown -R apt-cacher-ng:apt-cacher-ng "$cache"
+free_mib=$(( $(stat -f -c '%a * %S' "$cache") / 1048576 ))
+if [ "$free_mib" -lt "$CACHE_MIN_FREE_MIB" ]; then
+  say "cache disk: ${free_mib} MiB free, asking apt-cacher-ng to drop unreferenced files"
+  /usr/lib/apt-cacher-ng/acngtool maint -c /etc/apt-cacher-ng >/dev/null 2>&1 || true
+  free_mib=$(( $(stat -f -c '%a * %S' "$cache") / 1048576 ))
+fi
+if [ "$free_mib" -lt "$CACHE_MIN_FREE_MIB" ]; then
+  printf 'E: the apt-cacher-ng disk has %s MiB free, less than the %s MiB a build needs.\n' "$free_mib" "$CACHE_MIN_FREE_MIB" >&2
+  exit 4
+fi
+say "cache disk: mounted at $cache, ${free_mib} MiB free"
+
+# --- 4. apt-cacher-ng, used by apt in the VM ----------------------------------
+cat >/etc/apt-cacher-ng/acng.conf <<ACNG
+CacheDir: $cache
+LogDir: $cache/log
+Port: 3142
+BindAddress: 127.0.0.1
+ExThreshold: 50
+Offlinemode: $OFFLINE
+VfilePatternEx: (/project/trace/[^/]+$)
+ACNG
+rm -f /etc/apt-cacher-ng/network.conf
+systemctl restart apt-cacher-ng.service
+printf 'Acquire::http::Proxy "http://127.0.0.1:3142/";\n' >/etc/apt/apt.conf.d/30tails-build-proxy
+say "apt-cacher-ng: running on 127.0.0.1:3142 (offline mode: $OFFLINE)"
