@@ -33,7 +33,7 @@ import { progressOptions, runSteps, type ProgressMode, type StepTiming } from '.
 import { LIBVIRT_LOCK } from './basebox-import.js';
 import { withCleanup } from './cleanup.js';
 import type { Deps } from './deps.js';
-import { serveSnapshotsToGuests } from './guest-snapshots.js';
+import { guestPort, serveSnapshotsToGuests } from './guest-snapshots.js';
 
 export interface VmBuildRequest {
   readonly project: ProjectConfig;
@@ -156,7 +156,7 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
             const guests = await serveSnapshotsToGuests(deps, { project, store: request.store, netns: request.netns, cacheRoot: request.cacheRoot, self: request.self });
             cleanup.push('stop serving snapshots to the VM', () => guests.close());
             const script = await readFile(join(request.toolRoot, 'vagrant/provision/setup-build-vm.sh'), 'utf8');
-            const env = provisionEnv({ record, snapshotHost: new URL(project.snapshots.guestBaseUrl).hostname, offline: plan.request.options.offline });
+            const env = provisionEnv({ record, snapshotHost: new URL(project.snapshots.guestBaseUrl).hostname, snapshotPort: guestPort(project), offline: plan.request.options.offline });
             const result = await deps.runner.tryRun(vagrant(['ssh', '-c', 'sudo bash -s'], 'write', guestScript({ ...env, CACHE_SERIAL: s.cacheDisk ? CACHE_DISK_SERIAL : '' }, script)), {
               onLine: (l) => {
                 writeLog(l);

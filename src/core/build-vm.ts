@@ -118,7 +118,9 @@ export function guestScript(env: Readonly<Record<string, string>>, body: string)
 
 export interface ProvisionInput {
   readonly record: VmRecord;
+  /** Host and port of the guest base URL. */
   readonly snapshotHost: string;
+  readonly snapshotPort: number;
   readonly offline: boolean;
 }
 
@@ -128,6 +130,7 @@ export function provisionEnv(input: ProvisionInput): Record<string, string> {
     VM_RECORD_JSON: JSON.stringify(input.record),
     LOCK_FILE: BRANCH_LOCK_FILE,
     SNAPSHOT_HOST: input.snapshotHost,
+    SNAPSHOT_PORT: String(input.snapshotPort),
     CACHE_SERIAL: CACHE_DISK_SERIAL,
     CACHE_MIN_FREE_MIB: String(CACHE_MIN_FREE_MIB),
     OFFLINE: input.offline ? '1' : '0',
@@ -161,7 +164,7 @@ export function provisionFailure(exitCode: number, stderr: string, ctx: { readon
     }
     case PROVISION_EXIT.cacheFull:
       return new UserError('vm-cache-full', `The apt-cacher-ng disk is full: ${said}`, {
-        hint: `Nothing was lost. Empty it with: tails-build vm destroy && tails-build cache clear   (or build with --no-cache... see tails-build cache --help)`,
+        hint: 'Nothing was lost: it only caches packages. Empty it with: tails-build vm destroy && tails-build vm clear-cache (the next build refills it from the snapshots).',
       });
     case PROVISION_EXIT.cacheMissing:
       return new UserError('vm-cache-missing', `The build VM has no cache disk: ${said}`, {

@@ -2,7 +2,7 @@
 # Provisions a tails-build build VM; runs as root over `vagrant ssh`, on every
 # build (idempotent). tails-build prepends the settings as exported variables:
 #   GIT_REF VM_RECORD_JSON (ref, commit, box, serials) LOCK_FILE
-#   SNAPSHOT_HOST CACHE_SERIAL CACHE_MIN_FREE_MIB OFFLINE
+#   SNAPSHOT_HOST SNAPSHOT_PORT CACHE_SERIAL CACHE_MIN_FREE_MIB OFFLINE
 # Exit codes tails-build maps to messages: 3 branch lock, 4 cache disk full,
 # 5 cache disk missing.
 set -euo pipefail
@@ -77,6 +77,8 @@ Port: 3142
 BindAddress: 127.0.0.1
 ExThreshold: 50
 Offlinemode: $OFFLINE
+# The snapshot server listens on a port of its own (8470), not 80.
+AllowUserPorts: 80 $SNAPSHOT_PORT
 VfilePatternEx: (/project/trace/[^/]+$)
 ACNG
 rm -f /etc/apt-cacher-ng/network.conf

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { destroyVm } from '../../app/build-vm.js';
 import { loadProject } from '../../app/project.js';
-import { vmIdentity } from '../../core/build-vm.js';
+import { CACHE_VOLUME, vmIdentity } from '../../core/build-vm.js';
 import { command, formatCommand, inNetns, shellQuote } from '../../core/command.js';
 import { UserError } from '../../core/errors.js';
 import { cacheRoot, depsFor, vmNetns, type CliContext } from '../context.js';
@@ -79,5 +79,26 @@ export function registerVm(program: Command, ctx: CliContext): void {
       const removed = await destroyVm(deps, id, { toolRoot: ctx.toolRoot, netns: vmNetns(ctx) }, 'tails-build vm destroy');
       if (globals.json) deps.out.data({ domain: id.domain, removed });
       else deps.out.line(removed ? `${id.domain}: destroyed` : `${id.domain}: no such VM, nothing to do`);
+    });
+
+  vm.command('clear-cache')
+    .description('delete the apt-cacher-ng disk shared by build VMs (the next build creates an empty one)')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const { deps, globals } = depsFor(ctx, cmd);
+      const volume = (await deps.pool.listVolumes()).find((v) => v.name === CACHE_VOLUME);
+      if (volume === undefined) {
+        if (globals.json) deps.out.data({ volume: CACHE_VOLUME, removed: false });
+        else deps.out.line(`${CACHE_VOLUME}: no such volume, nothing to do`);
+        return;
+      }
+      const users = await deps.domains.usersOfFile(volume.path);
+      if (users.length > 0) {
+        throw new UserError('cache-in-use', `The apt-cacher-ng disk ${volume.path} is attached to ${users.join(', ')}.`, {
+          hint: 'Destroy that VM first: tails-build vm destroy (run in its checkout), then rerun tails-build vm clear-cache',
+        });
+      }
+      await deps.pool.deleteVolume(CACHE_VOLUME);
+      if (globals.json) deps.out.data({ volume: CACHE_VOLUME, removed: true });
+      else deps.out.line(`${CACHE_VOLUME}: deleted`);
     });
 }

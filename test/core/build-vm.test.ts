@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { describe, it } from 'node:test';
+import {
+  BRANCH_LOCK_FILE,
+  buildEnv,
+  CACHE_DISK_SERIAL,
+  guestScript,
+  planVmSettings,
+  provisionEnv,
+  provisionFailure,
+  vmIdentity,
+} from '../../src/core/build-vm.js';
+
+const ID = vmIdentity('/srv/tails', '/var/cache/tails-build');
+const SETTINGS = {
+  box: 'tails-builder-amd64-bookworm-20261122-d773bc8',
+  identity: ID,
+  libvirtUri: 'qemu:///system',
+  pool: 'default',
+  cpus: 2,
+  memoryMiB: 2048,
+  machineType: 'q35',
+  cpuModel: undefined,
+  checkout: '/srv/tails',
+  cacheDisk: true,
+} as const;
+const RECORD = { ref: 'feature/x', commit: 'a'.repeat(40), box: SETTINGS.box, serials: { builder: { debian: '2026112201' } } };
+
+describe('vmIdentity', () => {
+  it('names the domain, its root volume and its state dir from the checkout path', () => {
+    assert.match(ID.domain, /^tails-build-[0-9a-f]{10}-default$/);
+    assert.equal(ID.rootVolume, `${ID.domain}.img`);
+    assert.equal(ID.domain, `${ID.domainPrefix}default`);
+    assert.ok(ID.stateDir.startsWith('/var/cache/tails-build/vms/'));
+  });
+  it('gives two checkouts (two Jenkins executors) two VMs, and one checkout always the same', () => {
+    assert.notEqual(vmIdentity('/srv/a', '/c').domain, vmIdentity('/srv/b', '/c').domain);
+    assert.deepEqual(vmIdentity('/srv/a', '/c'), vmIdentity('/srv/a', '/c'));
+  });
+});
+
+describe('planVmSettings', () => {
+  it('TCG: the qemu driver and qemu64 unless a model is asked for', () => {
+    const s = planVmSettings({ ...SETTINGS, accelerator: 'tcg' });
+    assert.equal(s.driver, 'qemu');
+    assert.equal(s.cpuModel, 'qemu64');
+    assert.equal(s.bootTimeoutSeconds, 900);
+    assert.equal(planVmSettings({ ...SETTINGS, accelerator: 'tcg', cpuModel: 'max' }).cpuModel, 'max');
+  });
+  it('KVM: host-passthrough (no model)', () => {
+    const s = planVmSettings({ ...SETTINGS, accelerator: 'kvm' });
+    assert.equal(s.driver, 'kvm');
+    assert.equal(s.cpuModel, null);
+  });
+  it('shares the checkout at /amnesia.git and attaches the cache disk by its serial', () => {
+    const s = planVmSettings({ ...SETTINGS, accelerator: 'tcg' });
+    assert.equal(s.checkout, '/srv/tails');
+    assert.equal(s.checkoutGuestPath, '/amnesia.git');
+    assert.deepEqual(s.cacheDisk, { volume: 'tails-build-apt-cacher-ng.qcow2', serial: CACHE_DISK_SERIAL });
+    assert.equal(planVmSettings({ ...SETTINGS, accelerator: 'tcg', cacheDisk: false }).cacheDisk, null);
+  });
+});
+
+describe('guestScript', () => {
+  it('prepends exported, single-quoted settings that bash reads back unchanged', () => {
+    const tricky = `it's "quoted" $(not run) \`nor this\` \\ ; rm -rf /`;
+    const script = guestScript({ A: tricky, B: '' }, 'printf "%s|%s" "$A" "$B"\n');
+    assert.equal(execFileSync('bash', ['-s'], { input: script, encoding: 'utf8' }), `${tricky}|`);
+  });
+  it('refuses a name that is not an environment variable', () => {
+    assert.throws(() => guestScript({ 'A;B': 'x' }, ''), /not an environment variable name/);
+  });
+});
+
+describe('provisionEnv and buildEnv', () => {
+  it('carry the lock file, the ref, the whole record as JSON and the offline mode', () => {
+    const env = provisionEnv({ record: RECORD, snapshotHost: 'snapshots.tails-build.internal', snapshotPort: 8470, offline: true });
+    assert.equal(env.LOCK_FILE, BRANCH_LOCK_FILE);
+    assert.equal(env.GIT_REF, 'feature/x');
+    assert.deepEqual(JSON.parse(env.VM_RECORD_JSON ?? ''), RECORD);
+    assert.equal(env.OFFLINE, '1');
+    assert.equal(env.CACHE_SERIAL, CACHE_DISK_SERIAL);
+  });
+  it('builds the recorded commit with the given command', () => {
+    const env = buildEnv(RECORD, 'bash definitions/iso/build.sh');
+    assert.equal(env.GIT_COMMIT, RECORD.commit);
+    assert.equal(env.BUILD_COMMAND, 'bash definitions/iso/build.sh');
+    assert.equal(env.CHECKOUT, '/amnesia.git');
+  });
+});
+
+describe('provisionFailure', () => {
+  const ctx = { ref: 'feature/y', domain: ID.domain };
+  it('a branch lock names both refs and how to go on', () => {
+    const e = provisionFailure(3, 'E: The current VM has been created to build feature/x, not feature/y.\n', ctx);
+    assert.equal(e?.code, 'vm-branch-lock');
+    assert.match(e?.message ?? '', /created to build feature\/x; this build is for feature\/y/);
+    assert.match(e?.hint ?? '', /tails-build vm destroy/);
+  });
+  it('a full cache disk says how much is free and how to go on', () => {
+    const e = provisionFailure(4, 'E: the apt-cacher-ng disk has 12 MiB free, less than the 1024 MiB a build needs.\n', ctx);
+    assert.equal(e?.code, 'vm-cache-full');
+    assert.match(e?.message ?? '', /12 MiB free/);
+    assert.match(e?.hint ?? '', /tails-build vm clear-cache/);
+  });
+  it('anything else is left to the generic message', () => {
+    assert.equal(provisionFailure(1, 'boom', ctx), undefined);
+  });
+});
