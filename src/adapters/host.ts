@@ -1,6 +1,27 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { Host } from '../core/ports.js';
 
 export const systemHost: Host = {
   cpuCount: () => availableParallelism(),
 };
+
+/**
+ * The named network namespace (`ip netns add`) the running libvirtd lives in,
+ * or undefined (not running, or in the host namespace). VM networks are where
+ * libvirtd is: vagrant and ssh must run there too, never reach them from the host.
+ */
+export function libvirtdNetns(pidFile = '/run/libvirtd.pid', netnsDir = '/run/netns'): string | undefined {
+  try {
+    const pid = readFileSync(pidFile, 'utf8').trim();
+    if (!/^\d+$/.test(pid)) return undefined;
+    const own = statSync(`/proc/${pid}/ns/net`);
+    for (const name of readdirSync(netnsDir)) {
+      const ns = statSync(`${netnsDir}/${name}`);
+      if (ns.ino === own.ino && ns.dev === own.dev) return name;
+    }
+  } catch {
+    // no libvirtd, no namespaces, or not ours to read: nothing to follow
+  }
+  return undefined;
+}

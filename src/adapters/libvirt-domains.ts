@@ -22,21 +22,24 @@ export function parseDomState(stdout: string): DomainState {
   return 'other';
 }
 
+/** Removal runs in cleanups, also after Ctrl-C: nothing here is cancelled by the signal. */
+const KEEP_GOING = { uninterruptible: true } as const;
+
 export function createLibvirtDomains(runner: Runner, uri: string): LibvirtDomains {
   return {
     async state(domain) {
-      const result = await runner.tryRun(virsh(uri, ['domstate', domain]));
+      const result = await runner.tryRun(virsh(uri, ['domstate', domain]), KEEP_GOING);
       if (result.exitCode !== 0) return 'absent';
       return parseDomState(result.stdout);
     },
     async remove(domain, rootVolume, pool) {
       const state = await this.state(domain);
       if (state !== 'absent') {
-        if (state !== 'shut off') await runner.tryRun(virsh(uri, ['destroy', domain], { effect: 'write' }));
-        await runner.run(virsh(uri, ['undefine', domain, '--nvram'], { effect: 'write' }));
+        if (state !== 'shut off') await runner.tryRun(virsh(uri, ['destroy', domain], { effect: 'write' }), KEEP_GOING);
+        await runner.run(virsh(uri, ['undefine', domain, '--nvram'], { effect: 'write' }), KEEP_GOING);
       }
-      const vol = await runner.tryRun(virsh(uri, ['vol-info', '--pool', pool, rootVolume]));
-      if (vol.exitCode === 0) await runner.run(virsh(uri, ['vol-delete', '--pool', pool, rootVolume], { effect: 'write' }));
+      const vol = await runner.tryRun(virsh(uri, ['vol-info', '--pool', pool, rootVolume]), KEEP_GOING);
+      if (vol.exitCode === 0) await runner.run(virsh(uri, ['vol-delete', '--pool', pool, rootVolume], { effect: 'write' }), KEEP_GOING);
     },
     async usersOfFile(volumePath) {
       const names = (await runner.run(virsh(uri, ['list', '--all', '--name']))).stdout

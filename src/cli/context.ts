@@ -2,6 +2,7 @@
  * What the CLI learned from the process, once (STYLE rule 9): argv, env, cwd,
  * streams. Nothing below cli/ reads process.* directly.
  */
+import { libvirtdNetns } from '../adapters/host.js';
 import type { Command } from 'commander';
 import { resolve as resolvePath } from 'node:path';
 import { createDeps, type BoxStoreSettings, type Deps, type Mode } from '../app/deps.js';
@@ -102,9 +103,14 @@ export function progressMode(ctx: CliContext, globals: GlobalOptions): 'json' | 
  * provision/host/bootstrap.sh on shared CI hosts); undefined on a laptop,
  * where libvirt's networks live in the host namespace as usual.
  */
+/**
+ * The network namespace VM networks live in: TAILS_BUILD_NETNS when set ("" for
+ * none), else the namespace the running libvirtd was started in, if any.
+ */
 export function vmNetns(ctx: CliContext): string | undefined {
   const ns = ctx.env.TAILS_BUILD_NETNS;
-  return ns === undefined || ns === '' ? undefined : ns;
+  if (ns !== undefined) return ns === '' ? undefined : ns;
+  return libvirtdNetns();
 }
 
 /** Whether we run unattended (Jenkins, GitLab, our .ci/run): never prompt there. */

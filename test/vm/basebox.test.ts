@@ -14,6 +14,7 @@ import { createBoxSandbox, volumesOf, type BoxSandbox } from '../helpers/box-sto
 import { createBuilderProject, resultOf, type BuilderProject } from '../helpers/builder-project.js';
 import { MAIN, runTailsBuild } from '../helpers/cli.js';
 import { makeTempDir } from '../helpers/git-repo.js';
+import { describeBuildVm } from './build-vm.js';
 
 const NETNS = process.env.TAILS_BUILD_NETNS;
 const CREATE_TIMEOUT = 15 * 60_000;
@@ -253,3 +254,6 @@ end
 `;
 }
 
+
+// The build VM boots the box these tests built and imported (no second create).
+describeBuildVm(() => ({ repo: project.repo, store: project.store, env }));

@@ -13,6 +13,7 @@ import { cacheRoot, depsFor, progressMode, snapshotStoreDir, vmNetns, type CliCo
 interface IsoFlags extends BuildFlags {
   readonly dryRun?: boolean;
   readonly artifacts?: string;
+  readonly store?: string;
 }
 
 export function registerIso(program: Command, ctx: CliContext): void {
@@ -20,6 +21,7 @@ export function registerIso(program: Command, ctx: CliContext): void {
     .command('iso')
     .description('build the ISO inside a throwaway builder VM and copy the artifacts back')
     .option('-n, --dry-run', 'resolve the request and print the plan; run nothing')
+    .option('--store <dir>', 'the local snapshot store the VM is served from (default: <cache>/snapshots)')
     .option('--artifacts <dir>', 'where artifacts and the build log are copied (env ARTIFACTS; default: the project root)')
     .option('--keep-running', 'keep the VM and reuse it for the next build of the same ref (keeprunning)')
     .option('--rescue', 'keep a failed VM and its build dir for inspection (rescue)')
@@ -79,7 +81,7 @@ Examples:
         buildCommand: project.buildCommand,
         netns: vmNetns(ctx),
         cacheRoot: cacheRoot(ctx),
-        store: snapshotStoreDir(ctx, undefined),
+        store: snapshotStoreDir(ctx, flags.store),
         toolRoot: ctx.toolRoot,
         self: ctx.self,
         progress: progressMode(ctx, globals),
