@@ -154,7 +154,50 @@ ensure_daemon() {
     fi
     return
   fi
-  run ip netns exec "$NETNS" "/usr/sbin/$name" -d
+  if [ "$name" = libvirtd ] && ! kvm_usable; then
+    start_libvirtd_without_kvm
+  else
+    run ip netns exec "$NETNS" "/usr/sbin/$name" -d
+  fi
+}
+
+# KVM works when QEMU keeps running with the host CPU (paused, -S) until the
+# timeout; where /dev/kvm is paravirtual it aborts at once ("failed to set MSR").
+kvm_usable() {
+  [ -e /dev/kvm ] || return 1
+  local status=0
+  # In a subshell, so the shell's own "Aborted" notice goes to /dev/null too.
+  (timeout 3 qemu-system-x86_64 -machine q35,accel=kvm -cpu host -m 64 -nodefaults \
+    -no-user-config -display none -monitor none -serial none -S) >/dev/null 2>&1 || status=$?
+  [ "$status" -eq 124 ]
+}
+
+# With /dev/kvm present but unusable, libvirt's QEMU capability cache never
+# validates (KVM "should be usable now"), so every domain definition re-probes
+# QEMU: 45 s per `virsh define` here instead of 30 ms. libvirtd gets a mount
+# namespace of its own in which /dev/kvm is an unreadable file: it then probes
+# QEMU once, for TCG, and keeps the result.
+NO_KVM=/run/tails-build/no-kvm
+start_libvirtd_without_kvm() {
+  mkdir -p "$(dirname "$NO_KVM")"
+  [ -f "$NO_KVM" ] || { : >"$NO_KVM"; chmod 000 "$NO_KVM"; }
+  say "KVM is unusable here (QEMU aborts with -cpu host): libvirtd runs with /dev/kvm hidden, so domains use TCG and libvirt keeps its QEMU probe"
+  run ip netns exec "$NETNS" unshare --mount --propagation private \
+    sh -c "mount --bind $NO_KVM /dev/kvm && exec /usr/sbin/libvirtd -d"
+}
+
+# A libvirtd started before that (by hand, or an older bootstrap) still sees the
+# broken /dev/kvm: restart it (running domains are reattached by libvirtd).
+ensure_libvirtd_sees_no_broken_kvm() {
+  local pid
+  pid="$(daemon_pid libvirtd)"
+  [ -n "$pid" ] && [ -c "/proc/$pid/root/dev/kvm" ] || return 0
+  kvm_usable && return 0
+  say "libvirtd (pid $pid) sees the unusable /dev/kvm, which makes each domain definition re-probe QEMU (~45 s): restarting it"
+  kill "$pid"
+  for _ in $(seq 1 50); do [ -d "/proc/$pid" ] || break; sleep 0.2; done
+  [ ! -d "/proc/$pid" ] || die "libvirtd (pid $pid) did not stop within 10 s; stop it and rerun"
+  ensure_daemon libvirtd
 }
 
 # `virsh uri` answers in ~20 ms; `virsh version` takes seconds (it probes QEMU).
@@ -166,6 +209,7 @@ ensure_libvirt() {
   ensure_daemon virtlogd
   ensure_daemon virtlockd
   ensure_daemon libvirtd
+  ensure_libvirtd_sees_no_broken_kvm
   local deadline=$((SECONDS + 10)) waited=""
   until libvirt_answers; do
     if [ "$SECONDS" -ge "$deadline" ]; then
