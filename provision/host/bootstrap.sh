@@ -165,11 +165,11 @@ ensure_daemon() {
 # timeout; where /dev/kvm is paravirtual it aborts at once ("failed to set MSR").
 kvm_usable() {
   [ -e /dev/kvm ] || return 1
-  local status=0
-  # In a subshell, so the shell's own "Aborted" notice goes to /dev/null too.
-  (timeout 3 qemu-system-x86_64 -machine q35,accel=kvm -cpu host -m 64 -nodefaults \
-    -no-user-config -display none -monitor none -serial none -S) >/dev/null 2>&1 || status=$?
-  [ "$status" -eq 124 ]
+  local status
+  # The subshell's stderr is /dev/null, so its "Aborted" job notice is too.
+  status="$(exec 2>/dev/null; timeout 3 qemu-system-x86_64 -machine q35,accel=kvm -cpu host -m 64 \
+    -nodefaults -no-user-config -display none -monitor none -serial none -S >/dev/null; echo $?)"
+  [ "$status" = 124 ]
 }
 
 # With /dev/kvm present but unusable, libvirt's QEMU capability cache never
@@ -177,13 +177,19 @@ kvm_usable() {
 # QEMU: 45 s per `virsh define` here instead of 30 ms. libvirtd gets a mount
 # namespace of its own in which /dev/kvm is an unreadable file: it then probes
 # QEMU once, for TCG, and keeps the result.
+# libvirt's per-domain /dev namespaces would then trip over that mount ("Unable
+# to move … mount to /dev/kvm"), so the same namespace sees a copy of qemu.conf
+# with `namespaces = []`. Nothing on the host is changed.
 NO_KVM=/run/tails-build/no-kvm
+QEMU_CONF=/run/tails-build/libvirt-qemu.conf
 start_libvirtd_without_kvm() {
   mkdir -p "$(dirname "$NO_KVM")"
   [ -f "$NO_KVM" ] || { : >"$NO_KVM"; chmod 000 "$NO_KVM"; }
+  { grep -v '^[[:space:]]*namespaces[[:space:]]*=' /etc/libvirt/qemu.conf || true
+    echo 'namespaces = []'; } >"$QEMU_CONF"
   say "KVM is unusable here (QEMU aborts with -cpu host): libvirtd runs with /dev/kvm hidden, so domains use TCG and libvirt keeps its QEMU probe"
-  run ip netns exec "$NETNS" unshare --mount --propagation private \
-    sh -c "mount --bind $NO_KVM /dev/kvm && exec /usr/sbin/libvirtd -d"
+  run ip netns exec "$NETNS" unshare --mount --propagation private sh -c \
+    "mount --bind $NO_KVM /dev/kvm && mount --bind $QEMU_CONF /etc/libvirt/qemu.conf && exec /usr/sbin/libvirtd -d"
 }
 
 # A libvirtd started before that (by hand, or an older bootstrap) still sees the
