@@ -165,11 +165,12 @@ describe('tails-build iso --dry-run --json', () => {
     assert.match(res.stdout, /Dry run: nothing was executed\./);
   });
 
-  it('without --dry-run says the build steps have not landed, exit 3', async () => {
+  it('without --dry-run and without the builder box: names the box and the command that creates it, exit 3', async () => {
     const r = project();
     const res = await runTailsBuild(['iso'], { cwd: r.root });
-    assert.equal(res.code, 3);
-    assert.match(res.stderr, /cannot build yet/);
+    assert.equal(res.code, 3, res.stderr);
+    assert.match(res.stderr, /The builder box tails-builder-\S+ is not in vagrant/);
+    assert.match(res.stderr, /tails-build basebox create/);
   });
 
   it('documents options and examples in --help', async () => {

@@ -94,15 +94,17 @@ describe('provisionFailure', () => {
   const ctx = { ref: 'feature/y', domain: ID.domain };
   it('a branch lock names both refs and how to go on', () => {
     const e = provisionFailure(3, 'E: The current VM has been created to build feature/x, not feature/y.\n', ctx);
-    assert.equal(e?.code, 'vm-branch-lock');
-    assert.match(e?.message ?? '', /created to build feature\/x; this build is for feature\/y/);
-    assert.match(e?.hint ?? '', /tails-build vm destroy/);
+    assert.ok(e !== undefined);
+    assert.equal(e.code, 'vm-branch-lock');
+    assert.match(e.message, /created to build feature\/x; this build is for feature\/y/);
+    assert.match(String(e.hint), /tails-build vm destroy/);
   });
   it('a full cache disk says how much is free and how to go on', () => {
     const e = provisionFailure(4, 'E: the apt-cacher-ng disk has 12 MiB free, less than the 1024 MiB a build needs.\n', ctx);
-    assert.equal(e?.code, 'vm-cache-full');
-    assert.match(e?.message ?? '', /12 MiB free/);
-    assert.match(e?.hint ?? '', /tails-build vm clear-cache/);
+    assert.ok(e !== undefined);
+    assert.equal(e.code, 'vm-cache-full');
+    assert.match(e.message, /12 MiB free/);
+    assert.match(String(e.hint), /tails-build vm clear-cache/);
   });
   it('anything else is left to the generic message', () => {
     assert.equal(provisionFailure(1, 'boom', ctx), undefined);

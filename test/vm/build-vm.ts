@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { URI, tryVirsh } from '../helpers/box-store.js';
+import { tryVirsh } from '../helpers/box-store.js';
 import { resultOf } from '../helpers/builder-project.js';
 import { runTailsBuild } from '../helpers/cli.js';
 import { makeTempDir, type TempRepo } from '../helpers/git-repo.js';
@@ -132,7 +132,6 @@ export function describeBuildVm(fixture: () => BuildVmFixture): void {
       assert.match(log, /cached before: [1-9]/, 'the package the first VM fetched is on the cache disk');
       assert.equal(tryVirsh('domstate', String(domain)), undefined);
       assert.ok(existsSync(artifacts));
-      void URI;
     });
   });
 }
