@@ -5,7 +5,6 @@
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { probeAccelerator } from '../adapters/accelerator.js';
 import { inNetns } from '../core/command.js';
 import type { AcceleratorChoice } from '../core/accelerator.js';
 import { command, type Command } from '../core/command.js';
@@ -13,6 +12,7 @@ import { UserError } from '../core/errors.js';
 import { planSmokeVagrantfile } from '../core/vagrantfile.js';
 import { progressOptions, runSteps, type ProgressMode, type StepTiming } from '../ui/progress.js';
 import { LIBVIRT_LOCK } from './basebox-import.js';
+import { acceleratorStep } from './accelerator-step.js';
 import { withCleanup } from './cleanup.js';
 import type { Deps } from './deps.js';
 
@@ -52,15 +52,7 @@ export async function smokeTestBasebox(deps: Deps, request: SmokeRequest): Promi
     const state: SmokeState = {};
     const timings = await runSteps<SmokeState>(
       [
-        {
-          id: 'accelerator',
-          title: 'Probe the accelerator (KVM if it really works, else TCG)',
-          run: async (s, report) => {
-            s.accelerator = await probeAccelerator(deps.runner);
-            report(`${s.accelerator.accelerator}: ${s.accelerator.reason}`);
-            deps.out.info(`accelerator: ${s.accelerator.accelerator} (${s.accelerator.reason})`);
-          },
-        },
+        acceleratorStep<SmokeState>(deps),
         {
           id: 'up',
           title: `Boot ${request.name} in a throwaway VM`,

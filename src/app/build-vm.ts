@@ -9,7 +9,6 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { probeAccelerator } from '../adapters/accelerator.js';
 import type { AcceleratorChoice } from '../core/accelerator.js';
 import {
   buildEnv,
@@ -26,11 +25,13 @@ import {
   type VmRecord,
 } from '../core/build-vm.js';
 import { command, inNetns, type Command } from '../core/command.js';
+import { doctorMessages } from '../core/doctor-messages.js';
 import { UserError } from '../core/errors.js';
 import type { IsoBuildPlan } from '../core/iso-plan.js';
 import type { ProjectConfig } from '../core/project.js';
 import { progressOptions, runSteps, type ProgressMode, type StepTiming } from '../ui/progress.js';
 import { LIBVIRT_LOCK } from './basebox-import.js';
+import { acceleratorStep } from './accelerator-step.js';
 import { withCleanup } from './cleanup.js';
 import type { Deps } from './deps.js';
 import { guestPort, serveSnapshotsToGuests } from './guest-snapshots.js';
@@ -47,6 +48,8 @@ export interface VmBuildRequest {
   readonly self: { readonly node: string; readonly script: string };
   readonly progress: ProgressMode;
   readonly renderStream: NodeJS.WriteStream;
+  /** TAILS_BUILD_CACHE_MIN_FREE_MIB: below it, the cache disk counts as full. */
+  readonly cacheMinFreeMiB?: number;
 }
 
 export interface VmBuildResult {
@@ -107,15 +110,7 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
 
     const timings = await runSteps<State>(
       [
-        {
-          id: 'accelerator',
-          title: 'Probe the accelerator (KVM if it really works, else TCG)',
-          run: async (s, report) => {
-            s.accelerator = await probeAccelerator(deps.runner);
-            report(`${s.accelerator.accelerator}: ${s.accelerator.reason}`);
-            deps.out.info(`accelerator: ${s.accelerator.accelerator} (${s.accelerator.reason})`);
-          },
-        },
+        acceleratorStep<State>(deps),
         {
           id: 'vm-up',
           title: `Start the build VM from ${plan.basebox.name} (checkout over 9p, cache disk attached)`,
@@ -153,10 +148,12 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
           id: 'provision',
           title: `Provision: branch lock for ${record.ref}, cache disk, apt-cacher-ng, snapshot server`,
           run: async (s, report) => {
-            const guests = await serveSnapshotsToGuests(deps, { project, store: request.store, netns: request.netns, cacheRoot: request.cacheRoot, self: request.self });
+            // The server's request lines belong in the build log, not among the progress lines.
+            const quiet = { ...deps, out: { ...deps.out, info: (m: string) => { writeLog(`[snapshots] ${m}`); } } };
+            const guests = await serveSnapshotsToGuests(quiet, { project, store: request.store, netns: request.netns, cacheRoot: request.cacheRoot, self: request.self });
             cleanup.push('stop serving snapshots to the VM', () => guests.close());
             const script = await readFile(join(request.toolRoot, 'vagrant/provision/setup-build-vm.sh'), 'utf8');
-            const env = provisionEnv({ record, snapshotHost: new URL(project.snapshots.guestBaseUrl).hostname, snapshotPort: guestPort(project), offline: plan.request.options.offline });
+            const env = provisionEnv({ record, snapshotHost: new URL(project.snapshots.guestBaseUrl).hostname, snapshotPort: guestPort(project), offline: plan.request.options.offline, ...(request.cacheMinFreeMiB === undefined ? {} : { cacheMinFreeMiB: request.cacheMinFreeMiB }) });
             const result = await deps.runner.tryRun(vagrant(['ssh', '-c', 'sudo bash -s'], 'write', guestScript({ ...env, CACHE_SERIAL: s.cacheDisk ? CACHE_DISK_SERIAL : '' }, script)), {
               onLine: (l) => {
                 writeLog(l);
@@ -215,9 +212,10 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
   });
 }
 
-type VagrantCommand = (args: readonly string[], effect?: 'read' | 'write', input?: string) => Command;
+export type VagrantCommand = (args: readonly string[], effect?: 'read' | 'write', input?: string) => Command;
 
-function vagrantCommands(deps: Deps, request: Pick<VmBuildRequest, 'toolRoot' | 'netns'>, vm: VmIdentity): VagrantCommand {
+/** vagrant, run for this checkout's VM: our Vagrantfile, state outside the checkout, in the VM netns. */
+export function vagrantCommands(deps: Pick<Deps, 'vagrantHome'>, request: Pick<VmBuildRequest, 'toolRoot' | 'netns'>, vm: VmIdentity): VagrantCommand {
   return (args, effect = 'write', input) =>
     inNetns(
       request.netns,
@@ -237,6 +235,16 @@ function vagrantCommands(deps: Deps, request: Pick<VmBuildRequest, 'toolRoot' | 
 }
 
 async function preflight(deps: Deps, request: VmBuildRequest, vm: VmIdentity): Promise<void> {
+  // Before anything else: every later step needs libvirt, and its own errors say little.
+  const uri = deps.libvirtUri;
+  const answer = await deps.runner.tryRun(command('virsh', ['-c', uri, 'uri'], { timeoutMs: 20_000 }));
+  if (answer.exitCode !== 0) {
+    const why = answer.stderr.trim().split('\n').pop() ?? `exit code ${String(answer.exitCode)}`;
+    throw new UserError('libvirt-down', `libvirt does not answer at ${uri}, so no build VM can start: ${why}`, {
+      kind: 'prerequisite',
+      hint: doctorMessages.fix.libvirtDown(uri, request.netns ?? 'tbns'),
+    });
+  }
   const box = request.plan.basebox.name;
   if (!(await deps.vagrant.listBoxes()).some((b) => b.name === box)) {
     throw new UserError('basebox-not-imported', `The builder box ${box} is not in vagrant (VAGRANT_HOME=${deps.vagrantHome}).`, {

@@ -122,6 +122,8 @@ export interface ProvisionInput {
   readonly snapshotHost: string;
   readonly snapshotPort: number;
   readonly offline: boolean;
+  /** Free space the cache disk must have for a build (default CACHE_MIN_FREE_MIB). */
+  readonly cacheMinFreeMiB?: number;
 }
 
 export function provisionEnv(input: ProvisionInput): Record<string, string> {
@@ -132,7 +134,7 @@ export function provisionEnv(input: ProvisionInput): Record<string, string> {
     SNAPSHOT_HOST: input.snapshotHost,
     SNAPSHOT_PORT: String(input.snapshotPort),
     CACHE_SERIAL: CACHE_DISK_SERIAL,
-    CACHE_MIN_FREE_MIB: String(CACHE_MIN_FREE_MIB),
+    CACHE_MIN_FREE_MIB: String(input.cacheMinFreeMiB ?? CACHE_MIN_FREE_MIB),
     OFFLINE: input.offline ? '1' : '0',
   };
 }

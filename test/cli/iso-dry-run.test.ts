@@ -173,6 +173,15 @@ describe('tails-build iso --dry-run --json', () => {
     assert.match(res.stderr, /tails-build basebox create/);
   });
 
+  it('with libvirt down: names the URI, what virsh said and how to start it, exit 5, before any VM work', async () => {
+    const r = project();
+    const uri = 'qemu+unix:///system?socket=/nonexistent/libvirt-sock';
+    const res = await runTailsBuild(['iso'], { cwd: r.root, env: { LIBVIRT_DEFAULT_URI: uri } });
+    assert.equal(res.code, 5, res.stderr);
+    assert.match(res.stderr, /libvirt does not answer at qemu\+unix:\/\/\/system\?socket=\/nonexistent\/libvirt-sock, so no build VM can start: .*(No such file|Failed to connect)/);
+    assert.match(res.stderr, /virsh -c/);
+  });
+
   it('documents options and examples in --help', async () => {
     const r = project();
     const res = await runTailsBuild(['iso', '--help'], { cwd: r.root });

@@ -15,8 +15,10 @@ import { createBuilderProject, resultOf, type BuilderProject } from '../helpers/
 import { MAIN, runTailsBuild } from '../helpers/cli.js';
 import { makeTempDir } from '../helpers/git-repo.js';
 import { describeBuildVm } from './build-vm.js';
+import { libvirtdNetns } from '../../src/adapters/host.js';
 
-const NETNS = process.env.TAILS_BUILD_NETNS;
+// As the tool does: the namespace libvirtd runs in, unless told. Never reach a VM network from the host namespace.
+const NETNS = process.env.TAILS_BUILD_NETNS ?? libvirtdNetns();
 const CREATE_TIMEOUT = 15 * 60_000;
 
 interface CreateResult {

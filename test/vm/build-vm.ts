@@ -7,12 +7,14 @@
  * and finds the package the first VM cached. Called from basebox.test.ts.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { chmodSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { tryVirsh } from '../helpers/box-store.js';
 import { resultOf } from '../helpers/builder-project.js';
-import { runTailsBuild } from '../helpers/cli.js';
+import { MAIN, runTailsBuild } from '../helpers/cli.js';
 import { makeTempDir, type TempRepo } from '../helpers/git-repo.js';
 
 export interface BuildVmFixture {
@@ -34,6 +36,7 @@ apt-get download hello
 cp hello_*.deb "$ARTIFACTS_DIR/"
 git rev-parse HEAD >"$ARTIFACTS_DIR/commit.txt"
 if [ -f fail ]; then echo "failing on purpose"; exit 7; fi
+if [ -f slow ]; then echo "sleeping on purpose"; sleep 600; fi
 `;
 
 interface BuildResult {
@@ -107,31 +110,88 @@ export function describeBuildVm(fixture: () => BuildVmFixture): void {
       }
     });
 
-    it('reuses the kept VM for the same branch, then destroys it and keeps the cache disk', { timeout: BUILD_TIMEOUT }, async () => {
-      const r = await iso([]);
+    it('a full cache disk: says how full and what to run, exit 3, the VM and the cache left as they were', { timeout: BUILD_TIMEOUT }, async () => {
+      const f = fixture();
+      const r = await runTailsBuild(['iso', '--store', f.store, '--no-ram', '--memory', '1536', '--artifacts', artifacts, '--keep-running'], {
+        cwd: f.repo.root,
+        env: { ...f.env, TAILS_BUILD_CACHE_MIN_FREE_MIB: '100000000' },
+        timeoutMs: BUILD_TIMEOUT,
+      });
+      assert.equal(r.code, 3, r.stderr);
+      assert.match(r.stderr, /The apt-cacher-ng disk is full: the apt-cacher-ng disk has \d+ MiB free, less than the 100000000 MiB/);
+      assert.match(r.stderr, /tails-build vm clear-cache/);
+      assert.match(tryVirsh('domstate', String(domain)) ?? '', /running/);
+      assert.ok(tryVirsh('vol-info', '--pool', 'default', CACHE_VOLUME) !== undefined);
+    });
+
+    it('reuses the kept VM for the same branch (no boot), and keeps it again with --keep-running', { timeout: BUILD_TIMEOUT }, async () => {
+      const r = await iso(['--keep-running']);
       assert.equal(r.code, 0, r.stderr);
       const result = resultOf(r.stdout) as BuildResult;
       assert.equal(result.reused, true);
-      assert.equal(result.vm, 'destroyed');
+      assert.equal(result.vm, 'kept');
+      assert.match(readFileSync(join(artifacts, 'build.log'), 'utf8'), /cached before: [1-9]/);
+    });
+
+    it('Ctrl-C mid-build: exit 130, the log so far kept, the VM destroyed through libvirt, the cache disk kept', { timeout: BUILD_TIMEOUT }, async () => {
+      const f = fixture();
+      f.repo.write({ slow: 'yes\n' });
+      f.repo.commit('Make the build slow', '2026-11-04T12:00:00Z');
+      const child = spawn(process.execPath, [MAIN, '--json', 'iso', '--store', f.store, '--no-ram', '--memory', '1536', '--artifacts', artifacts], {
+        cwd: f.repo.root,
+        env: { ...process.env, ...f.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      let sent = false;
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+        if (!sent && d.includes('sleeping on purpose')) {
+          sent = true;
+          child.kill('SIGINT');
+        }
+      });
+      const [code] = (await once(child, 'exit')) as [number | null];
+      f.repo.git('rm', '-q', 'slow');
+      f.repo.commit('Not slow any more', '2026-11-04T13:00:00Z');
+      assert.ok(sent, `the build never started:\n${stderr}`);
+      assert.equal(code, 130, stderr);
+      assert.match(stderr, /SIGINT: stopping and cleaning up/);
+      assert.match(readFileSync(join(artifacts, 'build.log'), 'utf8'), /sleeping on purpose/);
       assert.equal(tryVirsh('domstate', String(domain)), undefined, 'the domain is gone');
       assert.ok(!(tryVirsh('vol-list', '--pool', 'default') ?? '').includes(`${String(domain)}.img`), 'its root volume is gone');
       assert.ok(tryVirsh('vol-info', '--pool', 'default', CACHE_VOLUME) !== undefined, 'the cache volume survives');
     });
 
-    it('a failing build in a fresh VM: non-zero exit, the whole log copied, the VM destroyed, the cache found warm', { timeout: BUILD_TIMEOUT }, async () => {
+    it('a failing build with --rescue, in a fresh VM: exit 4, the whole log copied, the VM kept, the cache found warm', { timeout: BUILD_TIMEOUT }, async () => {
       const f = fixture();
       f.repo.write({ fail: 'yes\n' });
-      f.repo.commit('Make the build fail', '2026-11-04T12:00:00Z');
+      f.repo.commit('Make the build fail', '2026-11-05T12:00:00Z');
+      rmSync(join(artifacts, 'build.log'));
+      const r = await iso(['--rescue']);
+      assert.equal(r.code, 4, r.stderr);
+      assert.match(r.stderr, /The build failed inside the VM \(exit 7\)/);
+      assert.match(r.stderr, /The VM was kept: look inside with tails-build vm ssh/);
+      const log = readFileSync(join(artifacts, 'build.log'), 'utf8');
+      assert.match(log, /failing on purpose/);
+      assert.match(log, /cached before: [1-9]/, 'the package an earlier VM fetched is on the cache disk');
+      assert.match(tryVirsh('domstate', String(domain)) ?? '', /running/);
+      const inside = await runTailsBuild(['vm', 'ssh', '-c', 'ls ~/tails-build/src/fail'], { cwd: f.repo.root, env: f.env });
+      assert.equal(inside.code, 0, inside.stderr);
+    });
+
+    it('the same failure without --rescue: exit 4, the log copied, the VM destroyed', { timeout: BUILD_TIMEOUT }, async () => {
+      const f = fixture();
       rmSync(join(artifacts, 'build.log'));
       const r = await iso([]);
       assert.equal(r.code, 4, r.stderr);
-      assert.match(r.stderr, /The build failed inside the VM \(exit 7\)/);
       assert.match(r.stderr, /--rescue/);
-      const log = readFileSync(join(artifacts, 'build.log'), 'utf8');
-      assert.match(log, /failing on purpose/);
-      assert.match(log, /cached before: [1-9]/, 'the package the first VM fetched is on the cache disk');
+      assert.match(readFileSync(join(artifacts, 'build.log'), 'utf8'), /failing on purpose/);
       assert.equal(tryVirsh('domstate', String(domain)), undefined);
       assert.ok(existsSync(artifacts));
+      const gone = await runTailsBuild(['vm', 'destroy'], { cwd: f.repo.root, env: f.env });
+      assert.equal(gone.code, 0, gone.stderr);
+      assert.match(gone.stdout, /no such VM, nothing to do/);
     });
   });
 }

@@ -4,6 +4,7 @@ import { computeIsoPlan } from '../../app/iso-plan.js';
 import { loadProject } from '../../app/project.js';
 import { splitOptionString, tokensFromFlags, type BuildFlags } from '../../core/build-options.js';
 import type { IsoBuildPlan } from '../../core/iso-plan.js';
+import { UsageError } from '../../core/errors.js';
 import { messages } from '../../core/messages.js';
 import type { Output } from '../../ui/output.js';
 import { join } from 'node:path';
@@ -49,11 +50,24 @@ Options may also come from TAILS_BUILD_OPTIONS, space-separated, with Tails' nam
 Flags win over TAILS_BUILD_OPTIONS; an unknown or malformed option is an error.
 APT_SNAPSHOTS_SERIALS='{"debian":"2024101502"}' pins what "latest" resolves to.
 
+The build runs in this checkout's own VM (tails-build vm status): an overlay of
+the builder box, the checkout read-only over 9p, the shared apt-cacher-ng disk
+attached. The VM is destroyed after the build, success or failure, unless
+--keep-running (reused by the next build of the same ref) or --rescue (kept when
+the build fails). A VM created for another ref is never reused: destroy it first.
+Artifacts and the whole build log (build.log) are copied back even on failure.
+
+Environment: ARTIFACTS (like --artifacts), TAILS_BUILD_NETNS (the network
+namespace of VM networks; default: the one libvirtd runs in), and
+TAILS_BUILD_CACHE_MIN_FREE_MIB (below it the cache disk counts as full; 1024).
+
 Examples:
   tails-build iso --dry-run                      show what would be built and how
   tails-build iso --dry-run --json | jq .basebox.name
   TAILS_BUILD_OPTIONS="keeprunning cpus=4" tails-build iso
-  tails-build iso --no-ram --memory 4096 --artifacts /srv/artifacts`,
+  tails-build iso --no-ram --memory 4096 --artifacts /srv/artifacts
+  tails-build iso --rescue && tails-build vm ssh -c 'ls ~/tails-build'
+  tails-build vm destroy`,
     )
     .action(async (flags: IsoFlags, cmd: Command) => {
       const dryRun = flags.dryRun === true;
@@ -86,6 +100,7 @@ Examples:
         self: ctx.self,
         progress: progressMode(ctx, globals),
         renderStream: ctx.stderrStream,
+        ...cacheMinFree(ctx.env.TAILS_BUILD_CACHE_MIN_FREE_MIB),
       });
       if (globals.json) deps.out.line(JSON.stringify({ event: 'result', ...result, plan }));
       else {
@@ -119,4 +134,10 @@ function printPlan(out: Output, plan: IsoBuildPlan): void {
   out.line('Steps:');
   for (const step of plan.steps) out.line(`  ${step.implemented ? '-' : '·'} ${step.title}${step.implemented ? '' : '  [not implemented yet]'}`);
   if (plan.dryRun) out.line('Dry run: nothing was executed.');
+}
+
+function cacheMinFree(value: string | undefined): { cacheMinFreeMiB?: number } {
+  if (value === undefined || value === '') return {};
+  if (!/^\d+$/.test(value)) throw new UsageError('bad-env', `TAILS_BUILD_CACHE_MIN_FREE_MIB=${value} is not a number of MiB.`, 'Set it to a whole number, e.g. TAILS_BUILD_CACHE_MIN_FREE_MIB=2048, or unset it (default 1024).');
+  return { cacheMinFreeMiB: Number(value) };
 }

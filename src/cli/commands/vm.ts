@@ -2,10 +2,10 @@
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { destroyVm } from '../../app/build-vm.js';
+import { destroyVm, vagrantCommands } from '../../app/build-vm.js';
 import { loadProject } from '../../app/project.js';
 import { CACHE_VOLUME, vmIdentity } from '../../core/build-vm.js';
-import { command, formatCommand, inNetns, shellQuote } from '../../core/command.js';
+import { formatCommand, shellQuote } from '../../core/command.js';
 import { UserError } from '../../core/errors.js';
 import { cacheRoot, depsFor, vmNetns, type CliContext } from '../context.js';
 
@@ -40,20 +40,7 @@ export function registerVm(program: Command, ctx: CliContext): void {
       const { deps, globals } = depsFor(ctx, cmd);
       const project = await loadProject(deps, { projectDir: globals.project, cwd: ctx.cwd });
       const id = vmIdentity(project.root, cacheRoot(ctx));
-      const vagrant = (args: readonly string[]) =>
-        inNetns(
-          vmNetns(ctx),
-          command('vagrant', args, {
-            cwd: join(ctx.toolRoot, 'vagrant'),
-            env: {
-              VAGRANT_HOME: deps.vagrantHome,
-              VAGRANT_CHECKPOINT_DISABLE: '1',
-              VAGRANT_CWD: join(ctx.toolRoot, 'vagrant'),
-              VAGRANT_DOTFILE_PATH: join(id.stateDir, '.vagrant'),
-              TAILS_BUILD_VM_SETTINGS: join(id.stateDir, 'settings.json'),
-            },
-          }),
-        );
+      const vagrant = (args: readonly string[]) => vagrantCommands(deps, { toolRoot: ctx.toolRoot, netns: vmNetns(ctx) }, id)(args, 'read');
       if ((await deps.domains.state(id.domain)) !== 'running') {
         throw new UserError('vm-not-running', `The build VM ${id.domain} of ${project.root} is not running.`, { hint: 'Keep one after a build with: tails-build iso --keep-running (or --rescue for a failed build)' });
       }
