@@ -1,10 +1,16 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, freemem } from 'node:os';
 import type { Host } from '../core/ports.js';
 
 export const systemHost: Host = {
   cpuCount: () => availableParallelism(),
+  availableMemoryMiB: () => parseMemAvailableMiB(readFileSync('/proc/meminfo', 'utf8')) ?? Math.floor(freemem() / 1048576),
 };
+
+export function parseMemAvailableMiB(meminfo: string): number | undefined {
+  const kib = /^MemAvailable:\s+(\d+) kB$/m.exec(meminfo)?.[1];
+  return kib === undefined ? undefined : Math.floor(Number(kib) / 1024);
+}
 
 /**
  * The named network namespace (`ip netns add`) the running libvirtd lives in,

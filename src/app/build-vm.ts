@@ -245,6 +245,17 @@ async function preflight(deps: Deps, request: VmBuildRequest, vm: VmIdentity): P
       hint: doctorMessages.fix.libvirtDown(uri, request.netns ?? 'tbns'),
     });
   }
+  // QEMU's own "cannot set up guest memory 'pc.ram'" is buried in vagrant's output (Tails #20085).
+  const reused = (await deps.domains.state(vm.domain)) === 'running';
+  const needed = request.plan.vm.memoryMiB;
+  const available = deps.host.availableMemoryMiB();
+  if (!reused && needed > available) {
+    throw new UserError('not-enough-memory', `The build VM needs ${String(needed)} MiB of memory; this host has ${String(available)} MiB available.`, {
+      hint: request.plan.request.options.ramBuild
+        ? 'Build on the VM disk instead of in RAM: tails-build iso --no-ram (or set --memory N)'
+        : `Free memory, or give the VM less: tails-build iso --memory ${String(Math.max(1024, available - 512))}`,
+    });
+  }
   const box = request.plan.basebox.name;
   if (!(await deps.vagrant.listBoxes()).some((b) => b.name === box)) {
     throw new UserError('basebox-not-imported', `The builder box ${box} is not in vagrant (VAGRANT_HOME=${deps.vagrantHome}).`, {

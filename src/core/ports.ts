@@ -115,6 +115,8 @@ export interface ProjectFiles {
 /** Facts about the host machine. */
 export interface Host {
   cpuCount(): number;
+  /** MemAvailable of /proc/meminfo, in MiB (what a new VM can get without swapping). */
+  availableMemoryMiB(): number;
 }
 
 export interface LockWaitInfo {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { libvirtdNetns } from '../../src/adapters/host.js';
+import { libvirtdNetns, parseMemAvailableMiB } from '../../src/adapters/host.js';
 import { makeTempDir } from '../helpers/git-repo.js';
 
 describe('libvirtdNetns', () => {
@@ -18,5 +18,12 @@ describe('libvirtdNetns', () => {
     assert.equal(libvirtdNetns(join(dir, 'self.pid'), netns), undefined);
     assert.equal(libvirtdNetns(join(dir, 'bad.pid'), netns), undefined);
     assert.equal(libvirtdNetns(join(dir, 'missing.pid'), netns), undefined);
+  });
+});
+
+describe('parseMemAvailableMiB', () => {
+  it('reads MemAvailable in MiB, or nothing when the kernel does not say', () => {
+    assert.equal(parseMemAvailableMiB('MemTotal:       24684132 kB\nMemFree:        21397592 kB\nMemAvailable:   21946912 kB\n'), 21432);
+    assert.equal(parseMemAvailableMiB('MemTotal: 1 kB\n'), undefined);
   });
 });

@@ -182,6 +182,14 @@ describe('tails-build iso --dry-run --json', () => {
     assert.match(res.stderr, /virsh -c/);
   });
 
+  it('asking for more VM memory than the host has: both numbers and what to run instead, exit 3', async () => {
+    const r = project();
+    const res = await runTailsBuild(['iso', '--no-ram', '--memory', '99999999'], { cwd: r.root });
+    assert.equal(res.code, 3, res.stderr);
+    assert.match(res.stderr, /The build VM needs 99999999 MiB of memory; this host has \d+ MiB available/);
+    assert.match(res.stderr, /tails-build iso --memory \d+/);
+  });
+
   it('documents options and examples in --help', async () => {
     const r = project();
     const res = await runTailsBuild(['iso', '--help'], { cwd: r.root });
