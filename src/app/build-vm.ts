@@ -7,7 +7,8 @@
  * failure, unless keeprunning (keep) or rescue (keep on failure) says not to.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { sha256File } from '../adapters/disk-file.js';
 import { join } from 'node:path';
 import type { AcceleratorChoice } from '../core/accelerator.js';
 import {
@@ -75,6 +76,8 @@ interface State {
 }
 
 export const BUILD_LOG = 'build.log';
+/** What was built, from what, how, and the sha256 of every artifact. */
+export const BUILD_REPORT = 'build-report.json';
 
 export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<VmBuildResult> {
   const { plan, project } = request;
@@ -196,16 +199,38 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
     );
     const exitCode = state.exitCode ?? 1;
     const kept = keep === 'keep-running' || (keep === 'keep-on-failure' && exitCode !== 0);
+    const accelerator = state.accelerator ?? { accelerator: 'tcg' as const, reason: 'not probed' };
+    const files: { name: string; bytes: number; sha256: string }[] = [];
+    for (const name of state.artifacts.filter((a) => a !== BUILD_LOG && a !== BUILD_REPORT)) {
+      const path = join(artifactsDir, name);
+      const info = await stat(path);
+      if (info.isFile()) files.push({ name, bytes: info.size, sha256: await sha256File(path) });
+    }
+    const report = {
+      schema: 'tails-build/build-report@1',
+      ok: exitCode === 0,
+      exitCode,
+      finishedAt: deps.clock.now().toISOString(),
+      git: plan.request.git,
+      box: plan.basebox.name,
+      serials: plan.serials,
+      options: plan.request.optionWords.map((w) => w.text),
+      vm: { domain: vm.domain, accelerator: accelerator.accelerator, cpus: plan.vm.cpus, memoryMiB: plan.vm.memoryMiB, reused: state.reused, cacheDisk: state.cacheDisk, after: kept ? 'kept' : 'destroyed' },
+      timings,
+      artifacts: files,
+      log: BUILD_LOG,
+    };
+    await writeFile(join(artifactsDir, BUILD_REPORT), `${JSON.stringify(report, null, 2)}\n`);
     return {
       ok: exitCode === 0,
       exitCode,
-      accelerator: state.accelerator ?? { accelerator: 'tcg', reason: 'not probed' },
+      accelerator,
       domain: vm.domain,
       vm: kept ? 'kept' : 'destroyed',
       reused: state.reused,
       cacheDisk: state.cacheDisk,
       artifactsDir,
-      artifacts: [BUILD_LOG, ...state.artifacts.filter((a) => a !== BUILD_LOG)],
+      artifacts: [BUILD_LOG, BUILD_REPORT, ...state.artifacts.filter((a) => a !== BUILD_LOG && a !== BUILD_REPORT)],
       log,
       timings,
     };

@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { chmodSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -87,6 +88,15 @@ export function describeBuildVm(fixture: () => BuildVmFixture): void {
       const files = readdirSync(artifacts).sort();
       assert.ok(files.includes('build.log') && files.includes('commit.txt') && files.some((n) => /^hello_.*\.deb$/.test(n)), files.join(' '));
       assert.equal(readFileSync(join(artifacts, 'commit.txt'), 'utf8').trim(), f.repo.git('rev-parse', 'HEAD'));
+      const report = JSON.parse(readFileSync(join(artifacts, 'build-report.json'), 'utf8')) as {
+        schema: string; ok: boolean; git: { commit: string; ref: string }; box: string; artifacts: { name: string; sha256: string }[];
+      };
+      assert.equal(report.schema, 'tails-build/build-report@1');
+      assert.equal(report.ok, true);
+      assert.equal(report.git.commit, f.repo.git('rev-parse', 'HEAD'));
+      const deb = report.artifacts.find((a) => a.name.startsWith('hello_'));
+      assert.ok(deb !== undefined);
+      assert.equal(deb.sha256, createHash('sha256').update(readFileSync(join(artifacts, deb.name))).digest('hex'));
       const log = readFileSync(join(artifacts, 'build.log'), 'utf8');
       assert.match(log, /checkout is read-only: yes/);
       assert.match(log, /branch lock: main recorded in \/var\/lib\/vagrant_box_build_from/);
