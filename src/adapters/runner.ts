@@ -23,6 +23,17 @@ export interface RunnerOptions {
 }
 
 const STDERR_TAIL_LINES = 20;
+/** SIGTERM first; what is still alive this much later gets SIGKILL. */
+const KILL_GRACE_MS = 5000;
+
+function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // the group is gone already
+  }
+}
 export { TIMED_OUT };
 
 export function createRunner(options: RunnerOptions): Runner {
@@ -36,20 +47,42 @@ export function createRunner(options: RunnerOptions): Runner {
     }
     options.log.debug(`$ ${shown}`);
     try {
+      // Its own process group, killed whole on cancel or timeout: a grandchild (the
+      // ssh that `vagrant ssh` starts, say) would otherwise keep our pipes open forever.
       const subprocess = execa(cmd.file, [...cmd.args], {
         ...(cmd.cwd === undefined ? {} : { cwd: cmd.cwd }),
         env: { ...options.baseEnv, ...cmd.env },
         extendEnv: false,
         reject: false,
+        detached: true,
         ...(cmd.input === undefined ? { stdin: 'ignore' as const } : { input: cmd.input }),
-        ...(cmd.timeoutMs === undefined ? {} : { timeout: cmd.timeoutMs }),
-        ...(signal === undefined ? {} : { cancelSignal: signal, forceKillAfterDelay: 5000 }),
       });
+      let stopped: 'canceled' | 'timed-out' | undefined;
+      const stop = (why: 'canceled' | 'timed-out'): void => {
+        stopped ??= why;
+        killGroup(subprocess.pid, 'SIGTERM');
+        setTimeout(() => {
+          killGroup(subprocess.pid, 'SIGKILL');
+        }, KILL_GRACE_MS).unref();
+      };
+      const onAbort = (): void => {
+        stop('canceled');
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const timer = cmd.timeoutMs === undefined ? undefined : setTimeout(() => {
+        stop('timed-out');
+      }, cmd.timeoutMs);
       if (runOptions.onLine !== undefined) forwardLines(subprocess, runOptions.onLine);
-      const result = await subprocess;
-      if (result.isCanceled) throw new InterruptedError(String(signal?.reason ?? 'a signal'));
+      let result;
+      try {
+        result = await subprocess;
+      } finally {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      }
+      if (stopped === 'canceled') throw new InterruptedError(String(signal?.reason ?? 'a signal'));
       // Killed at its timeout: exit code 124, as coreutils' timeout(1) reports it.
-      if (result.timedOut) return { stdout: asText(result.stdout), stderr: asText(result.stderr), exitCode: TIMED_OUT };
+      if (stopped === 'timed-out') return { stdout: asText(result.stdout), stderr: asText(result.stderr), exitCode: TIMED_OUT };
       // Killed by a signal (QEMU aborting, say): 128 + the signal number, as shells report it.
       if (result.exitCode === undefined && result.signal !== undefined) {
         const number = osConstants.signals[result.signal];

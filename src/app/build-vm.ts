@@ -111,6 +111,7 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
       logStream.write(`${line}\n`);
     };
 
+    let ssh: GuestCommand | undefined;
     const timings = await runSteps<State>(
       [
         acceleratorStep<State>(deps),
@@ -157,7 +158,8 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
             cleanup.push('stop serving snapshots to the VM', () => guests.close());
             const script = await readFile(join(request.toolRoot, 'vagrant/provision/setup-build-vm.sh'), 'utf8');
             const env = provisionEnv({ record, snapshotHost: new URL(project.snapshots.guestBaseUrl).hostname, snapshotPort: guestPort(project), offline: plan.request.options.offline, ...(request.cacheMinFreeMiB === undefined ? {} : { cacheMinFreeMiB: request.cacheMinFreeMiB }) });
-            const result = await deps.runner.tryRun(vagrant(['ssh', '-c', 'sudo bash -s'], 'write', guestScript({ ...env, CACHE_SERIAL: s.cacheDisk ? CACHE_DISK_SERIAL : '' }, script)), {
+            ssh = await guestSsh(deps, request, vm);
+            const result = await deps.runner.tryRun(ssh('sudo bash -s', 'write', guestScript({ ...env, CACHE_SERIAL: s.cacheDisk ? CACHE_DISK_SERIAL : '' }, script)), {
               onLine: (l) => {
                 writeLog(l);
                 report(l);
@@ -177,7 +179,8 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
           title: `Build ${record.ref} at ${record.commit.slice(0, 12)} from a fresh clone`,
           run: async (s, report) => {
             const script = await readFile(join(request.toolRoot, 'vagrant/provision/run-build.sh'), 'utf8');
-            const result = await deps.runner.tryRun(vagrant(['ssh', '-c', 'bash -s'], 'write', guestScript(buildEnv(record, request.buildCommand), script)), {
+            if (ssh === undefined) throw new Error('the VM was not provisioned');
+            const result = await deps.runner.tryRun(ssh('bash -s', 'write', guestScript(buildEnv(record, request.buildCommand), script)), {
               onLine: (l) => {
                 writeLog(l);
                 report(l);
@@ -190,7 +193,8 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
           id: 'artifacts',
           title: `Copy the artifacts to ${artifactsDir}`,
           run: async (s) => {
-            s.artifacts = await retrieveArtifacts(deps, request, vm, artifactsDir);
+            if (ssh === undefined) throw new Error('the VM was not provisioned');
+            s.artifacts = await retrieveArtifacts(deps, request, vm, ssh, artifactsDir);
           },
         },
       ],
@@ -235,6 +239,21 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
       timings,
     };
   });
+}
+
+export type GuestCommand = (remote: string, effect?: 'read' | 'write', input?: string) => Command;
+
+/**
+ * ssh straight to the VM with the config `vagrant ssh-config` printed (written
+ * once per run): no Ruby start-up per command, and nothing between us and ssh
+ * to leave an orphan holding our pipes when a build is interrupted.
+ */
+export async function guestSsh(deps: Pick<Deps, 'vagrantHome' | 'runner'>, request: Pick<VmBuildRequest, 'toolRoot' | 'netns'>, vm: VmIdentity): Promise<GuestCommand> {
+  const config = join(vm.stateDir, 'ssh-config');
+  const printed = await deps.runner.run(vagrantCommands(deps, request, vm)(['ssh-config'], 'read'), { uninterruptible: true });
+  await writeFile(config, printed.stdout);
+  return (remote, effect = 'write', input) =>
+    inNetns(request.netns, command('ssh', ['-F', config, '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=30', 'default', remote], { effect, ...(input === undefined ? {} : { input }) }));
 }
 
 export type VagrantCommand = (args: readonly string[], effect?: 'read' | 'write', input?: string) => Command;
@@ -328,15 +347,12 @@ async function ensureCacheDisk(deps: Deps, vm: VmIdentity, report: (line: string
   return true;
 }
 
-async function retrieveArtifacts(deps: Deps, request: VmBuildRequest, vm: VmIdentity, dest: string): Promise<string[]> {
-  const vagrant = vagrantCommands(deps, request, vm);
-  const listed = await deps.runner.tryRun(vagrant(['ssh', '-c', `find ${GUEST_WORK_DIR}/artifacts -mindepth 1 -maxdepth 1 -printf '%f\\n'`], 'read'));
+async function retrieveArtifacts(deps: Deps, request: VmBuildRequest, vm: VmIdentity, ssh: GuestCommand, dest: string): Promise<string[]> {
+  const listed = await deps.runner.tryRun(ssh(`find ${GUEST_WORK_DIR}/artifacts -mindepth 1 -maxdepth 1 -printf '%f\\n'`, 'read'));
   const names = listed.exitCode === 0 ? listed.stdout.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.includes('/')) : [];
   if (names.length === 0) return [];
-  const sshConfig = join(vm.stateDir, 'ssh-config');
-  await writeFile(sshConfig, (await deps.runner.run(vagrant(['ssh-config'], 'read'))).stdout);
   await deps.runner.run(
-    inNetns(request.netns, command('scp', ['-F', sshConfig, '-q', '-r', '-o', 'Compression=no', ...names.map((n) => `default:${GUEST_WORK_DIR}/artifacts/${n}`), dest], { effect: 'write' })),
+    inNetns(request.netns, command('scp', ['-F', join(vm.stateDir, 'ssh-config'), '-q', '-r', '-o', 'Compression=no', ...names.map((n) => `default:${GUEST_WORK_DIR}/artifacts/${n}`), dest], { effect: 'write' })),
   );
   return names.sort();
 }
@@ -351,8 +367,8 @@ export async function destroyVm(deps: Deps, vm: VmIdentity, request: Pick<VmBuil
   deps.out.info(`Destroying the build VM ${vm.domain} (${why}).`);
   if (state === 'running') {
     const script = await readFile(join(request.toolRoot, 'vagrant/provision/teardown.sh'), 'utf8');
-    const vagrant = vagrantCommands(deps, request, vm);
-    const stopped = await deps.runner.tryRun({ ...vagrant(['ssh', '-c', 'sudo bash -s'], 'write', script), timeoutMs: 120_000 }, { uninterruptible: true });
+    const ssh = await guestSsh(deps, request, vm);
+    const stopped = await deps.runner.tryRun({ ...ssh('sudo bash -s', 'write', script), timeoutMs: 120_000 }, { uninterruptible: true });
     if (stopped.exitCode !== 0) deps.out.warn(`Could not stop apt-cacher-ng cleanly in ${vm.domain} (exit ${String(stopped.exitCode)}); the cache disk is checked with e2fsck on next use.`);
   }
   await deps.domains.remove(vm.domain, vm.rootVolume, deps.pool.name);

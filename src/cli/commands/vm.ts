@@ -2,10 +2,10 @@
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { destroyVm, vagrantCommands } from '../../app/build-vm.js';
+import { destroyVm, guestSsh } from '../../app/build-vm.js';
 import { loadProject } from '../../app/project.js';
 import { CACHE_VOLUME, vmIdentity } from '../../core/build-vm.js';
-import { formatCommand, shellQuote } from '../../core/command.js';
+import { formatCommand } from '../../core/command.js';
 import { UserError } from '../../core/errors.js';
 import { cacheRoot, depsFor, vmNetns, type CliContext } from '../context.js';
 
@@ -35,22 +35,20 @@ export function registerVm(program: Command, ctx: CliContext): void {
 
   vm.command('ssh')
     .description('run a command in the running build VM (-c); without -c, print the command that opens a shell in it')
-    .option('-c, --command <cmd>', 'the command to run over vagrant ssh')
+    .option('-c, --command <cmd>', 'the command to run over ssh')
     .action(async (opts: { command?: string }, cmd: Command) => {
       const { deps, globals } = depsFor(ctx, cmd);
       const project = await loadProject(deps, { projectDir: globals.project, cwd: ctx.cwd });
       const id = vmIdentity(project.root, cacheRoot(ctx));
-      const vagrant = (args: readonly string[]) => vagrantCommands(deps, { toolRoot: ctx.toolRoot, netns: vmNetns(ctx) }, id)(args, 'read');
       if ((await deps.domains.state(id.domain)) !== 'running') {
         throw new UserError('vm-not-running', `The build VM ${id.domain} of ${project.root} is not running.`, { hint: 'Keep one after a build with: tails-build iso --keep-running (or --rescue for a failed build)' });
       }
+      const ssh = await guestSsh(deps, { toolRoot: ctx.toolRoot, netns: vmNetns(ctx) }, id);
       if (opts.command === undefined) {
-        const c = vagrant(['ssh']);
-        const env = Object.entries(c.env ?? {}).map(([k, v]) => `${k}=${shellQuote(v)}`);
-        deps.out.line(['env', ...env, formatCommand(c)].join(' '));
+        deps.out.line(formatCommand(ssh('', 'read')).replace(/ ''$/, ''));
         return;
       }
-      const result = await deps.runner.tryRun(vagrant(['ssh', '-c', opts.command]), { onLine: (l) => { deps.out.line(l); } });
+      const result = await deps.runner.tryRun(ssh(opts.command, 'read'), { onLine: (l) => { deps.out.line(l); } });
       if (result.exitCode !== 0) {
         throw new UserError('vm-command-failed', `"${opts.command}" exited with ${String(result.exitCode)} in ${id.domain}: ${result.stderr.trim().split('\n').slice(-3).join(' | ')}`, { kind: 'external' });
       }
