@@ -6,7 +6,7 @@
  * and its log back, and destroys the VM through libvirt — on success and on
  * failure, unless keeprunning (keep) or rescue (keep on failure) says not to.
  */
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { sha256File } from '../adapters/disk-file.js';
 import { join } from 'node:path';
@@ -29,7 +29,7 @@ import { command, inNetns, type Command } from '../core/command.js';
 import { doctorMessages } from '../core/doctor-messages.js';
 import { UserError } from '../core/errors.js';
 import type { IsoBuildPlan } from '../core/iso-plan.js';
-import type { ProjectConfig } from '../core/project.js';
+import { DEFAULT_BUILD_COMMAND, DEFAULT_BUILD_SCRIPT, type ProjectConfig } from '../core/project.js';
 import { progressOptions, runSteps, type ProgressMode, type StepTiming } from '../ui/progress.js';
 import { LIBVIRT_LOCK } from './basebox-import.js';
 import { acceleratorStep } from './accelerator-step.js';
@@ -316,6 +316,11 @@ async function preflight(deps: Deps, request: VmBuildRequest, vm: VmIdentity): P
         hint: `Let it traverse every parent directory and read the checkout, e.g.: setfacl -m user:libvirt-qemu:rx ${parents(root).join(' ')} && setfacl -R -m user:libvirt-qemu:rX ${root}`,
       });
     }
+  }
+  if (request.buildCommand === DEFAULT_BUILD_COMMAND && !existsSync(join(request.project.root, DEFAULT_BUILD_SCRIPT))) {
+    throw new UserError('no-build-script', `The project's build command is the default, "${DEFAULT_BUILD_COMMAND}", but ${join(request.project.root, DEFAULT_BUILD_SCRIPT)} does not exist.`, {
+      hint: `Add that script, or set "buildCommand" in ${join(request.project.root, 'tails-build.json')} to what the VM should run (with ARTIFACTS_DIR set).`,
+    });
   }
   // A domain left by a crashed run, with no vagrant state to drive it: remove it.
   const state = await deps.domains.state(vm.domain);

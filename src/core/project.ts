@@ -65,7 +65,8 @@ export interface ProjectConfig {
 }
 
 /** The sample live ISO's build, run in the VM from the clone's root. */
-export const DEFAULT_BUILD_COMMAND = 'bash definitions/iso/build.sh';
+export const DEFAULT_BUILD_SCRIPT = 'definitions/iso/build.sh';
+export const DEFAULT_BUILD_COMMAND = `bash ${DEFAULT_BUILD_SCRIPT}`;
 
 export { CONFIG_FILE };
 

@@ -65,14 +65,22 @@ export function describeBuildVm(fixture: () => BuildVmFixture): void {
     it('refuses a checkout QEMU (libvirt-qemu) cannot read, naming the fix, before any VM', async () => {
       const f = fixture();
       artifacts = makeTempDir('tb-artifacts-');
-      f.repo.write({ 't/build.sh': BUILD_SCRIPT, 'tails-build.json': JSON.stringify({ ...JSON.parse(readFileSync(join(f.repo.root, 'tails-build.json'), 'utf8')) as object, buildCommand: 'bash t/build.sh' }) });
-      f.repo.commit('A test build', '2026-11-03T12:00:00Z');
       chmodSync(f.repo.root, 0o700);
       const r = await iso([]);
       assert.equal(r.code, 3, r.stderr);
       assert.match(r.stderr, /libvirt-qemu, which cannot read .*\.git\/HEAD/);
       assert.match(r.stderr, /setfacl -m user:libvirt-qemu:rx/);
       chmodSync(f.repo.root, 0o755);
+    });
+
+    it('refuses the default build command when the project has no such script, before any VM', async () => {
+      const r = await iso([]);
+      assert.equal(r.code, 3, r.stderr);
+      assert.match(r.stderr, /the default, "bash definitions\/iso\/build.sh", but .*definitions\/iso\/build.sh does not exist/);
+      assert.match(r.stderr, /"buildCommand"/);
+      const f = fixture();
+      f.repo.write({ 't/build.sh': BUILD_SCRIPT, 'tails-build.json': JSON.stringify({ ...JSON.parse(readFileSync(join(f.repo.root, 'tails-build.json'), 'utf8')) as object, buildCommand: 'bash t/build.sh' }) });
+      f.repo.commit('A test build', '2026-11-03T12:00:00Z');
     });
 
     it('builds from a fresh clone in the VM, copies artifacts and the log back, keeps the VM with --keep-running', { timeout: BUILD_TIMEOUT }, async () => {
