@@ -342,6 +342,11 @@ run_demo() {
       demo_basebox
       continue
     fi
+    if [ "$words" = iso ] && [ ! -f definitions/iso/build.sh ]; then
+      say "stopping here: the build VM works (tails-build iso), but the sample ISO recipe it runs, definitions/iso/build.sh, is not written yet (issue: $issue)"
+      rm -f "$errlog"
+      return 0
+    fi
     # shellcheck disable=SC2086 # the step's words are split on purpose
     if ! has_command $words; then
       say "stopping here: tails-build ${words%% -*} is not implemented yet (issue: $issue)"
