@@ -120,6 +120,15 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
           title: `Start the build VM from ${plan.basebox.name} (checkout over 9p, cache disk attached)`,
           run: async (s, report) => {
             s.reused = (await deps.domains.state(vm.domain)) === 'running';
+            if (s.reused) {
+              const running = await readRunningBox(vm);
+              if (running !== undefined && running !== plan.basebox.name) {
+                notOurs = true;
+                throw new UserError('vm-box-changed', `The kept build VM ${vm.domain} runs the builder box ${running}; this build needs ${plan.basebox.name} (the builder definition or its serials changed).`, {
+                  hint: 'Destroy it first, so the next build boots the new box: tails-build vm destroy',
+                });
+              }
+            }
             s.cacheDisk = await ensureCacheDisk(deps, vm, report);
             await mkdir(vm.stateDir, { recursive: true });
             const settings = planVmSettings({
@@ -325,6 +334,16 @@ async function preflight(deps: Deps, request: VmBuildRequest, vm: VmIdentity): P
   // A domain left by a crashed run, with no vagrant state to drive it: remove it.
   const state = await deps.domains.state(vm.domain);
   if (state !== 'absent' && state !== 'running') await destroyVm(deps, vm, request, 'left by an earlier run');
+}
+
+/** The box a running VM was started from, as its settings file recorded it. */
+async function readRunningBox(vm: VmIdentity): Promise<string | undefined> {
+  try {
+    const settings = JSON.parse(await readFile(join(vm.stateDir, 'settings.json'), 'utf8')) as { box?: unknown };
+    return typeof settings.box === 'string' ? settings.box : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function parents(path: string): string[] {
