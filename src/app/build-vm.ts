@@ -390,10 +390,17 @@ export async function destroyVm(deps: Deps, vm: VmIdentity, request: Pick<VmBuil
   }
   deps.out.info(`Destroying the build VM ${vm.domain} (${why}).`);
   if (state === 'running') {
-    const script = await readFile(join(request.toolRoot, 'vagrant/provision/teardown.sh'), 'utf8');
-    const ssh = await guestSsh(deps, request, vm);
-    const stopped = await deps.runner.tryRun({ ...ssh('sudo bash -s', 'write', script), timeoutMs: 120_000 }, { uninterruptible: true });
-    if (stopped.exitCode !== 0) deps.out.warn(`Could not stop apt-cacher-ng cleanly in ${vm.domain} (exit ${String(stopped.exitCode)}); the cache disk is checked with e2fsck on next use.`);
+    // Best effort: a VM interrupted while booting has no ssh yet, and must go all the same.
+    let why: string | undefined;
+    try {
+      const script = await readFile(join(request.toolRoot, 'vagrant/provision/teardown.sh'), 'utf8');
+      const ssh = await guestSsh(deps, request, vm);
+      const stopped = await deps.runner.tryRun({ ...ssh('sudo bash -s', 'write', script), timeoutMs: 120_000 }, { uninterruptible: true });
+      if (stopped.exitCode !== 0) why = `exit ${String(stopped.exitCode)}`;
+    } catch (error) {
+      why = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    }
+    if (why !== undefined) deps.out.warn(`Could not stop apt-cacher-ng cleanly in ${vm.domain} (${why}); the cache disk is checked with e2fsck when next used.`);
   }
   await deps.domains.remove(vm.domain, vm.rootVolume, deps.pool.name);
   await rm(join(vm.stateDir, '.vagrant'), { recursive: true, force: true });
