@@ -7,7 +7,7 @@
  * failure, unless keeprunning (keep) or rescue (keep on failure) says not to.
  */
 import { createWriteStream, existsSync } from 'node:fs';
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { sha256File } from '../adapters/disk-file.js';
 import { join } from 'node:path';
 import type { AcceleratorChoice } from '../core/accelerator.js';
@@ -25,7 +25,7 @@ import {
   type VmIdentity,
   type VmRecord,
 } from '../core/build-vm.js';
-import { command, inNetns, type Command } from '../core/command.js';
+import { command, inNetns } from '../core/command.js';
 import { doctorMessages } from '../core/doctor-messages.js';
 import { UserError } from '../core/errors.js';
 import type { IsoBuildPlan } from '../core/iso-plan.js';
@@ -34,6 +34,7 @@ import { progressOptions, runSteps, type ProgressMode, type StepTiming } from '.
 import { LIBVIRT_LOCK } from './basebox-import.js';
 import { acceleratorStep } from './accelerator-step.js';
 import { withCleanup } from './cleanup.js';
+import { destroyVm, guestSsh, vagrantCommands, type GuestCommand } from './build-vm-access.js';
 import type { Deps } from './deps.js';
 import { guestPort, serveSnapshotsToGuests } from './guest-snapshots.js';
 
@@ -250,43 +251,6 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
   });
 }
 
-export type GuestCommand = (remote: string, effect?: 'read' | 'write', input?: string) => Command;
-
-/**
- * ssh straight to the VM with the config `vagrant ssh-config` printed (written
- * once per run): no Ruby start-up per command, and nothing between us and ssh
- * to leave an orphan holding our pipes when a build is interrupted.
- */
-export async function guestSsh(deps: Pick<Deps, 'vagrantHome' | 'runner'>, request: Pick<VmBuildRequest, 'toolRoot' | 'netns'>, vm: VmIdentity): Promise<GuestCommand> {
-  const config = join(vm.stateDir, 'ssh-config');
-  const printed = await deps.runner.run(vagrantCommands(deps, request, vm)(['ssh-config'], 'read'), { uninterruptible: true });
-  await writeFile(config, printed.stdout);
-  return (remote, effect = 'write', input) =>
-    inNetns(request.netns, command('ssh', ['-F', config, '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=30', 'default', remote], { effect, ...(input === undefined ? {} : { input }) }));
-}
-
-export type VagrantCommand = (args: readonly string[], effect?: 'read' | 'write', input?: string) => Command;
-
-/** vagrant, run for this checkout's VM: our Vagrantfile, state outside the checkout, in the VM netns. */
-export function vagrantCommands(deps: Pick<Deps, 'vagrantHome'>, request: Pick<VmBuildRequest, 'toolRoot' | 'netns'>, vm: VmIdentity): VagrantCommand {
-  return (args, effect = 'write', input) =>
-    inNetns(
-      request.netns,
-      command('vagrant', args, {
-        cwd: join(request.toolRoot, 'vagrant'),
-        effect,
-        ...(input === undefined ? {} : { input }),
-        env: {
-          VAGRANT_HOME: deps.vagrantHome,
-          VAGRANT_CHECKPOINT_DISABLE: '1',
-          VAGRANT_CWD: join(request.toolRoot, 'vagrant'),
-          VAGRANT_DOTFILE_PATH: join(vm.stateDir, '.vagrant'),
-          TAILS_BUILD_VM_SETTINGS: join(vm.stateDir, 'settings.json'),
-        },
-      }),
-    );
-}
-
 async function preflight(deps: Deps, request: VmBuildRequest, vm: VmIdentity): Promise<void> {
   // Before anything else: every later step needs libvirt, and its own errors say little.
   const uri = deps.libvirtUri;
@@ -379,32 +343,6 @@ async function retrieveArtifacts(deps: Deps, request: VmBuildRequest, vm: VmIden
     inNetns(request.netns, command('scp', ['-F', join(vm.stateDir, 'ssh-config'), '-q', '-r', '-o', 'Compression=no', ...names.map((n) => `default:${GUEST_WORK_DIR}/artifacts/${n}`), dest], { effect: 'write' })),
   );
   return names.sort();
-}
-
-/** Stops the cache cleanly inside the VM, then removes the domain and its root volume through libvirt; keeps the cache disk. */
-export async function destroyVm(deps: Deps, vm: VmIdentity, request: Pick<VmBuildRequest, 'toolRoot' | 'netns'>, why: string): Promise<boolean> {
-  const state = await deps.domains.state(vm.domain);
-  if (state === 'absent') {
-    await rm(join(vm.stateDir, '.vagrant'), { recursive: true, force: true });
-    return false;
-  }
-  deps.out.info(`Destroying the build VM ${vm.domain} (${why}).`);
-  if (state === 'running') {
-    // Best effort: a VM interrupted while booting has no ssh yet, and must go all the same.
-    let why: string | undefined;
-    try {
-      const script = await readFile(join(request.toolRoot, 'vagrant/provision/teardown.sh'), 'utf8');
-      const ssh = await guestSsh(deps, request, vm);
-      const stopped = await deps.runner.tryRun({ ...ssh('sudo bash -s', 'write', script), timeoutMs: 120_000 }, { uninterruptible: true });
-      if (stopped.exitCode !== 0) why = `exit ${String(stopped.exitCode)}`;
-    } catch (error) {
-      why = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    }
-    if (why !== undefined) deps.out.warn(`Could not stop apt-cacher-ng cleanly in ${vm.domain} (${why}); the cache disk is checked with e2fsck when next used.`);
-  }
-  await deps.domains.remove(vm.domain, vm.rootVolume, deps.pool.name);
-  await rm(join(vm.stateDir, '.vagrant'), { recursive: true, force: true });
-  return true;
 }
 
 function lastLines(text: string, n = 5): string {

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { destroyVm, guestSsh } from '../../app/build-vm.js';
+import { destroyVm, guestSsh } from '../../app/build-vm-access.js';
 import { loadProject } from '../../app/project.js';
 import { CACHE_VOLUME, vmIdentity } from '../../core/build-vm.js';
 import { formatCommand } from '../../core/command.js';

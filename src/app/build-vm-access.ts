@@ -1,0 +1,80 @@
+/**
+ * Reaching and removing this checkout's build VM: vagrant run with our
+ * Vagrantfile and state dir, plain ssh with vagrant's ssh-config, and removal
+ * through libvirt. Used by the build (build-vm.ts) and by `tails-build vm`.
+ */
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { VmIdentity } from '../core/build-vm.js';
+import { command, inNetns, type Command } from '../core/command.js';
+import type { Deps } from './deps.js';
+
+/** Where the tool's vagrant/ dir is, and the netns VM networks live in. */
+export interface VmAccess {
+  readonly toolRoot: string;
+  readonly netns: string | undefined;
+}
+
+export type GuestCommand = (remote: string, effect?: 'read' | 'write', input?: string) => Command;
+
+/**
+ * ssh straight to the VM with the config `vagrant ssh-config` printed (written
+ * once per run): no Ruby start-up per command, and nothing between us and ssh
+ * to leave an orphan holding our pipes when a build is interrupted.
+ */
+export async function guestSsh(deps: Pick<Deps, 'vagrantHome' | 'runner'>, request: VmAccess, vm: VmIdentity): Promise<GuestCommand> {
+  const config = join(vm.stateDir, 'ssh-config');
+  const printed = await deps.runner.run(vagrantCommands(deps, request, vm)(['ssh-config'], 'read'), { uninterruptible: true });
+  await writeFile(config, printed.stdout);
+  return (remote, effect = 'write', input) =>
+    inNetns(request.netns, command('ssh', ['-F', config, '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=30', 'default', remote], { effect, ...(input === undefined ? {} : { input }) }));
+}
+
+export type VagrantCommand = (args: readonly string[], effect?: 'read' | 'write', input?: string) => Command;
+
+/** vagrant, run for this checkout's VM: our Vagrantfile, state outside the checkout, in the VM netns. */
+export function vagrantCommands(deps: Pick<Deps, 'vagrantHome'>, request: VmAccess, vm: VmIdentity): VagrantCommand {
+  return (args, effect = 'write', input) =>
+    inNetns(
+      request.netns,
+      command('vagrant', args, {
+        cwd: join(request.toolRoot, 'vagrant'),
+        effect,
+        ...(input === undefined ? {} : { input }),
+        env: {
+          VAGRANT_HOME: deps.vagrantHome,
+          VAGRANT_CHECKPOINT_DISABLE: '1',
+          VAGRANT_CWD: join(request.toolRoot, 'vagrant'),
+          VAGRANT_DOTFILE_PATH: join(vm.stateDir, '.vagrant'),
+          TAILS_BUILD_VM_SETTINGS: join(vm.stateDir, 'settings.json'),
+        },
+      }),
+    );
+}
+
+/** Stops the cache cleanly inside the VM, then removes the domain and its root volume through libvirt; keeps the cache disk. */
+export async function destroyVm(deps: Deps, vm: VmIdentity, request: VmAccess, why: string): Promise<boolean> {
+  const state = await deps.domains.state(vm.domain);
+  if (state === 'absent') {
+    await rm(join(vm.stateDir, '.vagrant'), { recursive: true, force: true });
+    return false;
+  }
+  deps.out.info(`Destroying the build VM ${vm.domain} (${why}).`);
+  if (state === 'running') {
+    // Best effort: a VM interrupted while booting has no ssh yet, and must go all the same.
+    let why: string | undefined;
+    try {
+      const script = await readFile(join(request.toolRoot, 'vagrant/provision/teardown.sh'), 'utf8');
+      const ssh = await guestSsh(deps, request, vm);
+      const stopped = await deps.runner.tryRun({ ...ssh('sudo bash -s', 'write', script), timeoutMs: 120_000 }, { uninterruptible: true });
+      if (stopped.exitCode !== 0) why = `exit ${String(stopped.exitCode)}`;
+    } catch (error) {
+      why = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    }
+    if (why !== undefined) deps.out.warn(`Could not stop apt-cacher-ng cleanly in ${vm.domain} (${why}); the cache disk is checked with e2fsck when next used.`);
+  }
+  await deps.domains.remove(vm.domain, vm.rootVolume, deps.pool.name);
+  await rm(join(vm.stateDir, '.vagrant'), { recursive: true, force: true });
+  return true;
+}
+
