@@ -10,6 +10,10 @@ import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { sha256File } from '../adapters/disk-file.js';
 import { join } from 'node:path';
+import type { BootTestResult } from '../core/boot-test.js';
+import { bootTestIso } from './boot-test.js';
+import { resolveBuildSerials, type BuildSerials } from './build-serials.js';
+import { excludeFromGit } from './git-exclude.js';
 import type { AcceleratorChoice } from '../core/accelerator.js';
 import {
   buildEnv,
@@ -52,6 +56,12 @@ export interface VmBuildRequest {
   readonly renderStream: NodeJS.WriteStream;
   /** TAILS_BUILD_CACHE_MIN_FREE_MIB: below it, the cache disk counts as full. */
   readonly cacheMinFreeMiB?: number;
+  /** Pins the builder's debian-security snapshot (verify); default: the latest. */
+  readonly builderSecurity?: string;
+  /** Boot the ISO the build brought back (QEMU, no network) and wait for its marker. */
+  readonly bootTest?: boolean;
+  /** Called with each step as it starts and ends (verify prints them). */
+  readonly label?: string;
 }
 
 export interface VmBuildResult {
@@ -66,19 +76,37 @@ export interface VmBuildResult {
   readonly artifacts: readonly string[];
   readonly log: string;
   readonly timings: readonly StepTiming[];
+  /** The serials this build used: the ISO set resolved, and the builder's debian-security. */
+  readonly serials: BuildSerials | undefined;
+  /** The reproducible artifacts: name, size, sha256 (not the log, the report or the boot console). */
+  readonly files: readonly ArtifactFile[];
+  readonly bootTest: BootTestResult | undefined;
+  readonly report: string;
+}
+
+export interface ArtifactFile {
+  readonly name: string;
+  readonly bytes: number;
+  readonly sha256: string;
 }
 
 interface State {
   accelerator?: AcceleratorChoice;
+  serials?: BuildSerials;
   reused: boolean;
   cacheDisk: boolean;
   exitCode?: number;
   artifacts: string[];
+  bootTest?: BootTestResult;
 }
 
 export const BUILD_LOG = 'build.log';
 /** What was built, from what, how, and the sha256 of every artifact. */
 export const BUILD_REPORT = 'build-report.json';
+/** The serial console of the boot test. */
+export const BOOT_LOG = 'boot-test.log';
+/** Files the host writes next to the artifacts: never part of what must be reproducible. */
+export const HOST_FILES: readonly string[] = [BUILD_LOG, BUILD_REPORT, BOOT_LOG];
 
 export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<VmBuildResult> {
   const { plan, project } = request;
@@ -86,7 +114,8 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
   const artifactsDir = plan.request.artifactsDir;
   const log = join(artifactsDir, BUILD_LOG);
   const keep = plan.vm.keep;
-  const record: VmRecord = { ref: plan.request.git.ref, commit: plan.request.git.commit, box: plan.basebox.name, serials: plan.serials };
+  const options = plan.request.options;
+  let record: VmRecord = { ref: plan.request.git.ref, commit: plan.request.git.commit, box: plan.basebox.name, serials: plan.serials };
   const vagrant = vagrantCommands(deps, request, vm);
 
   await preflight(deps, request, vm);
@@ -116,6 +145,23 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
     const timings = await runSteps<State>(
       [
         acceleratorStep<State>(deps),
+        {
+          id: 'resolve-serials',
+          title: 'Resolve the snapshot serials this build uses (every "latest" to a number)',
+          run: async (s, report) => {
+            s.serials = await resolveBuildSerials(deps, project, {
+              declared: plan.serials.iso,
+              pinned: plan.request.pinnedSerials,
+              builderSecurity: options.offline ? (request.builderSecurity ?? plan.serials.builder['debian-security']) : request.builderSecurity,
+              store: request.store,
+            });
+            record = { ...record, serials: { builder: { ...plan.serials.builder, 'debian-security': s.serials.builderSecurity }, iso: s.serials.iso } };
+            for (const note of s.serials.notes) {
+              writeLog(`[serials] ${note}`);
+              report(note);
+            }
+          },
+        },
         {
           id: 'vm-up',
           title: `Start the build VM from ${plan.basebox.name} (checkout over 9p, cache disk attached)`,
@@ -167,7 +213,16 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
             const guests = await serveSnapshotsToGuests(quiet, { project, store: request.store, netns: request.netns, cacheRoot: request.cacheRoot, self: request.self });
             cleanup.push('stop serving snapshots to the VM', () => guests.close());
             const script = await readFile(join(request.toolRoot, 'vagrant/provision/setup-build-vm.sh'), 'utf8');
-            const env = provisionEnv({ record, snapshotHost: new URL(project.snapshots.guestBaseUrl).hostname, snapshotPort: guestPort(project), offline: plan.request.options.offline, ...(request.cacheMinFreeMiB === undefined ? {} : { cacheMinFreeMiB: request.cacheMinFreeMiB }) });
+            const env = provisionEnv({
+              record,
+              snapshotHost: new URL(project.snapshots.guestBaseUrl).hostname,
+              snapshotPort: guestPort(project),
+              offline: options.offline,
+              builderSecuritySerial: options.offline ? undefined : s.serials?.builderSecurity,
+              hostEpoch: deps.clock.now().getTime() / 1000,
+              dateOffsetDays: options.dateOffsetDays,
+              ...(request.cacheMinFreeMiB === undefined ? {} : { cacheMinFreeMiB: request.cacheMinFreeMiB }),
+            });
             ssh = await guestSsh(deps, request, vm);
             const result = await deps.runner.tryRun(ssh('sudo bash -s', 'write', guestScript({ ...env, CACHE_SERIAL: s.cacheDisk ? CACHE_DISK_SERIAL : '' }, script)), {
               onLine: (l) => {
@@ -190,7 +245,20 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
           run: async (s, report) => {
             const script = await readFile(join(request.toolRoot, 'vagrant/provision/run-build.sh'), 'utf8');
             if (ssh === undefined) throw new Error('the VM was not provisioned');
-            const result = await deps.runner.tryRun(ssh('bash -s', 'write', guestScript(buildEnv(record, request.buildCommand), script)), {
+            if (s.serials === undefined) throw new Error('the serials were not resolved');
+            const env = buildEnv({
+              record,
+              buildCommand: request.buildCommand,
+              isoSerials: s.serials.iso,
+              builderSecuritySerial: s.serials.builderSecurity,
+              snapshotsUrl: project.snapshots.guestBaseUrl,
+              arch: project.arch,
+              codename: project.codename,
+              compression: options.compression,
+              ramBuild: options.ramBuild,
+              cacheWebsite: options.cacheWebsite,
+            });
+            const result = await deps.runner.tryRun(ssh('bash -s', 'write', guestScript(env, script)), {
               onLine: (l) => {
                 writeLog(l);
                 report(l);
@@ -207,6 +275,35 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
             s.artifacts = await retrieveArtifacts(deps, request, vm, ssh, artifactsDir);
           },
         },
+        ...(request.bootTest === true
+          ? [
+              {
+                id: 'boot-test',
+                title: 'Boot the ISO with QEMU (no network) and wait for its marker on the serial console',
+                run: async (s: State, report: (line: string) => void) => {
+                  if (s.exitCode !== 0) {
+                    report('skipped: the build failed');
+                    return;
+                  }
+                  const isos = s.artifacts.filter((a) => a.endsWith('.iso'));
+                  if (isos.length !== 1) throw new UserError('boot-test-no-iso', `--boot-test needs exactly one .iso among the artifacts; the build brought back ${isos.length === 0 ? 'none' : isos.join(', ')}.`, { kind: 'external', hint: `See ${log}.` });
+                  const iso = join(artifactsDir, isos[0] ?? '');
+                  const accelerator = s.accelerator?.accelerator ?? 'tcg';
+                  report(`booting ${iso} (${accelerator}, -machine pc, no network)`);
+                  s.bootTest = await bootTestIso(deps, {
+                    iso,
+                    commit: record.commit,
+                    accelerator,
+                    log: join(artifactsDir, BOOT_LOG),
+                    onLine: (l) => {
+                      writeLog(`[boot] ${l}`);
+                    },
+                  });
+                  report(s.bootTest.ok ? `booted in ${String(s.bootTest.seconds)} s: marker for ${record.commit.slice(0, 12)} seen, powered off` : `FAILED: ${s.bootTest.failure ?? ''}`);
+                },
+              },
+            ]
+          : []),
       ],
       state,
       progressOptions(request.progress, (text) => { deps.out.line(text); }, request.renderStream, () => deps.clock.now()),
@@ -214,29 +311,36 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
     const exitCode = state.exitCode ?? 1;
     const kept = keep === 'keep-running' || (keep === 'keep-on-failure' && exitCode !== 0);
     const accelerator = state.accelerator ?? { accelerator: 'tcg' as const, reason: 'not probed' };
-    const files: { name: string; bytes: number; sha256: string }[] = [];
-    for (const name of state.artifacts.filter((a) => a !== BUILD_LOG && a !== BUILD_REPORT)) {
+    const files: ArtifactFile[] = [];
+    for (const name of state.artifacts.filter((a) => !HOST_FILES.includes(a))) {
       const path = join(artifactsDir, name);
       const info = await stat(path);
       if (info.isFile()) files.push({ name, bytes: info.size, sha256: await sha256File(path) });
     }
+    const bootFailed = state.bootTest !== undefined && !state.bootTest.ok;
     const report = {
       schema: 'tails-build/build-report@1',
-      ok: exitCode === 0,
+      ok: exitCode === 0 && !bootFailed,
       exitCode,
       finishedAt: deps.clock.now().toISOString(),
       git: plan.request.git,
       box: plan.basebox.name,
-      serials: plan.serials,
+      // What the build used: every serial numeric (the project's files may say "latest").
+      serials: record.serials,
+      builderSecurity: state.serials?.builderSecurity ?? null,
+      serialsDeclared: plan.serials,
       options: plan.request.optionWords.map((w) => w.text),
+      compression: options.compression,
       vm: { domain: vm.domain, accelerator: accelerator.accelerator, cpus: plan.vm.cpus, memoryMiB: plan.vm.memoryMiB, reused: state.reused, cacheDisk: state.cacheDisk, after: kept ? 'kept' : 'destroyed' },
+      bootTest: state.bootTest ?? null,
       timings,
       artifacts: files,
       log: BUILD_LOG,
     };
     await writeFile(join(artifactsDir, BUILD_REPORT), `${JSON.stringify(report, null, 2)}\n`);
+    await excludeFromGit(deps, project.root, artifactsDir, [...HOST_FILES, ...state.artifacts]);
     return {
-      ok: exitCode === 0,
+      ok: exitCode === 0 && !bootFailed,
       exitCode,
       accelerator,
       domain: vm.domain,
@@ -244,9 +348,13 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
       reused: state.reused,
       cacheDisk: state.cacheDisk,
       artifactsDir,
-      artifacts: [BUILD_LOG, BUILD_REPORT, ...state.artifacts.filter((a) => a !== BUILD_LOG && a !== BUILD_REPORT)],
+      artifacts: [...HOST_FILES.filter((f) => f !== BOOT_LOG || state.bootTest !== undefined), ...state.artifacts.filter((a) => !HOST_FILES.includes(a))],
       log,
       timings,
+      serials: state.serials,
+      files,
+      bootTest: state.bootTest,
+      report: join(artifactsDir, BUILD_REPORT),
     };
   });
 }

@@ -5,7 +5,8 @@ import { computeBuildRef, type CiFacts } from '../core/git-ref.js';
 import { planIsoBuild, type IsoBuildPlan } from '../core/iso-plan.js';
 import { messages } from '../core/messages.js';
 import { resolveArchiveOrigin, type ProjectConfig } from '../core/project.js';
-import { parseSerialsJson } from '../core/serials.js';
+import { isSerial, parseSerialsJson } from '../core/serials.js';
+import { UsageError } from '../core/errors.js';
 import { findBaseboxName } from './basebox-name.js';
 import type { Deps } from './deps.js';
 import { readSerialSets } from './snapshots.js';
@@ -21,6 +22,9 @@ export interface IsoRequestInputs {
   /** APT_SNAPSHOTS_SERIALS, raw. */
   readonly pinnedSerialsJson: string | undefined;
   readonly dryRun: boolean;
+  /** --builder-security-serial: pins the builder's debian-security snapshot. */
+  readonly builderSecurity?: string | undefined;
+  readonly bootTest?: boolean;
 }
 
 export async function computeIsoPlan(deps: Deps, project: ProjectConfig, inputs: IsoRequestInputs): Promise<IsoBuildPlan> {
@@ -30,6 +34,7 @@ export async function computeIsoPlan(deps: Deps, project: ProjectConfig, inputs:
     hostCpus: deps.host.cpuCount(),
     releasing: git.releasing,
     httpProxy: inputs.httpProxy,
+    websiteCache: project.kind === 'tails',
   });
   const { options } = resolved;
 
@@ -67,6 +72,16 @@ export async function computeIsoPlan(deps: Deps, project: ProjectConfig, inputs:
       git,
       artifactsDir: resolve(inputs.cwd, inputs.artifactsDir ?? project.root),
       pinnedSerials,
+      builderSecurity: inputs.builderSecurity === undefined ? undefined : checkBuilderSecurity(project, inputs.builderSecurity),
+      bootTest: inputs.bootTest === true,
     },
   });
+}
+
+function checkBuilderSecurity(project: ProjectConfig, serial: string): string {
+  const layout = resolveArchiveOrigin(project, 'debian-security').layout;
+  if (!isSerial(serial, layout)) {
+    throw new UsageError('bad-builder-security-serial', `--builder-security-serial ${serial} is not a debian-security serial (${layout === 'tails' ? 'YYYYMMDDNN' : 'YYYYMMDDTHHMMSSZ'}).`, 'Give the "builderSecurity" value of the build-report.json you reproduce, e.g. --builder-security-serial 2026112901.');
+  }
+  return serial;
 }

@@ -5,6 +5,7 @@ import type { CliContext } from './context.js';
 import { registerBasebox } from './commands/basebox.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerIso } from './commands/iso.js';
+import { registerVerify } from './commands/verify.js';
 import { registerVm } from './commands/vm.js';
 import { registerSnapshots } from './commands/snapshots.js';
 
@@ -31,6 +32,8 @@ Examples:
   tails-build snapshots cat                  show the builder and ISO snapshot serials
   tails-build snapshots freeze               pin every ISO archive to its latest snapshot
   tails-build iso --dry-run --json           print the resolved build plan, run nothing
+  tails-build iso --boot-test                build the ISO in a throwaway VM, then boot it
+  tails-build verify                         build twice in fresh VMs and compare the artifacts
 
 Exit codes: 0 ok, 1 internal error, 2 usage, 3 precondition (dirty tree, bad serial, …),
 4 external failure (command, network, libvirt), 5 missing prerequisite, 130 interrupted.`,
@@ -39,6 +42,7 @@ Exit codes: 0 ok, 1 internal error, 2 usage, 3 precondition (dirty tree, bad ser
   registerBasebox(program, ctx);
   registerSnapshots(program, ctx);
   registerIso(program, ctx);
+  registerVerify(program, ctx);
   registerVm(program, ctx);
   registerDoctor(program, ctx);
   return program;

@@ -5,7 +5,6 @@
  * Patterns are anchored (Tails' were not: "xcpus=4" used to match).
  */
 import { messages } from './messages.js';
-import { isLoopbackUrl } from './project.js';
 
 export type ProxyMode = 'vmproxy' | 'extproxy' | 'vmproxy+extproxy';
 export type Compression = 'fast' | 'default';
@@ -48,8 +47,10 @@ export interface OptionContext {
   readonly hostCpus: number;
   /** HEAD is exactly a tag: release builds force release compression and no website cache. */
   readonly releasing: boolean;
-  /** The host's http_proxy, needed by extproxy modes. */
+  /** The host's http_proxy (extproxy modes would forward to it). */
   readonly httpProxy: string | undefined;
+  /** The project's recipe has a website build cache (a Tails checkout); else cachewebsite does not apply. */
+  readonly websiteCache: boolean;
 }
 
 export interface ResolvedOptions {
@@ -143,7 +144,7 @@ export function resolveBuildOptions(user: readonly OptionToken[], ctx: OptionCon
     ramBuild: false,
     proxy: 'vmproxy',
     dateOffsetDays: 0,
-    cacheWebsite: !ctx.releasing,
+    cacheWebsite: !ctx.releasing && ctx.websiteCache,
     compression: 'default',
     machineType: 'q35',
     cpuModel: undefined,
@@ -219,6 +220,7 @@ export function resolveBuildOptions(user: readonly OptionToken[], ctx: OptionCon
         break;
       case 'cachewebsite':
         if (value === undefined || value === 'yes') {
+          if (!ctx.websiteCache) throw messages.options.noWebsite(text, source);
           o.cacheWebsite = true;
           askedWebsiteCache = true;
         } else if (value === 'no') {
@@ -247,8 +249,10 @@ export function resolveBuildOptions(user: readonly OptionToken[], ctx: OptionCon
     o.cacheWebsite = false;
   }
   if (o.proxy !== 'vmproxy') {
-    if (ctx.httpProxy === undefined || ctx.httpProxy === '') throw messages.options.proxyNeedsHttpProxy(o.proxy);
-    if (isLoopbackUrl(ctx.httpProxy)) throw messages.options.proxyOnLoopback(o.proxy, ctx.httpProxy);
+    // The VM fetches every package from tails-build's own snapshot server, at an
+    // address only the VM's network knows: a proxy outside the VM cannot reach it.
+    const proxySource = [...applied].reverse().find((t) => t.text === o.proxy)?.source ?? ENV_SOURCE;
+    throw messages.options.extproxyDoesNotApply(o.proxy, proxySource, ctx.httpProxy);
   }
   return { options: o, warnings, applied };
 }

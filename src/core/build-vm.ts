@@ -118,6 +118,11 @@ export function guestScript(env: Readonly<Record<string, string>>, body: string)
 
 export interface ProvisionInput {
   readonly record: VmRecord;
+  /** The builder's debian-security snapshot for this build (its sources move there), or undefined when offline. */
+  readonly builderSecuritySerial: string | undefined;
+  /** The host's clock, seconds, and how many days off the VM clock is set (dateoffset). */
+  readonly hostEpoch: number;
+  readonly dateOffsetDays: number;
   /** Host and port of the guest base URL. */
   readonly snapshotHost: string;
   readonly snapshotPort: number;
@@ -136,16 +141,48 @@ export function provisionEnv(input: ProvisionInput): Record<string, string> {
     CACHE_SERIAL: CACHE_DISK_SERIAL,
     CACHE_MIN_FREE_MIB: String(input.cacheMinFreeMiB ?? CACHE_MIN_FREE_MIB),
     OFFLINE: input.offline ? '1' : '0',
+    BUILDER_SECURITY_SERIAL: input.builderSecuritySerial ?? '',
+    HOST_EPOCH: String(Math.floor(input.hostEpoch)),
+    DATE_OFFSET_DAYS: String(input.dateOffsetDays),
   };
 }
 
-export function buildEnv(record: VmRecord, buildCommand: string): Record<string, string> {
+/** What the recipe is told about its build (the recipe contract, see definitions/README.md). */
+export interface RecipeInput {
+  readonly record: VmRecord;
+  readonly buildCommand: string;
+  /** The ISO set, every serial numeric. */
+  readonly isoSerials: Readonly<Record<string, string>>;
+  readonly builderSecuritySerial: string;
+  /** The snapshot server as the VM reaches it. */
+  readonly snapshotsUrl: string;
+  readonly arch: string;
+  readonly codename: string;
+  readonly compression: 'fast' | 'default';
+  /** Build in a tmpfs (ram) or on the VM disk (noram). */
+  readonly ramBuild: boolean;
+  readonly cacheWebsite: boolean;
+}
+
+export function buildEnv(input: RecipeInput): Record<string, string> {
+  const { record } = input;
+  const iso = Object.entries(input.isoSerials).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return {
     GIT_REF: record.ref,
     GIT_COMMIT: record.commit,
     CHECKOUT: CHECKOUT_GUEST_PATH,
-    BUILD_COMMAND: buildCommand,
+    BUILD_COMMAND: input.buildCommand,
     WORK_DIR: GUEST_WORK_DIR,
+    APT_SNAPSHOTS_SERIALS: JSON.stringify(Object.fromEntries(iso)),
+    TAILS_BUILD_ISO_SERIALS: iso.map(([archive, serial]) => `${archive}=${serial}`).join(' '),
+    TAILS_BUILD_BUILDER_SECURITY_SERIAL: input.builderSecuritySerial,
+    TAILS_BUILD_SNAPSHOTS: input.snapshotsUrl,
+    TAILS_BUILD_ARCH: input.arch,
+    TAILS_BUILD_CODENAME: input.codename,
+    TAILS_BUILD_BOX: record.box,
+    TAILS_BUILD_COMPRESSION: input.compression,
+    TAILS_BUILD_RAM: input.ramBuild ? '1' : '0',
+    TAILS_WEBSITE_CACHE: input.cacheWebsite ? '1' : '0',
   };
 }
 

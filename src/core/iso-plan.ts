@@ -19,6 +19,10 @@ export interface BuildRequest {
   readonly artifactsDir: string;
   /** APT_SNAPSHOTS_SERIALS: what `latest` resolves to, to reproduce a build. */
   readonly pinnedSerials: Readonly<Record<string, string>> | undefined;
+  /** Pins the builder's debian-security snapshot (default: the latest). */
+  readonly builderSecurity: string | undefined;
+  /** Boot the ISO after the build (--boot-test). */
+  readonly bootTest: boolean;
 }
 
 export interface PlanStep {
@@ -87,16 +91,25 @@ export function planIsoBuild(inputs: PlanInputs): IsoBuildPlan {
       keep: o.rescue ? 'keep-on-failure' : o.keepRunning ? 'keep-running' : 'destroy',
     },
     steps: [
-      { id: 'preflight', title: 'Check host prerequisites and the checkout', implemented: true },
-      { id: 'resolve-serials', title: 'Resolve every "latest" snapshot serial to a number', implemented: true },
-      { id: 'basebox', title: `Create and import the builder box ${inputs.basebox.name} if missing`, implemented: true },
+      { id: 'preflight', title: 'Check libvirt, host memory, the checkout (readable by QEMU) and the build command', implemented: true },
+      { id: 'basebox', title: `Check the builder box ${inputs.basebox.name} is imported (if not, refuse and name: tails-build basebox create)`, implemented: true },
+      {
+        id: 'resolve-serials',
+        title: `Resolve every "latest" ISO serial to a number${request.pinnedSerials === undefined ? '' : ' (pinned by APT_SNAPSHOTS_SERIALS)'}, and the builder's debian-security snapshot${request.builderSecurity === undefined ? ' (the latest)' : ` (pinned: ${request.builderSecurity})`}`,
+        implemented: true,
+      },
       { id: 'vm-up', title: 'Start a build VM from the box, checkout shared read-only over 9p, cache disk attached', implemented: true },
-      { id: 'branch-lock', title: `Lock the VM to ${request.git.ref}`, implemented: true },
-      { id: 'build', title: 'Build the ISO inside the VM from a fresh clone of HEAD', implemented: true },
+      {
+        id: 'provision',
+        title: `Lock the VM to ${request.git.ref}, mount the cache, ${o.offline ? 'keep the box\'s security snapshot (offline)' : 'move the builder to that debian-security snapshot and upgrade (kernel and GRUB held)'}${o.dateOffsetDays === 0 ? '' : `, set the clock ${String(o.dateOffsetDays)} day(s) off`}`,
+        implemented: true,
+      },
+      { id: 'build', title: `Build from a fresh clone of ${request.git.commit.slice(0, 12)} (${o.compression === 'fast' ? 'fast' : 'release'} compression, ${o.ramBuild ? 'in a tmpfs' : 'on the VM disk'})`, implemented: true },
       { id: 'artifacts', title: `Copy artifacts and the build log to ${request.artifactsDir}`, implemented: true },
+      ...(request.bootTest ? [{ id: 'boot-test', title: 'Boot the ISO with QEMU (no network) and wait for the marker naming this commit', implemented: true }] : []),
       {
         id: 'cleanup',
-        title: o.keepRunning ? 'Keep the VM for the next build of the same ref' : 'Stop the cache, then destroy the VM',
+        title: o.rescue ? 'Destroy the VM, unless the build failed (rescue keeps it)' : o.keepRunning ? 'Keep the VM for the next build of the same ref' : 'Stop the cache, then destroy the VM',
         implemented: true,
       },
     ],

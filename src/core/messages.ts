@@ -94,6 +94,11 @@ export const messages = {
         kind: 'external',
         hint: kept ? 'The VM was kept: look inside with tails-build vm ssh; remove it with tails-build vm destroy' : 'Rebuild with --rescue to keep the failed VM for inspection (tails-build vm ssh).',
       }),
+    bootFailed: (failure: string, consoleLog: string) =>
+      new UserError('boot-test-failed', `The ISO was built but did not pass the boot test: ${failure}. An ISO that does not boot is a failed build.`, {
+        kind: 'external',
+        hint: `Read its serial console in ${consoleLog}; boot it by hand with: qemu-system-x86_64 -machine pc -m 512 -nic none -serial stdio -display none -cdrom <the .iso>`,
+      }),
   },
 
   options: {
@@ -105,13 +110,17 @@ export const messages = {
       ),
     malformed: (option: string, source: string, expected: string) =>
       new UsageError('malformed-build-option', `Malformed build option "${option}" in ${source}: ${expected}.`, 'See tails-build iso --help for the accepted forms.'),
-    proxyNeedsHttpProxy: (mode: string) =>
-      new UsageError('extproxy-without-http-proxy', `The ${mode} proxy mode forwards to the host's http_proxy, but http_proxy is not set.`, 'Set http_proxy=http://HOST:PORT (not on host loopback), or use vmproxy.'),
-    proxyOnLoopback: (mode: string, url: string) =>
+    extproxyDoesNotApply: (mode: string, source: string, httpProxy: string | undefined) =>
       new UsageError(
-        'extproxy-on-loopback',
-        `The ${mode} proxy mode needs an http_proxy the build VM can reach, but ${url} is on the host's loopback.`,
-        'Point http_proxy at an address the VM can reach (not 127.0.0.1/localhost), or use vmproxy.',
+        'extproxy-does-not-apply',
+        `The ${mode} proxy mode (from ${source}) does not apply to tails-build: the build VM fetches every package from tails-build's own snapshot server, at an address only the VM's network knows, so a proxy outside the VM${httpProxy === undefined || httpProxy === '' ? '' : ` (http_proxy=${httpProxy})`} cannot reach it.`,
+        'Use vmproxy (the default: apt-cacher-ng in the VM, on the persistent cache disk): drop the option.',
+      ),
+    noWebsite: (option: string, source: string) =>
+      new UsageError(
+        'cachewebsite-does-not-apply',
+        `The build option "${option}" (from ${source}) does not apply: this project's recipe builds no website (only a Tails checkout has a website build cache).`,
+        'Drop the option; the sample recipe has nothing to cache.',
       ),
   },
 };

@@ -11,8 +11,10 @@ import {
 } from '../../src/core/build-options.js';
 import { UsageError } from '../../src/core/errors.js';
 
-const dev: OptionContext = { hostCpus: 2, releasing: false, httpProxy: undefined };
-const release: OptionContext = { hostCpus: 2, releasing: true, httpProxy: undefined };
+const dev: OptionContext = { hostCpus: 2, releasing: false, httpProxy: undefined, websiteCache: true };
+const release: OptionContext = { hostCpus: 2, releasing: true, httpProxy: undefined, websiteCache: true };
+/** A project whose recipe builds no website (the embedded sample). */
+const sample: OptionContext = { ...dev, websiteCache: false };
 
 function resolve(env: string, ctx = dev, flags: BuildFlags = {}): BuildOptions {
   return resolveBuildOptions([...splitOptionString(env), ...tokensFromFlags(flags)], ctx).options;
@@ -120,16 +122,22 @@ describe('flags', () => {
 });
 
 describe('proxy modes', () => {
-  it('extproxy needs http_proxy', () => {
-    assert.throws(() => resolve('extproxy'), /forwards to the host's http_proxy, but http_proxy is not set/);
+  it('extproxy and vmproxy+extproxy are refused, naming where they came from and why: the VM fetches from our own snapshot server', () => {
+    assert.throws(() => resolve('extproxy'), /The extproxy proxy mode \(from TAILS_BUILD_OPTIONS\) does not apply .* own snapshot server/);
+    assert.throws(() => resolve('', { ...dev, httpProxy: 'http://proxy.example:3142' }, { proxy: 'vmproxy+extproxy' }), /vmproxy\+extproxy proxy mode \(from --proxy\).*\(http_proxy=http:\/\/proxy.example:3142\)/);
   });
-  it('extproxy refuses a loopback http_proxy', () => {
-    for (const url of ['http://127.0.0.1:3142', 'http://localhost:3142/', 'http://[::1]:3142']) {
-      assert.throws(() => resolve('extproxy', { ...dev, httpProxy: url }), /on the host's loopback/);
-    }
+  it('vmproxy, the default, is accepted', () => {
+    assert.equal(resolve('vmproxy').proxy, 'vmproxy');
+    assert.equal(resolve('extproxy vmproxy').proxy, 'vmproxy');
   });
-  it('vmproxy+extproxy accepts a reachable http_proxy', () => {
-    assert.equal(resolve('vmproxy+extproxy', { ...dev, httpProxy: 'http://proxy.example:3142' }).proxy, 'vmproxy+extproxy');
+});
+
+describe('cachewebsite', () => {
+  it('is off by default where the recipe builds no website, and refused when asked for', () => {
+    assert.equal(resolve('', sample).cacheWebsite, false);
+    assert.throws(() => resolve('cachewebsite', sample), /"cachewebsite" \(from TAILS_BUILD_OPTIONS\) does not apply: this project's recipe builds no website/);
+    assert.throws(() => resolve('', sample, { cacheWebsite: 'yes' }), /from --cache-website/);
+    assert.equal(resolve('cachewebsite=no', sample).cacheWebsite, false);
   });
 });
 

@@ -75,18 +75,38 @@ describe('guestScript', () => {
 
 describe('provisionEnv and buildEnv', () => {
   it('carry the lock file, the ref, the whole record as JSON and the offline mode', () => {
-    const env = provisionEnv({ record: RECORD, snapshotHost: 'snapshots.tails-build.internal', snapshotPort: 8470, offline: true });
+    const env = provisionEnv({ record: RECORD, snapshotHost: 'snapshots.tails-build.internal', snapshotPort: 8470, offline: true, builderSecuritySerial: undefined, hostEpoch: 1_700_000_000.7, dateOffsetDays: -3 });
     assert.equal(env.LOCK_FILE, BRANCH_LOCK_FILE);
+    assert.equal(env.BUILDER_SECURITY_SERIAL, '', 'offline: the builder keeps its own security snapshot');
+    assert.equal(env.HOST_EPOCH, '1700000000');
+    assert.equal(env.DATE_OFFSET_DAYS, '-3');
     assert.equal(env.GIT_REF, 'feature/x');
     assert.deepEqual(JSON.parse(env.VM_RECORD_JSON ?? ''), RECORD);
     assert.equal(env.OFFLINE, '1');
     assert.equal(env.CACHE_SERIAL, CACHE_DISK_SERIAL);
   });
-  it('builds the recorded commit with the given command', () => {
-    const env = buildEnv(RECORD, 'bash definitions/iso/build.sh');
+  it('builds the recorded commit with the given command, and tells the recipe the resolved serials and options', () => {
+    const env = buildEnv({
+      record: RECORD,
+      buildCommand: 'bash definitions/iso/build.sh',
+      isoSerials: { 'debian-security': '2026112902', debian: '2026112901' },
+      builderSecuritySerial: '2026112903',
+      snapshotsUrl: 'http://snapshots.tails-build.internal:8470/',
+      arch: 'amd64',
+      codename: 'bookworm',
+      compression: 'default',
+      ramBuild: false,
+      cacheWebsite: false,
+    });
     assert.equal(env.GIT_COMMIT, RECORD.commit);
     assert.equal(env.BUILD_COMMAND, 'bash definitions/iso/build.sh');
     assert.equal(env.CHECKOUT, '/amnesia.git');
+    assert.equal(env.TAILS_BUILD_ISO_SERIALS, 'debian=2026112901 debian-security=2026112902');
+    assert.deepEqual(JSON.parse(env.APT_SNAPSHOTS_SERIALS ?? ''), { debian: '2026112901', 'debian-security': '2026112902' });
+    assert.equal(env.TAILS_BUILD_BUILDER_SECURITY_SERIAL, '2026112903');
+    assert.equal(env.TAILS_BUILD_COMPRESSION, 'default');
+    assert.equal(env.TAILS_BUILD_RAM, '0');
+    assert.equal(env.TAILS_WEBSITE_CACHE, '0');
   });
 });
 

@@ -3,6 +3,7 @@
 # build (idempotent). tails-build prepends the settings as exported variables:
 #   GIT_REF VM_RECORD_JSON (ref, commit, box, serials) LOCK_FILE
 #   SNAPSHOT_HOST SNAPSHOT_PORT CACHE_SERIAL CACHE_MIN_FREE_MIB OFFLINE
+#   BUILDER_SECURITY_SERIAL (empty: keep the box's) HOST_EPOCH DATE_OFFSET_DAYS
 # Exit codes tails-build maps to messages: 3 branch lock, 4 cache disk full,
 # 5 cache disk missing.
 set -euo pipefail
@@ -32,13 +33,7 @@ printf '%s %s\n' "$gateway" "$SNAPSHOT_HOST" >>/etc/hosts
 say "snapshots: $SNAPSHOT_HOST is $gateway"
 
 # --- 3. The apt-cacher-ng disk: a block device found by its serial -----------
-if [ -z "$CACHE_SERIAL" ]; then
-  # Another running VM holds the cache disk: apt goes straight to the snapshots.
-  systemctl stop apt-cacher-ng.service 2>/dev/null || true
-  rm -f /etc/apt/apt.conf.d/30tails-build-proxy
-  say "no cache disk for this build: apt uses the snapshot server directly"
-  exit 0
-fi
+setup_cache() {
 disk="/dev/disk/by-id/virtio-$CACHE_SERIAL"
 cache=/var/cache/apt-cacher-ng
 for _ in $(seq 1 50); do [ -b "$disk" ] && break; udevadm settle || true; sleep 0.2; done
@@ -85,3 +80,46 @@ rm -f /etc/apt-cacher-ng/network.conf
 systemctl restart apt-cacher-ng.service
 printf 'Acquire::http::Proxy "http://127.0.0.1:3142/";\n' >/etc/apt/apt.conf.d/30tails-build-proxy
 say "apt-cacher-ng: running on 127.0.0.1:3142 (offline mode: $OFFLINE)"
+}
+
+if [ -z "$CACHE_SERIAL" ]; then
+  # Another running VM holds the cache disk: apt goes straight to the snapshots.
+  systemctl stop apt-cacher-ng.service 2>/dev/null || true
+  rm -f /etc/apt/apt.conf.d/30tails-build-proxy
+  say "no cache disk for this build: apt uses the snapshot server directly"
+else
+  setup_cache
+fi
+
+# --- 5. Security fixes for the builder (as Tails does) ------------------------
+# Its debian-security source moves to the snapshot the host resolved, at every
+# provisioning; the first provisioning since boot upgrades from it, with the
+# kernel and GRUB held (their upgrades once broke every Tails build).
+sources=/etc/apt/sources.list.d/snapshots.sources
+if [ -z "$BUILDER_SECURITY_SERIAL" ]; then
+  say "security fixes: offline build, the builder keeps its box's debian-security snapshot"
+else
+  sed -i -E "s#(/debian-security/)[0-9A-Z]+/#\1$BUILDER_SECURITY_SERIAL/#" "$sources"
+  grep -q "/debian-security/$BUILDER_SECURITY_SERIAL/" "$sources" ||
+    { echo "E: could not point $sources at debian-security $BUILDER_SECURITY_SERIAL" >&2; exit 1; }
+  say "security fixes: builder debian-security source at snapshot $BUILDER_SECURITY_SERIAL"
+  if [ -e /run/tails-build-upgraded ] && [ "$(cat /run/tails-build-upgraded)" = "$BUILDER_SECURITY_SERIAL" ]; then
+    say "security fixes: already applied since this VM booted"
+  else
+    held="$(dpkg-query -W -f '${db:Status-Abbrev} ${Package}\n' 'linux-image*' 'grub*' 2>/dev/null | awk '$1 ~ /^.i/ { print $2 }')"
+    # shellcheck disable=SC2086 # one package name per word
+    [ -z "$held" ] || apt-mark hold $held >/dev/null
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get -q update
+    apt-get -q -y -o Dpkg::Options::=--force-confold dist-upgrade
+    printf '%s\n' "$BUILDER_SECURITY_SERIAL" >/run/tails-build-upgraded
+    say "security fixes: upgraded from debian-security $BUILDER_SECURITY_SERIAL (held: ${held//$'\n'/ })"
+  fi
+fi
+
+# --- 6. The clock (dateoffset), set last: apt verifies signatures with it ----
+if [ "$DATE_OFFSET_DAYS" != 0 ] || [ -e /var/lib/tails-build/date-offset ]; then
+  date -u -s "@$((HOST_EPOCH + DATE_OFFSET_DAYS * 86400))" >/dev/null
+  printf '%s\n' "$DATE_OFFSET_DAYS" >/var/lib/tails-build/date-offset
+  say "clock: $DATE_OFFSET_DAYS day(s) off the host's, now $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+fi

@@ -1,6 +1,6 @@
 /** `tails-build iso`: build the ISO in a throwaway VM (for now: resolve and print the plan). */
 import { Option, type Command } from 'commander';
-import { computeIsoPlan } from '../../app/iso-plan.js';
+import { computeIsoPlan, type IsoRequestInputs } from '../../app/iso-plan.js';
 import { loadProject } from '../../app/project.js';
 import { splitOptionString, tokensFromFlags, type BuildFlags } from '../../core/build-options.js';
 import type { IsoBuildPlan } from '../../core/iso-plan.js';
@@ -8,22 +8,22 @@ import { UsageError } from '../../core/errors.js';
 import { messages } from '../../core/messages.js';
 import type { Output } from '../../ui/output.js';
 import { join } from 'node:path';
-import { buildInVm } from '../../app/build-vm.js';
-import { cacheRoot, depsFor, progressMode, snapshotStoreDir, vmNetns, type CliContext } from '../context.js';
+import { buildInVm, type VmBuildRequest } from '../../app/build-vm.js';
+import { cacheRoot, depsFor, progressMode, snapshotStoreDir, vmNetns, type CliContext, type GlobalOptions } from '../context.js';
 
-interface IsoFlags extends BuildFlags {
+export interface IsoFlags extends BuildFlags {
   readonly dryRun?: boolean;
   readonly artifacts?: string;
   readonly store?: string;
+  readonly bootTest?: boolean;
+  readonly builderSecuritySerial?: string;
 }
 
-export function registerIso(program: Command, ctx: CliContext): void {
-  program
-    .command('iso')
-    .description('build the ISO inside a throwaway builder VM and copy the artifacts back')
-    .option('-n, --dry-run', 'resolve the request and print the plan; run nothing')
+/** The flags `iso` and `verify` share: where from, and Tails' build options. */
+export function addBuildFlags(cmd: Command): Command {
+  return cmd
     .option('--store <dir>', 'the local snapshot store the VM is served from (default: <cache>/snapshots)')
-    .option('--artifacts <dir>', 'where artifacts and the build log are copied (env ARTIFACTS; default: the project root)')
+    .option('--builder-security-serial <serial>', "pin the builder's debian-security snapshot (default: the latest; a report's builderSecurity reproduces it)")
     .option('--keep-running', 'keep the VM and reuse it for the next build of the same ref (keeprunning)')
     .option('--rescue', 'keep a failed VM and its build dir for inspection (rescue)')
     .option('--force-cleanup', 'destroy any builder VM before the build, and always after (forcecleanup)')
@@ -39,16 +39,32 @@ export function registerIso(program: Command, ctx: CliContext): void {
     .option('--no-cache-website', 'do not use the website build cache')
     .addOption(new Option('--compression <kind>', 'squashfs compression: fast (zstd) or default (release)').choices(['fast', 'default']))
     .option('--machine-type <type>', 'QEMU machine type (machinetype=, default q35)')
-    .option('--cpu-model <model>', 'QEMU CPU model (cpumodel=; default host-passthrough on KVM, maximum on TCG)')
+    .option('--cpu-model <model>', 'QEMU CPU model (cpumodel=; default host-passthrough on KVM, maximum on TCG)');
+}
+
+export function registerIso(program: Command, ctx: CliContext): void {
+  const iso = program
+    .command('iso')
+    .description('build the ISO inside a throwaway builder VM and copy the artifacts back')
+    .option('-n, --dry-run', 'resolve the request and print the plan; run nothing')
+    .option('--artifacts <dir>', 'where artifacts and the build log are copied (env ARTIFACTS; default: the project root)')
+    .option('--boot-test', 'after the build, boot the ISO with QEMU (no network) and wait for the marker naming this commit; a failed boot fails the build');
+  addBuildFlags(iso)
     .addHelpText(
       'after',
       `
 Options may also come from TAILS_BUILD_OPTIONS, space-separated, with Tails' names:
   keeprunning rescue forcecleanup ignorechanges offline cpus=N memory=N ram noram
-  vmproxy extproxy vmproxy+extproxy dateoffset=[+-]N cachewebsite[=yes|no]
-  fastcomp defaultcomp machinetype=TYPE cpumodel=MODEL nomergebasebranch
+  vmproxy dateoffset=[+-]N cachewebsite[=yes|no] fastcomp defaultcomp
+  machinetype=TYPE cpumodel=MODEL nomergebasebranch
 Flags win over TAILS_BUILD_OPTIONS; an unknown or malformed option is an error.
-APT_SNAPSHOTS_SERIALS='{"debian":"2024101502"}' pins what "latest" resolves to.
+extproxy and vmproxy+extproxy are refused: the VM fetches from tails-build's own
+snapshot server, which a proxy outside the VM cannot reach. cachewebsite applies
+to a Tails checkout only. The recipe is told the rest (TAILS_BUILD_COMPRESSION,
+TAILS_BUILD_RAM, …: see definitions/README.md).
+APT_SNAPSHOTS_SERIALS='{"debian":"2024101502"}' pins what "latest" resolves to;
+the host resolves every other "latest" before the VM boots, and the report and
+tails-build-env.list record the numbers apt used.
 
 The build runs in this checkout's own VM (tails-build vm status): an overlay of
 the builder box, the checkout read-only over 9p, the shared apt-cacher-ng disk
@@ -62,6 +78,7 @@ namespace of VM networks; default: the one libvirtd runs in), and
 TAILS_BUILD_CACHE_MIN_FREE_MIB (below it the cache disk counts as full; 1024).
 
 Examples:
+  tails-build iso --boot-test                    build, then boot the ISO and check it
   tails-build iso --dry-run                      show what would be built and how
   tails-build iso --dry-run --json | jq .basebox.name
   TAILS_BUILD_OPTIONS="keeprunning cpus=4" tails-build iso
@@ -73,15 +90,7 @@ Examples:
       const dryRun = flags.dryRun === true;
       const { deps, globals } = depsFor(ctx, cmd, { dryRun });
       const project = await loadProject(deps, { projectDir: globals.project, cwd: ctx.cwd });
-      const plan = await computeIsoPlan(deps, project, {
-        optionWords: [...splitOptionString(ctx.env.TAILS_BUILD_OPTIONS), ...tokensFromFlags(flags)],
-        httpProxy: ctx.env.http_proxy ?? ctx.env.HTTP_PROXY,
-        ci: { jenkinsUrl: ctx.env.JENKINS_URL, gitBranch: ctx.env.GIT_BRANCH },
-        artifactsDir: flags.artifacts ?? ctx.env.ARTIFACTS,
-        cwd: ctx.cwd,
-        pinnedSerialsJson: ctx.env.APT_SNAPSHOTS_SERIALS,
-        dryRun,
-      });
+      const plan = await computeIsoPlan(deps, project, isoInputs(ctx, flags, dryRun));
       if (dryRun) {
         if (globals.json) deps.out.data(plan);
         else printPlan(deps.out, plan);
@@ -89,29 +98,56 @@ Examples:
       }
       if (!globals.json) printPlan(deps.out, plan);
       if (project.buildCommand === undefined) throw messages.iso.noBuildCommand(project.root);
-      const result = await buildInVm(deps, {
-        project,
-        plan,
-        buildCommand: project.buildCommand,
-        netns: vmNetns(ctx),
-        cacheRoot: cacheRoot(ctx),
-        store: snapshotStoreDir(ctx, flags.store),
-        toolRoot: ctx.toolRoot,
-        self: ctx.self,
-        progress: progressMode(ctx, globals),
-        renderStream: ctx.stderrStream,
-        ...cacheMinFree(ctx.env.TAILS_BUILD_CACHE_MIN_FREE_MIB),
-      });
+      const result = await buildInVm(deps, { ...vmBuildBase(ctx, globals, flags, project.buildCommand), project, plan });
       if (globals.json) deps.out.line(JSON.stringify({ event: 'result', ...result, plan }));
       else {
-        deps.out.line(`Build ${result.ok ? 'succeeded' : `FAILED (exit ${String(result.exitCode)})`}; accelerator ${result.accelerator.accelerator}; VM ${result.domain} ${result.vm}.`);
+        deps.out.line(`Build ${result.exitCode === 0 ? 'succeeded' : `FAILED (exit ${String(result.exitCode)})`}; accelerator ${result.accelerator.accelerator}; VM ${result.domain} ${result.vm}.`);
+        if (result.serials !== undefined) deps.out.line(`Serials used: ${Object.entries(result.serials.iso).map(([a, v]) => `${a}=${v}`).join(' ')}; builder debian-security=${result.serials.builderSecurity}`);
         for (const a of result.artifacts) deps.out.line(`  ${join(result.artifactsDir, a)}`);
+        for (const f of result.files.filter((x) => x.name.endsWith('.iso'))) deps.out.line(`ISO: ${join(result.artifactsDir, f.name)} (${String(f.bytes)} bytes, sha256 ${f.sha256})`);
+        if (result.bootTest !== undefined) {
+          deps.out.line(result.bootTest.ok ? `Boot test: booted (${result.bootTest.accelerator}, ${String(result.bootTest.seconds)} s), marker for ${plan.request.git.commit.slice(0, 12)} seen, powered off by itself.` : `Boot test: FAILED: ${result.bootTest.failure ?? ''} (console: ${result.bootTest.log})`);
+        }
       }
-      if (!result.ok) throw messages.iso.buildFailed(result.exitCode, result.log, result.vm === 'kept');
+      if (result.exitCode !== 0) throw messages.iso.buildFailed(result.exitCode, result.log, result.vm === 'kept');
+      if (result.bootTest !== undefined && !result.bootTest.ok) throw messages.iso.bootFailed(result.bootTest.failure ?? '', result.bootTest.log);
     });
 }
 
-function printPlan(out: Output, plan: IsoBuildPlan): void {
+/** What `iso` and `verify` read from flags and the environment to plan a build. */
+export function isoInputs(ctx: CliContext, flags: IsoFlags, dryRun: boolean): IsoRequestInputs {
+  return {
+    optionWords: [...splitOptionString(ctx.env.TAILS_BUILD_OPTIONS), ...tokensFromFlags(flags)],
+    httpProxy: ctx.env.http_proxy ?? ctx.env.HTTP_PROXY,
+    ci: { jenkinsUrl: ctx.env.JENKINS_URL, gitBranch: ctx.env.GIT_BRANCH },
+    artifactsDir: flags.artifacts ?? ctx.env.ARTIFACTS,
+    cwd: ctx.cwd,
+    pinnedSerialsJson: ctx.env.APT_SNAPSHOTS_SERIALS,
+    dryRun,
+    builderSecurity: flags.builderSecuritySerial,
+    bootTest: flags.bootTest === true,
+  };
+}
+
+/** Everything a VM build needs besides the project and the plan. */
+export function vmBuildBase(ctx: CliContext, globals: GlobalOptions, flags: IsoFlags, buildCommand: string | undefined): Omit<VmBuildRequest, 'project' | 'plan'> {
+  if (buildCommand === undefined) throw messages.iso.noBuildCommand(ctx.cwd);
+  return {
+    buildCommand,
+    netns: vmNetns(ctx),
+    cacheRoot: cacheRoot(ctx),
+    store: snapshotStoreDir(ctx, flags.store),
+    toolRoot: ctx.toolRoot,
+    self: ctx.self,
+    progress: progressMode(ctx, globals),
+    renderStream: ctx.stderrStream,
+    bootTest: flags.bootTest === true,
+    ...(flags.builderSecuritySerial === undefined ? {} : { builderSecurity: flags.builderSecuritySerial }),
+    ...cacheMinFree(ctx.env.TAILS_BUILD_CACHE_MIN_FREE_MIB),
+  };
+}
+
+export function printPlan(out: Output, plan: IsoBuildPlan): void {
   const o = plan.request.options;
   const g = plan.request.git;
   out.line(`Project:   ${plan.project.root} (${plan.project.kind} layout)`);

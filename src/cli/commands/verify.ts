@@ -1,0 +1,106 @@
+/** `tails-build verify`: build twice in fresh VMs (or once against a published report) and compare. */
+import type { Command } from 'commander';
+import { readFile, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { computeIsoPlan } from '../../app/iso-plan.js';
+import { excludeFromGit } from '../../app/git-exclude.js';
+import { loadProject } from '../../app/project.js';
+import { verify } from '../../app/verify.js';
+import { UserError } from '../../core/errors.js';
+import { parsePublishedBuild } from '../../core/verify.js';
+import { depsFor, type CliContext } from '../context.js';
+import { addBuildFlags, isoInputs, printPlan, vmBuildBase, type IsoFlags } from './iso.js';
+
+interface VerifyFlags extends IsoFlags {
+  readonly against?: string;
+  readonly output?: string;
+}
+
+export const VERIFY_REPORT = 'verify-report.json';
+
+export function registerVerify(program: Command, ctx: CliContext): void {
+  const cmd = program
+    .command('verify')
+    .description('prove the build is reproducible: build the same commit in two fresh VMs (the second pinned to the serials the first used) and compare every artifact')
+    .option('--against <build-report.json>', 'rebuild what a published build report describes (commit, serials, box) once, and compare with its sha256s')
+    .option('--output <dir>', 'where build-1/ and build-2/ go (default: <ARTIFACTS or the project root>/verify)')
+    .option('--boot-test', 'boot-test the ISO of each build too');
+  addBuildFlags(cmd)
+    .addHelpText(
+      'after',
+      `
+Compared: every artifact the recipe wrote (the .iso, .packages, .apt-sources,
+.build-manifest, tails-build-env.list) — not build.log, build-report.json or the
+boot console. Both hashes are printed with the verdict; verify-report.json holds
+them. On a mismatch both artifact sets are kept, diffoscope (when installed)
+writes a report per differing file next to them, and the exit code is 4.
+The builder's debian-security snapshot is pinned too: tool versions in the
+builder (xorriso, mksquashfs) can reach the ISO.
+
+Examples:
+  tails-build verify                                   two builds, compare
+  tails-build verify --against /srv/release/build-report.json
+  tails-build --json verify | tail -n 1 | jq .identical`,
+    )
+    .action(async (flags: VerifyFlags, command: Command) => {
+      const { deps, globals } = depsFor(ctx, command);
+      const project = await loadProject(deps, { projectDir: globals.project, cwd: ctx.cwd });
+      const inputs = isoInputs(ctx, flags, false);
+      const against = flags.against === undefined ? undefined : await readReport(resolve(ctx.cwd, flags.against));
+      const plan = await computeIsoPlan(deps, project, {
+        ...inputs,
+        ...(against === undefined ? {} : { pinnedSerialsJson: JSON.stringify(against.report.isoSerials), builderSecurity: against.report.builderSecurity }),
+      });
+      const outputDir = flags.output === undefined ? join(plan.request.artifactsDir, 'verify') : resolve(ctx.cwd, flags.output);
+      if (!globals.json) printPlan(deps.out, plan);
+      const result = await verify(deps, {
+        build: { ...vmBuildBase(ctx, globals, flags, project.buildCommand), project },
+        plan,
+        outputDir,
+        ...(against === undefined ? {} : { against }),
+        onBuild: (n, of, what) => {
+          deps.out.info(`verify: build ${String(n)} of ${String(of)} in a fresh VM (${what})`);
+        },
+      });
+      const summary = {
+        schema: 'tails-build/verify@1',
+        identical: result.identical,
+        commit: plan.request.git.commit,
+        files: result.comparison.files,
+        builds: result.builds.map((b) => ({ label: b.label, artifactsDir: b.artifactsDir, report: b.report })),
+        diffoscope: result.diffoscope,
+        ...(result.diffoscopeNote === undefined ? {} : { note: result.diffoscopeNote }),
+      };
+      await writeFile(join(outputDir, VERIFY_REPORT), `${JSON.stringify(summary, null, 2)}\n`);
+      await excludeFromGit(deps, project.root, outputDir, [VERIFY_REPORT, ...result.diffoscope.map((p) => basename(p))]);
+      if (globals.json) deps.out.line(JSON.stringify({ event: 'result', ...summary }));
+      else {
+        const [a, b] = result.builds;
+        deps.out.line(`Compared ${a?.label ?? ''} (${a?.artifactsDir || a?.report || ''}) with ${b?.label ?? ''} (${b?.artifactsDir ?? ''}):`);
+        for (const f of result.comparison.files) {
+          deps.out.line(`  ${f.identical ? 'identical' : 'DIFFERENT'}  ${f.name}`);
+          deps.out.line(`      ${a?.label ?? ''}: ${f.first ?? '(missing)'}`);
+          deps.out.line(`      ${b?.label ?? ''}: ${f.second ?? '(missing)'}`);
+        }
+        deps.out.line(result.identical ? `Reproducible: all ${String(result.comparison.files.length)} artifacts are bit-for-bit identical.` : 'NOT reproducible: the artifacts differ (both sets are kept).');
+        for (const r of result.diffoscope) deps.out.line(`diffoscope: ${r}`);
+        if (result.diffoscopeNote !== undefined) deps.out.info(result.diffoscopeNote);
+      }
+      if (!result.identical) {
+        throw new UserError('not-reproducible', `The build of ${plan.request.git.commit.slice(0, 12)} is not reproducible: ${result.comparison.files.filter((f) => !f.identical).map((f) => f.name).join(', ')} differ.`, {
+          kind: 'external',
+          hint: result.diffoscope.length > 0 ? `Read why in ${result.diffoscope.join(', ')}` : `Compare the two sets in ${outputDir} (diffoscope explains each difference: apt-get install diffoscope).`,
+        });
+      }
+    });
+}
+
+async function readReport(path: string): Promise<{ report: ReturnType<typeof parsePublishedBuild>; source: string }> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new UserError('no-build-report', `Cannot read the build report ${path}: ${error instanceof Error ? error.message : String(error)}.`, { hint: 'Pass the build-report.json a tails-build iso wrote next to its artifacts.' });
+  }
+  return { report: parsePublishedBuild(text, path), source: path };
+}
