@@ -75,6 +75,9 @@ Offlinemode: $OFFLINE
 # The snapshot server listens on a port of its own (8470), not 80.
 AllowUserPorts: 80 $SNAPSHOT_PORT
 VfilePatternEx: (/project/trace/[^/]+$)
+# A snapshot never changes once taken: its indices need no revalidation, so a
+# warm build asks the snapshot server for nothing.
+SPfilePatternEx: (/([0-9]{10}|[0-9]{8}T[0-9]{6}Z)/dists/)
 ACNG
 rm -f /etc/apt-cacher-ng/network.conf
 systemctl restart apt-cacher-ng.service
