@@ -3,7 +3,7 @@
 #
 #   bash provision/host/bootstrap.sh setup   # packages, node deps, build, libvirt daemons
 #   bash provision/host/bootstrap.sh test    # setup, then type check + lint + tests
-#   bash provision/host/bootstrap.sh demo    # setup, then the deepest tails-build steps that exist
+#   bash provision/host/bootstrap.sh demo    # setup, then build, boot-test and verify the sample ISO
 #
 # Idempotent; run as root. No systemd is assumed: virtlogd, virtlockd and
 # libvirtd are started by hand, inside the network namespace $TAILS_BUILD_NETNS
@@ -33,7 +33,7 @@ usage() {
 usage: bash provision/host/bootstrap.sh setup|test|demo
   setup  install host packages, start libvirt in the '$NETNS' netns, npm ci, build
   test   setup, then npm run check and npm test (what .ci/run does)
-  demo   setup, then run the deepest tails-build steps that exist
+  demo   setup, then create the builder box, build the sample ISO, boot it, verify it
 EOF
 }
 
@@ -291,8 +291,11 @@ DEMO_STEPS=(
   "snapshots cat|APT snapshot serials"
   "iso --dry-run|build VM / ISO"
   "@basebox|basebox"
-  "iso|build VM / ISO"
+  "@iso|the sample ISO"
 )
+# The project the demo builds: this checkout, or a throwaway clone when the
+# committed builder serials cannot be recreated here (see demo_basebox).
+DEMO_PROJECT=""
 
 # Whether `tails-build WORDS` exists: its help is there and is not a stub's.
 has_command() {
@@ -342,7 +345,36 @@ demo_basebox() {
   say "reproducible: both builds have sha256 $second"
   say "+ tails-build basebox test   (boot it with vagrant-libvirt and run a command over ssh)"
   run node dist/src/main.js -C "$project" basebox test
-  if [ "$project" != "$REPO_ROOT" ]; then rm -rf "$project"; fi
+  DEMO_PROJECT="$project"
+}
+
+# The main job: the sample ISO built in a throwaway VM and boot-tested, then
+# built twice more in fresh VMs to prove it bit-for-bit reproducible.
+demo_iso() {
+  local project="${DEMO_PROJECT:-$REPO_ROOT}"
+  say "+ tails-build iso --boot-test   (build the sample ISO in a throwaway VM, then boot it)"
+  node dist/src/main.js -C "$project" iso --boot-test || die "tails-build iso --boot-test failed (exit $?); its log is $project/build.log"
+  say "+ tails-build verify   (two more builds in fresh VMs, the second pinned to the first's serials; compare)"
+  node dist/src/main.js -C "$project" verify || die "tails-build verify failed (exit $?): see $project/verify"
+  node - "$project" <<'NODE' >&2
+const { readFileSync } = require('node:fs');
+const { join } = require('node:path');
+const root = process.argv[2];
+const report = JSON.parse(readFileSync(join(root, 'build-report.json'), 'utf8'));
+const verify = JSON.parse(readFileSync(join(root, 'verify', 'verify-report.json'), 'utf8'));
+const iso = report.artifacts.find((a) => a.name.endsWith('.iso'));
+const lines = [
+  `ISO:        ${join(root, iso.name)} (${iso.bytes} bytes)`,
+  `sha256:     ${iso.sha256}`,
+  `commit:     ${report.git.commit} (${report.git.ref})`,
+  `serials:    ${Object.entries(report.serials.iso).map(([a, s]) => `${a}=${s}`).join(' ')}; builder debian-security=${report.builderSecurity}`,
+  `boot test:  ${report.bootTest && report.bootTest.ok ? `booted (${report.bootTest.accelerator}, ${report.bootTest.seconds} s), marker with the commit seen, powered off` : 'FAILED'}`,
+  `reproduced: ${verify.identical ? `two more builds in fresh VMs were bit-for-bit identical (${verify.files.length} artifacts)` : 'NOT identical'}`,
+  `report:     ${join(root, 'build-report.json')}`,
+];
+console.error(lines.map((l) => `[demo] ${l}`).join('\n'));
+NODE
+  if [ "$project" != "$REPO_ROOT" ]; then say "the demo built in the throwaway clone $project (kept, so that the ISO stays; remove it when done)"; fi
 }
 
 run_demo() {
@@ -356,10 +388,9 @@ run_demo() {
       demo_basebox
       continue
     fi
-    if [ "$words" = iso ] && [ ! -f definitions/iso/build.sh ]; then
-      say "stopping here: the build VM works (tails-build iso), but the sample ISO recipe it runs, definitions/iso/build.sh, is not written yet (issue: $issue)"
-      rm -f "$errlog"
-      return 0
+    if [ "$words" = "@iso" ]; then
+      demo_iso
+      continue
     fi
     # shellcheck disable=SC2086 # the step's words are split on purpose
     if ! has_command $words; then

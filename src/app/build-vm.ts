@@ -56,6 +56,8 @@ export interface VmBuildRequest {
   readonly renderStream: NodeJS.WriteStream;
   /** TAILS_BUILD_CACHE_MIN_FREE_MIB: below it, the cache disk counts as full. */
   readonly cacheMinFreeMiB?: number;
+  /** The apt-cacher-ng volume (TAILS_BUILD_CACHE_VOLUME; default CACHE_VOLUME). */
+  readonly cacheVolume?: string;
   /** Pins the builder's debian-security snapshot (verify); default: the latest. */
   readonly builderSecurity?: string;
   /** Boot the ISO the build brought back (QEMU, no network) and wait for its marker. */
@@ -176,7 +178,7 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
                 });
               }
             }
-            s.cacheDisk = await ensureCacheDisk(deps, vm, report);
+            s.cacheDisk = await ensureCacheDisk(deps, vm, request.cacheVolume ?? CACHE_VOLUME, report);
             await mkdir(vm.stateDir, { recursive: true });
             const settings = planVmSettings({
               box: plan.basebox.name,
@@ -190,6 +192,7 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
               cpuModel: plan.vm.cpuModel,
               checkout: project.root,
               cacheDisk: s.cacheDisk,
+              cacheVolume: request.cacheVolume ?? CACHE_VOLUME,
             });
             await writeFile(join(vm.stateDir, 'settings.json'), `${JSON.stringify(settings, null, 2)}\n`);
             if (s.reused) {
@@ -424,16 +427,16 @@ function parents(path: string): string[] {
 }
 
 /** The cache volume, created on first use; false when another VM holds it (never two writers). */
-async function ensureCacheDisk(deps: Deps, vm: VmIdentity, report: (line: string) => void): Promise<boolean> {
+async function ensureCacheDisk(deps: Deps, vm: VmIdentity, name: string, report: (line: string) => void): Promise<boolean> {
   await deps.pool.ensurePool();
   const volumes = await deps.pool.listVolumes();
-  let volume = volumes.find((v) => v.name === CACHE_VOLUME);
+  let volume = volumes.find((v) => v.name === name);
   if (volume === undefined) {
-    report(`creating the apt-cacher-ng disk ${CACHE_VOLUME} (${String(CACHE_VOLUME_GIB)} GiB, qcow2) in pool ${deps.pool.name}`);
-    await deps.pool.createVolume({ name: CACHE_VOLUME, capacityGiB: CACHE_VOLUME_GIB });
-    volume = (await deps.pool.listVolumes()).find((v) => v.name === CACHE_VOLUME);
+    report(`creating the apt-cacher-ng disk ${name} (${String(CACHE_VOLUME_GIB)} GiB, qcow2) in pool ${deps.pool.name}`);
+    await deps.pool.createVolume({ name, capacityGiB: CACHE_VOLUME_GIB });
+    volume = (await deps.pool.listVolumes()).find((v) => v.name === name);
   }
-  const users = (await deps.domains.usersOfFile(volume?.path ?? CACHE_VOLUME)).filter((d) => d !== vm.domain);
+  const users = (await deps.domains.usersOfFile(volume?.path ?? name)).filter((d) => d !== vm.domain);
   for (const other of users) {
     if ((await deps.domains.state(other)) === 'running') {
       deps.out.warn(`The apt-cacher-ng disk is in use by the running VM ${other}; this build runs without the cache (packages come straight from the snapshot server).`);

@@ -8,6 +8,7 @@ import { resolve as resolvePath } from 'node:path';
 import { createDeps, type BoxStoreSettings, type Deps, type Mode } from '../app/deps.js';
 import { DEFAULT_LOCK_DIR } from '../adapters/lock.js';
 import { UsageError } from '../core/errors.js';
+import { CACHE_VOLUME } from '../core/build-vm.js';
 import { createOutput, type Output, type Writable } from '../ui/output.js';
 
 export interface CliContext {
@@ -142,4 +143,14 @@ export function boxStoreSettings(ctx: CliContext): BoxStoreSettings {
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : value;
+}
+
+/** The persistent apt-cacher-ng volume: TAILS_BUILD_CACHE_VOLUME (tests use their own), else the default. */
+export function cacheVolume(ctx: CliContext): string {
+  const name = ctx.env.TAILS_BUILD_CACHE_VOLUME;
+  if (name === undefined || name === '') return CACHE_VOLUME;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*\.qcow2$/.test(name)) {
+    throw new UsageError('bad-env', `TAILS_BUILD_CACHE_VOLUME=${name} is not a volume name (letters, digits, ._- ending in .qcow2).`, 'Set it to e.g. TAILS_BUILD_CACHE_VOLUME=my-apt-cacher-ng.qcow2, or unset it.');
+  }
+  return name;
 }

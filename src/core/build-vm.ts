@@ -18,6 +18,7 @@ export const CHECKOUT_GUEST_PATH = '/amnesia.git';
 /** Where the guest clones and builds; artifacts land in `<dir>/artifacts`. */
 export const GUEST_WORK_DIR = '/home/vagrant/tails-build';
 export const CACHE_DISK_SERIAL = 'tb-acng';
+/** The default name of the persistent apt-cacher-ng volume (TAILS_BUILD_CACHE_VOLUME overrides it: tests use their own). */
 export const CACHE_VOLUME = 'tails-build-apt-cacher-ng.qcow2';
 export const CACHE_VOLUME_GIB = 15;
 /** Below this, provisioning asks apt-cacher-ng to clean up, then refuses. */
@@ -54,6 +55,8 @@ export interface VmSettingsInput {
   readonly cpuModel: string | undefined;
   readonly checkout: string;
   readonly cacheDisk: boolean;
+  /** The cache volume's name in the pool (default CACHE_VOLUME). */
+  readonly cacheVolume?: string;
 }
 
 /** What vagrant/Vagrantfile reads (TAILS_BUILD_VM_SETTINGS). */
@@ -90,7 +93,7 @@ export function planVmSettings(input: VmSettingsInput): VmSettings {
     cpus: input.cpus,
     memoryMiB: input.memoryMiB,
     serialLog: `${input.identity.stateDir}/serial.log`,
-    cacheDisk: input.cacheDisk ? { volume: CACHE_VOLUME, serial: CACHE_DISK_SERIAL } : null,
+    cacheDisk: input.cacheDisk ? { volume: input.cacheVolume ?? CACHE_VOLUME, serial: CACHE_DISK_SERIAL } : null,
   };
 }
 

@@ -3,6 +3,7 @@
  * the pure planning of freeze, thaw and prepare-build. Nothing here reads a
  * file or the network: app/snapshots.ts observes, these functions decide.
  */
+import { isExists } from 'date-fns';
 import type { SerialSetName, SnapshotLayout } from './project.js';
 import { snapshotMessages as msg } from './snapshot-messages.js';
 
@@ -76,9 +77,8 @@ export function serialFormat(layout: SnapshotLayout): string {
 export function isSerial(value: string, layout: SnapshotLayout): boolean {
   const m = PATTERNS[layout].exec(value);
   if (m === null) return false;
-  const month = Number(m[2]);
-  const day = Number(m[3]);
-  return month >= 1 && month <= 12 && day >= 1 && day <= 31;
+  // A real calendar day: 2024023101 (31 February) is no serial.
+  return isExists(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
 }
 
 export function isSerialOrLatest(value: string, layout: SnapshotLayout): boolean {

@@ -41,6 +41,8 @@ export interface PublishedBuild {
   readonly box: string;
   readonly isoSerials: Readonly<Record<string, string>>;
   readonly builderSecurity: string;
+  /** The squashfs compression it was built with, when the report says. */
+  readonly compression: 'fast' | 'default' | undefined;
   readonly artifacts: readonly HashedFile[];
 }
 
@@ -75,5 +77,6 @@ export function parsePublishedBuild(text: string, source: string): PublishedBuil
     if (typeof f.name !== 'string' || typeof f.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(f.sha256)) throw bad(`artifacts[${String(i)}] has no name or sha256`);
     return { name: f.name, bytes: typeof f.bytes === 'number' ? f.bytes : 0, sha256: f.sha256 };
   });
-  return { commit: git.commit, ref: typeof git.ref === 'string' ? git.ref : '', box: r.box, isoSerials, builderSecurity: r.builderSecurity, artifacts };
+  const compression = r.compression === 'fast' || r.compression === 'default' ? r.compression : undefined;
+  return { commit: git.commit, ref: typeof git.ref === 'string' ? git.ref : '', box: r.box, isoSerials, builderSecurity: r.builderSecurity, compression, artifacts };
 }

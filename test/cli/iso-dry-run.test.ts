@@ -190,6 +190,52 @@ describe('tails-build iso --dry-run --json', () => {
     assert.match(res.stderr, /tails-build iso --memory \d+/);
   });
 
+  it('every step of the plan is one the build does: serials resolved, box checked (not imported), security fixes, the boot test when asked', async () => {
+    const r = project();
+    const p = await plan(r, ['--boot-test', '--date-offset', '-2']);
+    assert.ok(p.steps.every((s) => s.implemented));
+    assert.deepEqual(p.steps.map((s) => s.id), ['preflight', 'basebox', 'resolve-serials', 'vm-up', 'provision', 'build', 'artifacts', 'boot-test', 'cleanup']);
+    const title = (id: string): string => p.steps.find((s) => s.id === id)?.title ?? '';
+    assert.match(title('basebox'), /is imported \(if not, refuse and name: tails-build basebox create\)/);
+    assert.match(title('provision'), /debian-security snapshot and upgrade \(kernel and GRUB held\), set the clock -2 day\(s\) off/);
+    assert.equal(p.request.bootTest, true);
+    const offline = await plan(r, ['--offline']);
+    assert.match(offline.steps.find((s) => s.id === 'provision')?.title ?? '', /keep the box's security snapshot \(offline\)/);
+    assert.ok(!(await plan(r)).steps.some((s) => s.id === 'boot-test'));
+  });
+
+  it('refuses options that cannot apply, saying why: extproxy (the VM fetches from our own snapshot server), cachewebsite (no website here)', async () => {
+    const r = project();
+    for (const [args, env, pattern] of [
+      [['--proxy', 'extproxy'], { http_proxy: 'http://proxy.example:3128' }, /The extproxy proxy mode \(from --proxy\) does not apply to tails-build: the build VM fetches every package from tails-build's own snapshot server/],
+      [[], { TAILS_BUILD_OPTIONS: 'vmproxy+extproxy' }, /vmproxy\+extproxy proxy mode \(from TAILS_BUILD_OPTIONS\) does not apply/],
+      [['--cache-website'], {}, /"cachewebsite=yes" \(from --cache-website\) does not apply: this project's recipe builds no website/],
+      [['--builder-security-serial', '2024023101'], {}, /--builder-security-serial 2024023101 is not a debian-security serial/],
+    ] as [string[], Record<string, string>, RegExp][]) {
+      const res = await runTailsBuild(['iso', '--dry-run', ...args], { cwd: r.root, env });
+      assert.equal(res.code, 2, `${args.join(' ')}: ${res.stderr}`);
+      assert.match(res.stderr, pattern);
+    }
+    const p = await plan(r, ['--no-cache-website', '--builder-security-serial', '2024090203']);
+    assert.equal(p.request.options.cacheWebsite, false);
+    assert.equal(p.request.builderSecurity, '2024090203');
+  });
+
+  it('verify --against: a report that is not one, or describes another commit, is refused before any VM', async () => {
+    const r = project();
+    r.write({ 'bad.json': '{"schema":"nope"}' });
+    const bad = await runTailsBuild(['verify', '--against', 'bad.json'], { cwd: r.root, env: { LIBVIRT_DEFAULT_URI: 'qemu+unix:///system?socket=/nonexistent/sock' } });
+    assert.equal(bad.code, 3, bad.stderr);
+    assert.match(bad.stderr, /bad.json is not a usable build report: schema is "nope"/);
+    const other = { schema: 'tails-build/build-report@1', ok: true, git: { commit: 'a'.repeat(40), ref: 'main' }, box: 'b', serials: { iso: { debian: '2024101502', 'debian-security': '2024101503' } }, builderSecurity: '2024101503', artifacts: [{ name: 'x.iso', bytes: 1, sha256: 'f'.repeat(64) }] };
+    r.write({ 'other.json': JSON.stringify(other) });
+    r.commit('Reports', '2024-09-04T10:00:00Z');
+    const res = await runTailsBuild(['verify', '--against', 'other.json'], { cwd: r.root });
+    assert.equal(res.code, 3, res.stderr);
+    assert.match(res.stderr, /other.json describes commit a{40}; this checkout is at [0-9a-f]{40}/);
+    assert.match(res.stderr, /git checkout a{40}/);
+  });
+
   it('documents options and examples in --help', async () => {
     const r = project();
     const res = await runTailsBuild(['iso', '--help'], { cwd: r.root });

@@ -4,7 +4,7 @@
  * reuse the pool), its builder serials frozen against it and committed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,10 +28,20 @@ export async function createBuilderProject(): Promise<BuilderProject> {
   mkdirSync(def, { recursive: true });
   for (const file of ['packages', 'customize.sh', 'vagrant-insecure.pub']) copyFileSync(join(REPO_ROOT, 'definitions/builder', file), join(def, file));
   chmodSync(join(def, 'customize.sh'), 0o755);
+  // The embedded sample recipe, as this repository has it (its serials are set below).
+  const iso = join(repo.root, 'definitions/iso');
+  mkdirSync(iso, { recursive: true });
+  for (const file of readdirSync(join(REPO_ROOT, 'definitions/iso'))) {
+    const from = join(REPO_ROOT, 'definitions/iso', file);
+    if (!statSync(from).isFile()) continue;
+    copyFileSync(from, join(iso, file));
+    chmodSync(join(iso, file), statSync(from).mode & 0o777);
+  }
   repo.write({
     'definitions/builder/APT_snapshots.d/debian/serial': 'latest\n',
     'definitions/builder/APT_snapshots.d/debian-security/serial': 'latest\n',
     'definitions/iso/APT_snapshots.d/debian/serial': 'latest\n',
+    'definitions/iso/APT_snapshots.d/debian-security/serial': 'latest\n',
     'tails-build.json': JSON.stringify({ snapshots: { baseUrl: `http://127.0.0.1:${TEST_PORT}/` } }, null, 2),
   });
   repo.commit('Builder definition', '2026-11-01T12:00:00Z');

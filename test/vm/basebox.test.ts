@@ -14,7 +14,8 @@ import { createBoxSandbox, volumesOf, type BoxSandbox } from '../helpers/box-sto
 import { createBuilderProject, resultOf, type BuilderProject } from '../helpers/builder-project.js';
 import { MAIN, runTailsBuild } from '../helpers/cli.js';
 import { makeTempDir } from '../helpers/git-repo.js';
-import { describeBuildVm } from './build-vm.js';
+import { describeBuildVm, TEST_CACHE_VOLUME } from './build-vm.js';
+import { describeSampleIso } from './sample-iso.js';
 import { libvirtdNetns } from '../../src/adapters/host.js';
 
 // As the tool does: the namespace libvirtd runs in, unless told. Never reach a VM network from the host namespace.
@@ -40,7 +41,7 @@ before(async () => {
   project = await createBuilderProject();
   sandbox = createBoxSandbox();
   cache = makeTempDir('tb-cache-');
-  env = { ...sandbox.env, TAILS_BUILD_CACHE: cache };
+  env = { ...sandbox.env, TAILS_BUILD_CACHE: cache, TAILS_BUILD_CACHE_VOLUME: TEST_CACHE_VOLUME };
   const named = await runTailsBuild(['basebox', 'name'], { cwd: project.repo.root });
   assert.equal(named.code, 0, named.stderr);
   boxName = sandbox.track(named.stdout.trim());
@@ -259,3 +260,4 @@ end
 
 // The build VM boots the box these tests built and imported (no second create).
 describeBuildVm(() => ({ repo: project.repo, store: project.store, env }));
+describeSampleIso(() => ({ repo: project.repo, store: project.store, env }));

@@ -25,13 +25,19 @@ export interface BuildVmFixture {
 }
 
 const BUILD_TIMEOUT = 20 * 60_000;
-const CACHE_VOLUME = 'tails-build-apt-cacher-ng.qcow2';
+/** The tests' own apt-cacher-ng volume (never a user's), kept between runs so that they run warm. */
+export const TEST_CACHE_VOLUME = 'tails-build-test-apt-cacher-ng.qcow2';
+const CACHE_VOLUME = TEST_CACHE_VOLUME;
 
 /** Reads the checkout, fetches a package through apt-cacher-ng, says what the cache held before. */
 const BUILD_SCRIPT = `#!/bin/bash
 set -euo pipefail
 echo "cached before: $(find /var/cache/apt-cacher-ng -name 'hello_*.deb' | wc -l)"
 echo "checkout is read-only: $(touch /amnesia.git/probe 2>/dev/null && echo no || echo yes)"
+echo "probe: clock $(date -u +%s)"
+echo "probe: scratch $(findmnt -no FSTYPE "$TAILS_BUILD_TMP" 2>/dev/null || echo vm-disk)"
+echo "probe: compression $TAILS_BUILD_COMPRESSION"
+echo "probe: serials $TAILS_BUILD_ISO_SERIALS"
 sudo apt-get update -q
 apt-get download hello
 cp hello_*.deb "$ARTIFACTS_DIR/"
@@ -149,6 +155,29 @@ export function describeBuildVm(fixture: () => BuildVmFixture): void {
       assert.equal(result.reused, true);
       assert.equal(result.vm, 'kept');
       assert.match(readFileSync(join(artifacts, 'build.log'), 'utf8'), /cached before: [1-9]/);
+    });
+
+    it('build options take effect in the VM: dateoffset sets its clock, ram a tmpfs, the compression reaches the recipe; the serials are numbers', { timeout: BUILD_TIMEOUT }, async () => {
+      const before = Math.floor(Date.now() / 1000);
+      const r = await iso(['--keep-running', '--date-offset=+3', '--ram', '--compression', 'default']);
+      assert.equal(r.code, 0, r.stderr);
+      const log = readFileSync(join(artifacts, 'build.log'), 'utf8');
+      const clock = Number(/^probe: clock (\d+)$/m.exec(log)?.[1]);
+      const offset = clock - before;
+      assert.ok(offset > 3 * 86400 - 3600 && offset < 3 * 86400 + 3600, `the VM clock is ${String(offset)} s off, not 3 days`);
+      assert.match(log, /clock: 3 day\(s\) off the host's/);
+      assert.match(log, /^probe: scratch tmpfs$/m);
+      assert.match(log, /^probe: compression default$/m);
+      assert.match(log, /^probe: serials debian=\d{10} debian-security=\d{10}$/m);
+      const env = readFileSync(join(artifacts, 'tails-build-env.list'), 'utf8');
+      assert.match(env, /^TAILS_BUILD_COMPRESSION=default$/m);
+      // Back to the host's clock and the VM disk for the next build in this VM.
+      const again = await iso(['--keep-running']);
+      assert.equal(again.code, 0, again.stderr);
+      const next = readFileSync(join(artifacts, 'build.log'), 'utf8');
+      assert.ok(Math.abs(Number(/^probe: clock (\d+)$/m.exec(next)?.[1]) - Date.now() / 1000) < 3600, 'the clock is back');
+      assert.match(next, /^probe: scratch vm-disk$/m);
+      assert.match(next, /^probe: compression fast$/m);
     });
 
     it('Ctrl-C mid-build: exit 130, the log so far kept, the VM destroyed through libvirt, the cache disk kept', { timeout: BUILD_TIMEOUT }, async () => {

@@ -36,7 +36,8 @@ export ARTIFACTS_DIR="$WORK_DIR/artifacts" TAILS_BUILD_TMP="$WORK_DIR/tmp" SOURC
 {
   printf 'APT_SNAPSHOTS_SERIALS=%s\n' "$APT_SNAPSHOTS_SERIALS"
   printf 'GIT_COMMIT=%s\nGIT_REF=%s\nSOURCE_DATE_EPOCH=%s\n' "$GIT_COMMIT" "$GIT_REF" "$SOURCE_DATE_EPOCH"
-  env | grep -E '^TAILS_(BUILD|WEBSITE)_' | grep -v '^TAILS_BUILD_TMP=' | LC_ALL=C sort
+  # Not the scratch space (TMP, RAM): where the build ran is no input to what it made.
+  env | grep -E '^TAILS_(BUILD|WEBSITE)_' | grep -Ev '^TAILS_BUILD_(TMP|RAM)=' | LC_ALL=C sort
 } >"$ARTIFACTS_DIR/tails-build-env.list"
 status=0
 bash -c "$BUILD_COMMAND" || status=$?

@@ -9,7 +9,7 @@ import { messages } from '../../core/messages.js';
 import type { Output } from '../../ui/output.js';
 import { join } from 'node:path';
 import { buildInVm, type VmBuildRequest } from '../../app/build-vm.js';
-import { cacheRoot, depsFor, progressMode, snapshotStoreDir, vmNetns, type CliContext, type GlobalOptions } from '../context.js';
+import { cacheRoot, cacheVolume, depsFor, progressMode, snapshotStoreDir, vmNetns, type CliContext, type GlobalOptions } from '../context.js';
 
 export interface IsoFlags extends BuildFlags {
   readonly dryRun?: boolean;
@@ -142,6 +142,7 @@ export function vmBuildBase(ctx: CliContext, globals: GlobalOptions, flags: IsoF
     progress: progressMode(ctx, globals),
     renderStream: ctx.stderrStream,
     bootTest: flags.bootTest === true,
+    cacheVolume: cacheVolume(ctx),
     ...(flags.builderSecuritySerial === undefined ? {} : { builderSecurity: flags.builderSecuritySerial }),
     ...cacheMinFree(ctx.env.TAILS_BUILD_CACHE_MIN_FREE_MIB),
   };

@@ -45,8 +45,13 @@ Examples:
     .action(async (flags: VerifyFlags, command: Command) => {
       const { deps, globals } = depsFor(ctx, command);
       const project = await loadProject(deps, { projectDir: globals.project, cwd: ctx.cwd });
-      const inputs = isoInputs(ctx, flags, false);
       const against = flags.against === undefined ? undefined : await readReport(resolve(ctx.cwd, flags.against));
+      const base = isoInputs(ctx, flags, false);
+      // The published build's compression reaches its bytes: rebuild with it unless told otherwise.
+      const compression = against?.report.compression;
+      const inputs = compression === undefined || flags.compression !== undefined
+        ? base
+        : { ...base, optionWords: [...base.optionWords, { text: compression === 'fast' ? 'fastcomp' : 'defaultcomp', source: against?.source ?? '' }] };
       const plan = await computeIsoPlan(deps, project, {
         ...inputs,
         ...(against === undefined ? {} : { pinnedSerialsJson: JSON.stringify(against.report.isoSerials), builderSecurity: against.report.builderSecurity }),

@@ -4,10 +4,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { destroyVm, guestSsh } from '../../app/build-vm-access.js';
 import { loadProject } from '../../app/project.js';
-import { CACHE_VOLUME, vmIdentity } from '../../core/build-vm.js';
+import { vmIdentity } from '../../core/build-vm.js';
 import { formatCommand } from '../../core/command.js';
 import { UserError } from '../../core/errors.js';
-import { cacheRoot, depsFor, vmNetns, type CliContext } from '../context.js';
+import { cacheRoot, cacheVolume, depsFor, vmNetns, type CliContext } from '../context.js';
 
 export function registerVm(program: Command, ctx: CliContext): void {
   const vm = program
@@ -70,10 +70,10 @@ export function registerVm(program: Command, ctx: CliContext): void {
     .description('delete the apt-cacher-ng disk shared by build VMs (the next build creates an empty one)')
     .action(async (_opts: unknown, cmd: Command) => {
       const { deps, globals } = depsFor(ctx, cmd);
-      const volume = (await deps.pool.listVolumes()).find((v) => v.name === CACHE_VOLUME);
+      const volume = (await deps.pool.listVolumes()).find((v) => v.name === cacheVolume(ctx));
       if (volume === undefined) {
-        if (globals.json) deps.out.data({ volume: CACHE_VOLUME, removed: false });
-        else deps.out.line(`${CACHE_VOLUME}: no such volume, nothing to do`);
+        if (globals.json) deps.out.data({ volume: cacheVolume(ctx), removed: false });
+        else deps.out.line(`${cacheVolume(ctx)}: no such volume, nothing to do`);
         return;
       }
       const users = await deps.domains.usersOfFile(volume.path);
@@ -82,8 +82,8 @@ export function registerVm(program: Command, ctx: CliContext): void {
           hint: 'Destroy that VM first: tails-build vm destroy (run in its checkout), then rerun tails-build vm clear-cache',
         });
       }
-      await deps.pool.deleteVolume(CACHE_VOLUME);
-      if (globals.json) deps.out.data({ volume: CACHE_VOLUME, removed: true });
-      else deps.out.line(`${CACHE_VOLUME}: deleted`);
+      await deps.pool.deleteVolume(cacheVolume(ctx));
+      if (globals.json) deps.out.data({ volume: cacheVolume(ctx), removed: true });
+      else deps.out.line(`${cacheVolume(ctx)}: deleted`);
     });
 }

@@ -1,0 +1,172 @@
+/**
+ * The main job for real: the embedded sample recipe built by `tails-build iso`
+ * in fresh VMs on the box the basebox tests built, from the test snapshot
+ * store, through the persistent apt-cacher-ng disk; the ISO booted by QEMU;
+ * `verify` and `verify --against` proving two builds bit-identical. Called
+ * from basebox.test.ts after the build-VM tests (which leave the project with
+ * a custom buildCommand: the first test restores the default).
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { tryVirsh } from '../helpers/box-store.js';
+import { resultOf } from '../helpers/builder-project.js';
+import { runTailsBuild } from '../helpers/cli.js';
+import type { BuildVmFixture } from './build-vm.js';
+
+const BUILD_TIMEOUT = 20 * 60_000;
+
+interface Report {
+  ok: boolean;
+  git: { commit: string };
+  box: string;
+  serials: { builder: Record<string, string>; iso: Record<string, string> };
+  builderSecurity: string;
+  serialsDeclared: { iso: Record<string, string> };
+  compression: string;
+  bootTest: { ok: boolean; markerSeen: boolean; poweredOff: boolean; log: string } | null;
+  vm: { domain: string; cacheDisk: boolean; after: string };
+  artifacts: { name: string; bytes: number; sha256: string }[];
+}
+
+/** Bytes the build VM fetched from the snapshot server (the `[snapshots] STATUS METHOD PATH BYTES ORIGIN` lines of build.log). */
+function snapshotBytes(log: string): number {
+  let total = 0;
+  for (const m of log.matchAll(/^\[snapshots\] \d{3} [A-Z]+ \S+ (\d+) /gm)) total += Number(m[1]);
+  return total;
+}
+
+function sha256(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+export function describeSampleIso(fixture: () => BuildVmFixture): void {
+  describe('the sample live ISO (real recipe, real VM, real boot)', () => {
+    let first: Report | undefined;
+    const root = (): string => fixture().repo.root;
+    const report = (dir = root()): Report => JSON.parse(readFileSync(join(dir, 'build-report.json'), 'utf8')) as Report;
+    const run = (args: string[], env: Record<string, string> = {}) => {
+      const f = fixture();
+      return runTailsBuild(['--json', ...args, '--store', f.store], { cwd: f.repo.root, env: { ...f.env, ...env }, timeoutMs: BUILD_TIMEOUT });
+    };
+
+    it('iso --boot-test: builds the sample ISO in a fresh VM, boots it, sees the marker with the commit; the report records the serials apt used', { timeout: BUILD_TIMEOUT }, async () => {
+      const f = fixture();
+      // The build-VM tests set a test buildCommand: back to the default recipe.
+      const config = JSON.parse(readFileSync(join(f.repo.root, 'tails-build.json'), 'utf8')) as Record<string, unknown>;
+      delete config.buildCommand;
+      f.repo.write({ 'tails-build.json': JSON.stringify(config, null, 2) });
+      f.repo.commit('Build the embedded sample ISO', '2026-11-06T12:00:00Z');
+      const commit = f.repo.git('rev-parse', 'HEAD');
+
+      const r = await run(['iso', '--boot-test']);
+      assert.equal(r.code, 0, r.stderr.slice(-4000));
+      const rep = report();
+      first = rep;
+      assert.equal(rep.ok, true);
+      assert.equal(rep.git.commit, commit);
+      // Every serial is a number, never "latest", although the project says "latest".
+      assert.deepEqual(rep.serialsDeclared.iso, { debian: 'latest', 'debian-security': 'latest' });
+      for (const serial of Object.values(rep.serials.iso)) assert.match(serial, /^\d{10}$/);
+      assert.match(rep.builderSecurity, /^\d{10}$/);
+      assert.equal(rep.compression, 'fast');
+
+      const name = `tails-build-sample-amd64-${commit.slice(0, 12)}`;
+      for (const ext of ['.iso', '.packages', '.apt-sources', '.build-manifest']) assert.ok(existsSync(join(f.repo.root, `${name}${ext}`)), `${name}${ext}`);
+      // What apt really used is what the report records.
+      const sources = readFileSync(join(f.repo.root, `${name}.apt-sources`), 'utf8');
+      for (const [archive, serial] of Object.entries(rep.serials.iso)) assert.match(sources, new RegExp(`/${archive}/${serial}[/ ]`), `${archive} ${serial} in:\n${sources}`);
+      assert.doesNotMatch(sources, /latest/);
+      const envList = readFileSync(join(f.repo.root, 'tails-build-env.list'), 'utf8');
+      assert.match(envList, new RegExp(`^APT_SNAPSHOTS_SERIALS=${JSON.stringify(rep.serials.iso).replace(/[{}]/g, '\\$&')}$`, 'm'));
+      assert.match(envList, new RegExp(`^GIT_COMMIT=${commit}$`, 'm'));
+      const manifest = readFileSync(join(f.repo.root, `${name}.build-manifest`), 'utf8');
+      assert.match(manifest, new RegExp(`sha256: ${sha256(join(f.repo.root, `${name}.iso`))}`));
+      const packages = readFileSync(join(f.repo.root, `${name}.packages`), 'utf8');
+      assert.match(packages, /^busybox-static\t\S+$/m);
+      assert.match(packages, /^linux-image-[0-9.-]+-cloud-amd64\t\S+$/m);
+
+      // The boot test: booted, marker with this commit, powered off by itself.
+      assert.ok(rep.bootTest !== null);
+      assert.equal(rep.bootTest.ok, true);
+      assert.equal(rep.bootTest.poweredOff, true);
+      assert.match(readFileSync(join(f.repo.root, 'boot-test.log'), 'utf8'), new RegExp(`TAILS-BUILD-BOOT-OK commit=${commit}`));
+
+      // The builder got its security fixes from that snapshot, kernel and GRUB held.
+      const log = readFileSync(join(f.repo.root, 'build.log'), 'utf8');
+      assert.match(log, new RegExp(`security fixes: builder debian-security source at snapshot ${rep.builderSecurity}`));
+      assert.match(log, /security fixes: upgraded from debian-security \d+ \(held: [^)]*grub-pc-bin[^)]*linux-image-amd64/);
+      assert.match(log, /\[recipe\] built tails-build-sample-amd64-/);
+
+      // Nothing left: no domain, no root volume; the checkout is clean for the next build.
+      assert.equal(tryVirsh('domstate', rep.vm.domain), undefined);
+      assert.ok(!(tryVirsh('vol-list', '--pool', 'default') ?? '').includes(`${rep.vm.domain}.img`));
+      assert.equal(f.repo.git('status', '--porcelain'), '');
+    });
+
+    it('a second iso in a row with the default artifacts dir is not refused; APT_SNAPSHOTS_SERIALS pins; the warm cache fetches 0 bytes', { timeout: BUILD_TIMEOUT }, async () => {
+      const f = fixture();
+      assert.ok(first !== undefined, 'the first build ran');
+      // A newer debian-security snapshot, so that "latest" and the pin differ.
+      const pinned = first.serials.iso['debian-security'] ?? '';
+      const mirrored = await runTailsBuild(['snapshots', 'mirror', '--new', '--store', f.store, 'debian-security'], { cwd: f.repo.root, env: f.env, timeoutMs: 600_000 });
+      assert.equal(mirrored.code, 0, mirrored.stderr);
+      const r = await run(['iso'], { APT_SNAPSHOTS_SERIALS: JSON.stringify(first.serials.iso) });
+      assert.equal(r.code, 0, r.stderr.slice(-4000));
+      const rep = report();
+      assert.equal(rep.serials.iso['debian-security'], pinned, 'the pinned serial, not the newer latest');
+      assert.notEqual(rep.builderSecurity, pinned, 'the builder moved to the newer debian-security snapshot');
+      const log = readFileSync(join(f.repo.root, 'build.log'), 'utf8');
+      assert.match(log, new RegExp(`iso debian-security: latest -> ${pinned} \\(APT_SNAPSHOTS_SERIALS\\)`));
+      // Same commit, same serials, another fresh VM: the same bytes.
+      assert.deepEqual(rep.artifacts, first.artifacts);
+      // Everything the recipe needed came from the cache disk (the builder's newer security indices did not exist before).
+      const recipePart = log.slice(log.indexOf('[vm] building '));
+      assert.equal(snapshotBytes(recipePart), 0, `bytes fetched from the snapshot server during the recipe:\n${recipePart.split('\n').filter((l) => l.startsWith('[snapshots]')).join('\n')}`);
+      assert.equal(f.repo.git('status', '--porcelain'), '');
+    });
+
+    it('verify: two fresh VMs, the second pinned to the first; identical hashes; no domain, volume or lock left', { timeout: 2 * BUILD_TIMEOUT }, async () => {
+      const f = fixture();
+      const r = await run(['verify']);
+      assert.equal(r.code, 0, r.stderr.slice(-4000));
+      const result = resultOf(r.stdout) as { identical: boolean; files: { name: string; first: string; second: string; identical: boolean }[] };
+      assert.equal(result.identical, true);
+      const names = result.files.map((x) => x.name);
+      assert.ok(names.some((n) => n.endsWith('.iso')) && names.includes('tails-build-env.list'), names.join(' '));
+      assert.ok(!names.includes('build.log') && !names.includes('build-report.json'));
+      for (const file of result.files) assert.equal(file.first, file.second);
+      const one = report(join(f.repo.root, 'verify/build-1'));
+      const two = report(join(f.repo.root, 'verify/build-2'));
+      assert.deepEqual(two.serials, one.serials, 'the second build used the serials the first resolved');
+      assert.equal(two.builderSecurity, one.builderSecurity);
+      for (const rep of [one, two]) {
+        assert.equal(tryVirsh('domstate', rep.vm.domain), undefined);
+        assert.ok(!(tryVirsh('vol-list', '--pool', 'default') ?? '').includes(`${rep.vm.domain}.img`));
+      }
+      // No other tails-build runs here while the suite does: no lock may be left.
+      const lockDir = process.env.TAILS_BUILD_LOCK_DIR ?? '/run/lock/tails-build';
+      if (existsSync(lockDir)) assert.deepEqual(readdirSync(lockDir).filter((n) => n.endsWith('.lock')), []);
+      assert.equal(f.repo.git('status', '--porcelain'), '');
+    });
+
+    it('verify --against a published build-report.json: one rebuild, compared with its hashes; a report of another commit is refused', { timeout: BUILD_TIMEOUT }, async () => {
+      const f = fixture();
+      const published = join(f.repo.root, 'verify/build-1/build-report.json');
+      const r = await run(['verify', '--against', published, '--output', join(f.repo.root, 'verify/against')]);
+      assert.equal(r.code, 0, r.stderr.slice(-4000));
+      assert.equal((resultOf(r.stdout) as { identical: boolean }).identical, true);
+
+      f.repo.write({ 'later.txt': 'a later commit\n' });
+      f.repo.commit('A later commit', '2026-11-07T12:00:00Z');
+      const other = await run(['verify', '--against', published]);
+      assert.equal(other.code, 3, other.stderr);
+      assert.match(other.stderr, /describes commit [0-9a-f]{40}; this checkout is at [0-9a-f]{40}/);
+      assert.match(other.stderr, /git checkout [0-9a-f]{40}/);
+      execFileSync('git', ['-C', f.repo.root, 'reset', '-q', '--hard', 'HEAD~1']);
+    });
+  });
+}
