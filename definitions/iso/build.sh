@@ -52,6 +52,16 @@ stage() {
 	printf '[recipe] %s: start at %ss\n' "$stage_name" "$(secs $((stage_t0 - recipe_t0)))"
 }
 die() { printf '[recipe] error: %s\n' "$*" >&2; exit 1; }
+# read_list FILE ARRAY: one word a line into ARRAY; '#' comments and blank lines skipped.
+read_list() {
+	local -n into=$2
+	local line
+	while read -r line; do
+		line=${line%%#*}
+		line=${line//[[:space:]]/}
+		[[ -z $line ]] || into+=("$line")
+	done <"$1"
+}
 
 stage setup
 
@@ -152,11 +162,7 @@ apt-get "${apt_opts[@]}" -q update
 
 stage download
 packages=()
-while read -r line; do
-	line=${line%%#*}
-	line=${line//[[:space:]]/}
-	[[ -z $line ]] || packages+=("$line")
-done <"$recipe_dir/packages"
+read_list "$recipe_dir/packages" packages
 kernel_meta=linux-image-cloud-$arch
 kernel_dep=$(apt-cache "${apt_opts[@]}" show --no-all-versions "$kernel_meta" | sed -n 's/^Depends: //p')
 [[ $kernel_dep =~ ^(linux-image-[^ ]+)\ \(=\ ([^ ]+)\)$ ]] || die "unexpected Depends of $kernel_meta: $kernel_dep"
@@ -214,11 +220,7 @@ done < <("$rootfs/usr/bin/busybox" --list-full | sort) >"$pseudo"
 # --- kernel: vmlinuz and the initramfs modules from the cloud kernel ---------
 stage kernel
 modules=()
-while read -r line; do
-	line=${line%%#*}
-	line=${line//[[:space:]]/}
-	[[ -z $line ]] || modules+=("$line")
-done <"$recipe_dir/modules"
+read_list "$recipe_dir/modules" modules
 members=("./boot/vmlinuz-$kernel_release")
 for m in "${modules[@]}"; do members+=("./lib/modules/$kernel_release/kernel/$m.ko"); done
 dpkg-deb --fsys-tarfile "$(deb_of "$kernel_pkg")" | tar -x -C "$kernel" "${members[@]}"
