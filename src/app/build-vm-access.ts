@@ -67,7 +67,7 @@ export async function destroyVm(deps: Deps, vm: VmIdentity, request: VmAccess, w
       const script = await readFile(join(request.toolRoot, 'vagrant/provision/teardown.sh'), 'utf8');
       const ssh = await guestSsh(deps, request, vm);
       const stopped = await deps.runner.tryRun({ ...ssh('sudo bash -s', 'write', script), timeoutMs: 120_000 }, { uninterruptible: true });
-      if (stopped.exitCode !== 0) why = `exit ${String(stopped.exitCode)}`;
+      if (stopped.exitCode !== 0) why = stopped.stderr.split('\n').filter((l) => l.startsWith('E: ')).map((l) => l.slice(3)).join('; ') || `exit ${String(stopped.exitCode)}`;
     } catch (error) {
       why = error instanceof Error ? error.message.split('\n')[0] : String(error);
     }

@@ -7,11 +7,12 @@
  * failure, unless keeprunning (keep) or rescue (keep on failure) says not to.
  */
 import { createWriteStream, existsSync } from 'node:fs';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { access, constants, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { sha256File } from '../adapters/disk-file.js';
 import { join } from 'node:path';
 import type { BootTestResult } from '../core/boot-test.js';
 import { bootTestIso } from './boot-test.js';
+import { retrieveArtifacts } from './artifacts.js';
 import { resolveBuildSerials, type BuildSerials } from './build-serials.js';
 import { excludeFromGit } from './git-exclude.js';
 import type { AcceleratorChoice } from '../core/accelerator.js';
@@ -20,7 +21,6 @@ import {
   CACHE_DISK_SERIAL,
   CACHE_VOLUME,
   CACHE_VOLUME_GIB,
-  GUEST_WORK_DIR,
   guestScript,
   planVmSettings,
   provisionEnv,
@@ -29,7 +29,7 @@ import {
   type VmIdentity,
   type VmRecord,
 } from '../core/build-vm.js';
-import { command, inNetns } from '../core/command.js';
+import { command } from '../core/command.js';
 import { doctorMessages } from '../core/doctor-messages.js';
 import { UserError } from '../core/errors.js';
 import type { IsoBuildPlan } from '../core/iso-plan.js';
@@ -138,7 +138,15 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
     });
     await mkdir(artifactsDir, { recursive: true });
     const logStream = createWriteStream(log, { flags: 'w' });
-    cleanup.push('close the build log', () => new Promise<void>((resolve) => logStream.end(resolve)));
+    // A full or vanished artifacts filesystem must fail the build, not kill the process before the cleanups run.
+    let logError: Error | undefined;
+    logStream.on('error', (error) => {
+      logError ??= error;
+    });
+    cleanup.push('close the build log', () => new Promise<void>((resolve) => {
+      if (logStream.destroyed) resolve();
+      else logStream.end(resolve);
+    }));
     const writeLog = (line: string): void => {
       logStream.write(`${line}\n`);
     };
@@ -275,7 +283,7 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
           title: `Copy the artifacts to ${artifactsDir}`,
           run: async (s) => {
             if (ssh === undefined) throw new Error('the VM was not provisioned');
-            s.artifacts = await retrieveArtifacts(deps, request, vm, ssh, artifactsDir);
+            s.artifacts = await retrieveArtifacts(deps, { ssh, netns: request.netns, sshConfig: join(vm.stateDir, 'ssh-config') }, artifactsDir);
           },
         },
         ...(request.bootTest === true
@@ -311,6 +319,12 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
       state,
       progressOptions(request.progress, (text) => { deps.out.line(text); }, request.renderStream, () => deps.clock.now()),
     );
+    if (logError !== undefined) {
+      throw new UserError('build-log-unwritable', `Writing the build log ${log} failed: ${logError.message}.`, {
+        kind: 'external',
+        hint: `Free space there, or send the artifacts elsewhere: tails-build iso --artifacts DIR (the VM was ${keep === 'destroy' ? 'destroyed' : 'handled as asked'})`,
+      });
+    }
     const exitCode = state.exitCode ?? 1;
     const kept = keep === 'keep-running' || (keep === 'keep-on-failure' && exitCode !== 0);
     const accelerator = state.accelerator ?? { accelerator: 'tcg' as const, reason: 'not probed' };
@@ -363,6 +377,8 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
 }
 
 async function preflight(deps: Deps, request: VmBuildRequest, vm: VmIdentity): Promise<void> {
+  // Before anything is created: where the log and the artifacts go.
+  await checkArtifactsDir(request.plan.request.artifactsDir);
   // Before anything else: every later step needs libvirt, and its own errors say little.
   const uri = deps.libvirtUri;
   const answer = await deps.runner.tryRun(command('virsh', ['-c', uri, 'uri'], { timeoutMs: 20_000 }));
@@ -411,6 +427,24 @@ async function preflight(deps: Deps, request: VmBuildRequest, vm: VmIdentity): P
   if (state !== 'absent' && state !== 'running') await destroyVm(deps, vm, request, 'left by an earlier run');
 }
 
+/** The artifacts dir exists as a writable directory, or can be made one. */
+async function checkArtifactsDir(dir: string): Promise<void> {
+  const info = await stat(dir).catch(() => undefined);
+  if (info !== undefined && !info.isDirectory()) {
+    throw new UserError('artifacts-not-a-dir', `The artifacts dir ${dir} exists and is not a directory, so the build log and artifacts cannot go there.`, {
+      hint: 'Name a directory: tails-build iso --artifacts DIR (or set ARTIFACTS); it is created if missing.',
+    });
+  }
+  try {
+    await mkdir(dir, { recursive: true });
+    await access(dir, constants.W_OK);
+  } catch (error) {
+    throw new UserError('artifacts-unwritable', `The artifacts dir ${dir} cannot be created or written: ${error instanceof Error ? error.message : String(error)}.`, {
+      hint: 'Name a directory this user can write: tails-build iso --artifacts DIR (or set ARTIFACTS).',
+    });
+  }
+}
+
 /** The box a running VM was started from, as its settings file recorded it. */
 async function readRunningBox(vm: VmIdentity): Promise<string | undefined> {
   try {
@@ -444,16 +478,6 @@ async function ensureCacheDisk(deps: Deps, vm: VmIdentity, name: string, report:
     }
   }
   return true;
-}
-
-async function retrieveArtifacts(deps: Deps, request: VmBuildRequest, vm: VmIdentity, ssh: GuestCommand, dest: string): Promise<string[]> {
-  const listed = await deps.runner.tryRun(ssh(`find ${GUEST_WORK_DIR}/artifacts -mindepth 1 -maxdepth 1 -printf '%f\\n'`, 'read'));
-  const names = listed.exitCode === 0 ? listed.stdout.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.includes('/')) : [];
-  if (names.length === 0) return [];
-  await deps.runner.run(
-    inNetns(request.netns, command('scp', ['-F', join(vm.stateDir, 'ssh-config'), '-q', '-r', '-o', 'Compression=no', ...names.map((n) => `default:${GUEST_WORK_DIR}/artifacts/${n}`), dest], { effect: 'write' })),
-  );
-  return names.sort();
 }
 
 function lastLines(text: string, n = 5): string {

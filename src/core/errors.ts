@@ -108,11 +108,41 @@ export function exitCodeFor(error: unknown): ExitCode {
   }
 }
 
-/** Joins a cleanup failure to the error that caused the cleanup; neither is dropped. */
+/**
+ * A cleanup that failed, beside the outcome it followed. The exit code stays
+ * the outcome's (130 after Ctrl-C, 3 after a refusal, …); after a success it
+ * is 4: the command did not finish what it said it would (a VM may be left).
+ * Only a bug as the outcome makes it internal.
+ */
+export class CleanupError extends UserError {
+  override readonly name: string = 'CleanupError';
+  /** The outcome: undefined when the work itself succeeded. */
+  readonly primary: unknown;
+  readonly cleanup: unknown;
+
+  constructor(primary: unknown, cleanup: unknown) {
+    const kind: ErrorKind = primary === undefined ? 'external' : primary instanceof UserError ? primary.kind : 'external';
+    const head = primary === undefined ? 'The work itself succeeded, but cleaning up after it failed' : describe(primary);
+    const hints = [primary instanceof UserError ? primary.hint : undefined, cleanup instanceof UserError ? cleanup.hint : undefined].filter((h): h is string => h !== undefined);
+    super(primary instanceof UserError ? primary.code : 'cleanup-failed', `${head}\nWhile cleaning up: ${describe(cleanup)}`, {
+      kind,
+      hint: [...hints, 'Anything a failed cleanup left behind (a build VM, its volume) is listed by: tails-build vm status'].join('\n'),
+      cause: primary ?? cleanup,
+    });
+    this.primary = primary;
+    this.cleanup = cleanup;
+  }
+}
+
+/** Joins a cleanup failure to the outcome that caused the cleanup; neither is dropped, and the outcome's exit code is kept. */
 export function joinErrors(primary: unknown, secondary: unknown): unknown {
   if (secondary === undefined) return primary;
-  if (primary === undefined) return secondary;
-  return new AggregateError([primary, secondary], `${describe(primary)}\nWhile cleaning up: ${describe(secondary)}`);
+  // A bug stays a bug (exit 1), with the cleanup failure in its message.
+  if (primary !== undefined && !(primary instanceof UserError)) {
+    return new AggregateError([primary, secondary], `${describe(primary)}\nWhile cleaning up: ${describe(secondary)}`);
+  }
+  if (primary instanceof CleanupError) return new CleanupError(primary.primary, joinErrors(primary.cleanup, secondary));
+  return new CleanupError(primary, secondary);
 }
 
 function describe(error: unknown): string {

@@ -236,6 +236,17 @@ describe('tails-build iso --dry-run --json', () => {
     assert.match(res.stderr, /git checkout a{40}/);
   });
 
+  it('--artifacts naming an existing file: a clear refusal before anything is created (it was an internal error with a stack trace)', async () => {
+    const r = project();
+    r.write({ 'not-a-dir': 'x\n' });
+    r.commit('A file', '2024-09-05T10:00:00Z');
+    const res = await runTailsBuild(['iso', '--artifacts', 'not-a-dir'], { cwd: r.root });
+    assert.equal(res.code, 3, res.stderr);
+    assert.match(res.stderr, /The artifacts dir .*not-a-dir exists and is not a directory/);
+    assert.match(res.stderr, /--artifacts DIR/);
+    assert.doesNotMatch(res.stderr, /internal error|EEXIST|at .*\.js:\d+/);
+  });
+
   it('documents options and examples in --help', async () => {
     const r = project();
     const res = await runTailsBuild(['iso', '--help'], { cwd: r.root });

@@ -1,0 +1,35 @@
+/**
+ * Artifacts back from the build VM: what the build left in its artifacts dir,
+ * copied with scp over vagrant's ssh config. A listing that fails is a failed
+ * build (it used to count as "no artifacts", and the build passed).
+ */
+import { command, inNetns } from '../core/command.js';
+import { GUEST_WORK_DIR } from '../core/build-vm.js';
+import { UserError } from '../core/errors.js';
+import type { GuestCommand } from './build-vm-access.js';
+import type { Deps } from './deps.js';
+
+export interface ArtifactSource {
+  readonly ssh: GuestCommand;
+  readonly netns: string | undefined;
+  /** vagrant's ssh config, written when the VM was reached. */
+  readonly sshConfig: string;
+}
+
+export async function retrieveArtifacts(deps: Pick<Deps, 'runner'>, from: ArtifactSource, dest: string): Promise<string[]> {
+  const dir = `${GUEST_WORK_DIR}/artifacts`;
+  const listed = await deps.runner.tryRun(from.ssh(`find ${dir} -mindepth 1 -maxdepth 1 -printf '%f\\n'`, 'read'));
+  if (listed.exitCode !== 0) {
+    const said = listed.stderr.trim().split('\n').slice(-3).join(' | ') || `exit code ${String(listed.exitCode)}`;
+    throw new UserError('artifacts-unlisted', `Could not list the artifacts in the build VM (${dir}): ${said}. Without them the build cannot count as done.`, {
+      kind: 'external',
+      hint: 'Rebuild with --rescue to keep the VM and look inside: tails-build vm ssh -c "ls -la ~/tails-build/artifacts"',
+    });
+  }
+  const names = listed.stdout.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.includes('/'));
+  if (names.length === 0) return [];
+  await deps.runner.run(
+    inNetns(from.netns, command('scp', ['-F', from.sshConfig, '-q', '-r', '-o', 'Compression=no', ...names.map((n) => `default:${dir}/${n}`), dest], { effect: 'write' })),
+  );
+  return names.sort();
+}
