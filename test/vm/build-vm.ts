@@ -80,11 +80,14 @@ export function describeBuildVm(fixture: () => BuildVmFixture): void {
     });
 
     it('refuses the default build command when the project has no such script, before any VM', async () => {
+      const f = fixture();
+      f.repo.git('rm', '-q', 'definitions/iso/build.sh');
+      f.repo.commit('No recipe', '2026-11-03T11:00:00Z');
       const r = await iso([]);
       assert.equal(r.code, 3, r.stderr);
       assert.match(r.stderr, /the default, "bash definitions\/iso\/build.sh", but .*definitions\/iso\/build.sh does not exist/);
       assert.match(r.stderr, /"buildCommand"/);
-      const f = fixture();
+      f.repo.git('checkout', 'HEAD~1', '--', 'definitions/iso/build.sh');
       f.repo.write({ 't/build.sh': BUILD_SCRIPT, 'tails-build.json': JSON.stringify({ ...JSON.parse(readFileSync(join(f.repo.root, 'tails-build.json'), 'utf8')) as object, buildCommand: 'bash t/build.sh' }) });
       f.repo.commit('A test build', '2026-11-03T12:00:00Z');
     });
