@@ -1,14 +1,20 @@
 #!/usr/bin/env node
 /** Entry point: the only place that reads process.* wholesale and the only exit. */
 import { fileURLToPath } from 'node:url';
+import { killAllProcessGroups } from './adapters/runner.js';
 import { runCli } from './cli/run.js';
 
-// SIGINT/SIGTERM abort the run: commands are killed, cleanup stacks run, exit 130.
-// A second signal exits at once.
+// SIGINT/SIGTERM/SIGHUP (a closed terminal, an aborted Jenkins job) abort the
+// run: commands are killed, cleanup stacks run, exit 130. A second signal
+// exits at once, after killing every process group still running (no orphans).
 const interrupt = new AbortController();
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(signal, () => {
-    if (interrupt.signal.aborted) process.exit(130);
+    if (interrupt.signal.aborted) {
+      const killed = killAllProcessGroups('SIGKILL');
+      process.stderr.write(`\n${signal} again: exiting now${killed > 0 ? ` (killed ${String(killed)} running command(s))` : ''}; a VM may be left: tails-build vm status\n`);
+      process.exit(130);
+    }
     process.stderr.write(`\n${signal}: stopping and cleaning up (send it again to exit at once)…\n`);
     interrupt.abort(signal);
   });

@@ -6,6 +6,7 @@
  */
 import type { Clock, Http, HttpGetOptions, HttpResponse, Log } from '../core/ports.js';
 import { snapshotMessages as msg } from '../core/snapshot-messages.js';
+import { InterruptedError } from '../core/errors.js';
 
 export interface HttpOptions {
   readonly clock: Clock;
@@ -18,6 +19,8 @@ export interface HttpOptions {
   readonly backoffMs?: number;
   /** Upper bound for any single wait, including `Retry-After`. Default 30 s. */
   readonly maxDelayMs?: number;
+  /** Aborted by SIGINT/SIGTERM/SIGHUP: the request in flight and any backoff end at once. */
+  readonly signal?: AbortSignal;
 }
 
 export const HTTP_DEFAULTS = { timeoutMs: 20_000, retries: 3, backoffMs: 500, maxDelayMs: 30_000 } as const;
@@ -37,27 +40,47 @@ export function createHttp(options: HttpOptions): Http {
       const retries = perCall.retries ?? options.retries ?? HTTP_DEFAULTS.retries;
       const attempts = retries + 1;
       for (let attempt = 1; ; attempt++) {
+        interrupted(options.signal);
         options.log.debug(`GET ${url}${attempt > 1 ? ` (attempt ${attempt}/${attempts})` : ''}`);
-        const result = await attemptGet(url, timeoutMs);
+        const result = await attemptGet(url, timeoutMs, options.signal);
+        interrupted(options.signal);
         if (result.kind === 'response' && !isRetryableStatus(result.response.status)) return result.response;
         if (attempt >= attempts) throw failure(url, result, timeoutMs, attempts);
         const exponential = Math.min(backoffMs * 2 ** (attempt - 1), maxDelayMs);
         const retryAfter = result.kind === 'response' ? retryAfterMs(result.response.headers['retry-after']) : undefined;
         const wait = retryAfter === undefined ? exponential : Math.min(retryAfter, maxDelayMs);
         options.log.debug(`GET ${url}: ${describe(result)}; retrying in ${wait} ms`);
-        await options.clock.sleep(wait);
+        await Promise.race([options.clock.sleep(wait), aborted(options.signal)]);
       }
     },
   };
 }
 
-async function attemptGet(url: string, timeoutMs: number): Promise<Attempt> {
+/** Throws InterruptedError once the run was interrupted. */
+function interrupted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted === true) throw new InterruptedError(String(signal.reason ?? 'a signal'));
+}
+
+/** Settles when the run is interrupted (never, without a signal). */
+function aborted(signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) return new Promise<void>(() => undefined);
+  if (signal.aborted) return Promise.resolve();
+  return new Promise<void>((resolve) => signal.addEventListener('abort', () => {
+    resolve();
+  }, { once: true }));
+}
+
+async function attemptGet(url: string, timeoutMs: number, interrupt: AbortSignal | undefined): Promise<Attempt> {
   // A ref'd timer, not AbortSignal.timeout (unref'd): a request that hangs
   // must end as a timeout, not let the process exit with its await unsettled.
   const controller = new AbortController();
   const timer = setTimeout(() => {
     controller.abort();
   }, timeoutMs);
+  const onInterrupt = (): void => {
+    controller.abort();
+  };
+  interrupt?.addEventListener('abort', onInterrupt, { once: true });
   const { signal } = controller;
   try {
     const res = await fetch(url, { signal, redirect: 'follow' });
@@ -72,6 +95,7 @@ async function attemptGet(url: string, timeoutMs: number): Promise<Attempt> {
     return { kind: 'error', error };
   } finally {
     clearTimeout(timer);
+    interrupt?.removeEventListener('abort', onInterrupt);
   }
 }
 

@@ -6,7 +6,6 @@
  * namespaces through unix sockets").
  */
 import { connect, createServer, type Socket } from 'node:net';
-import { once } from 'node:events';
 
 export interface Relay {
   /** host:port actually listened on. */
@@ -29,12 +28,22 @@ export async function startRelay(listen: { readonly host: string; readonly port:
     client.pipe(upstream).pipe(client);
   });
   server.listen(listen.port, listen.host);
-  await Promise.race([
-    once(server, 'listening'),
-    once(server, 'error').then(([error]) => {
-      throw error as Error;
-    }),
-  ]);
+  // One settled promise: a listener left on 'error' after 'listening' won used to
+  // turn any later server error into an unhandled rejection.
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: Error): void => {
+      server.off('listening', onListening);
+      reject(error);
+    };
+    const onListening = (): void => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+  });
+  // Later errors (a failed accept) end that connection, never the process.
+  server.on('error', () => undefined);
   const address = server.address();
   const shown = typeof address === 'object' && address !== null ? `${address.address}:${String(address.port)}` : String(address);
   return {

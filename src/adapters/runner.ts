@@ -20,6 +20,8 @@ export interface RunnerOptions {
   readonly baseEnv: Readonly<Record<string, string | undefined>>;
   /** Aborted on SIGINT/SIGTERM: running commands are killed, new ones refused. */
   readonly signal?: AbortSignal;
+  /** How long a stopped process gets between SIGTERM and SIGKILL (default 5 s). */
+  readonly killGraceMs?: number;
 }
 
 const STDERR_TAIL_LINES = 20;
@@ -35,6 +37,24 @@ function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
   }
 }
 export { TIMED_OUT };
+
+/** Every process group a runner of this process started and that has not exited yet. */
+const liveGroups = new Set<number>();
+
+/**
+ * Kills every process group still running (a second Ctrl-C exits at once, but
+ * must not leave orphans: vagrant, ssh, QEMU for the boot test, the relay).
+ */
+export function killAllProcessGroups(signal: NodeJS.Signals = 'SIGKILL'): number {
+  for (const pid of liveGroups) killGroup(pid, signal);
+  return liveGroups.size;
+}
+
+function track(pid: number | undefined, exited: Promise<unknown>): void {
+  if (pid === undefined) return;
+  liveGroups.add(pid);
+  void exited.finally(() => liveGroups.delete(pid));
+}
 
 export function createRunner(options: RunnerOptions): Runner {
   async function exec(cmd: Command, runOptions: RunOptions = {}): Promise<RunResult> {
@@ -57,13 +77,14 @@ export function createRunner(options: RunnerOptions): Runner {
         detached: true,
         ...(cmd.input === undefined ? { stdin: 'ignore' as const } : { input: cmd.input }),
       });
+      track(subprocess.pid, subprocess.catch(() => undefined));
       let stopped: 'canceled' | 'timed-out' | undefined;
       const stop = (why: 'canceled' | 'timed-out'): void => {
         stopped ??= why;
         killGroup(subprocess.pid, 'SIGTERM');
         setTimeout(() => {
           killGroup(subprocess.pid, 'SIGKILL');
-        }, KILL_GRACE_MS).unref();
+        }, options.killGraceMs ?? KILL_GRACE_MS).unref();
       };
       const onAbort = (): void => {
         stop('canceled');
@@ -115,18 +136,21 @@ export function createRunner(options: RunnerOptions): Runner {
     async start(cmd, { ready, timeoutMs }) {
       const shown = formatCommand(cmd);
       options.log.debug(`$ ${shown} &`);
+      // Its own process group too: stopped (or killed by a second Ctrl-C) whole.
       const subprocess = execa(cmd.file, [...cmd.args], {
         ...(cmd.cwd === undefined ? {} : { cwd: cmd.cwd }),
         env: { ...options.baseEnv, ...cmd.env },
         extendEnv: false,
         reject: false,
+        detached: true,
         stdin: 'ignore',
       });
       const output: string[] = [];
       const exited = subprocess.then((result) => result);
+      track(subprocess.pid, exited);
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => {
-          subprocess.kill('SIGTERM');
+          killGroup(subprocess.pid, 'SIGTERM');
           reject(new ExternalCommandError({ command: shown, exitCode: undefined, stderrTail: `not ready after ${String(timeoutMs)} ms\n${output.join('\n')}` }));
         }, timeoutMs);
         forwardLines(subprocess, (line) => {
@@ -144,8 +168,16 @@ export function createRunner(options: RunnerOptions): Runner {
       return {
         pid: subprocess.pid,
         stop: async () => {
-          subprocess.kill('SIGTERM');
-          await exited;
+          // SIGTERM, then SIGKILL for what ignores it: stopping must never hang the cleanup.
+          killGroup(subprocess.pid, 'SIGTERM');
+          const escalate = setTimeout(() => {
+            killGroup(subprocess.pid, 'SIGKILL');
+          }, options.killGraceMs ?? KILL_GRACE_MS);
+          try {
+            await exited;
+          } finally {
+            clearTimeout(escalate);
+          }
         },
       };
     },

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createHttp } from '../../src/adapters/http.js';
-import { NetworkError } from '../../src/core/errors.js';
+import { InterruptedError, NetworkError } from '../../src/core/errors.js';
 import type { Clock, Log } from '../../src/core/ports.js';
 import { closedPort, startSnapshotServer, type SnapshotServer } from '../helpers/snapshot-server.js';
 
@@ -78,6 +78,29 @@ describe('createHttp against a real server', () => {
     );
     assert.equal(server.requests.length - before, 4);
     assert.deepEqual(clock.slept, [10, 20, 40]);
+  });
+
+  it('an interrupt (Ctrl-C) ends a request in flight at once, as an interruption (it used to wait for the timeout)', async () => {
+    server.route('/hang-interrupt', { hang: true });
+    const interrupt = new AbortController();
+    const pending = createHttp({ clock: recordingClock(), log: quietLog, timeoutMs: 600_000, retries: 3, signal: interrupt.signal }).get(`${server.url}hang-interrupt`);
+    setTimeout(() => {
+      interrupt.abort('SIGINT');
+    }, 100);
+    await assert.rejects(pending, (e: unknown) => e instanceof InterruptedError && /SIGINT/.test(e.message));
+  });
+
+  it('an interrupt ends a backoff wait too, and no retry follows', async () => {
+    server.route('/busy', { status: 503 });
+    const interrupt = new AbortController();
+    const before = server.requests.length;
+    const clock: Clock = { now: () => new Date(), sleep: () => new Promise<void>(() => undefined) };
+    const pending = createHttp({ clock, log: quietLog, retries: 3, signal: interrupt.signal }).get(`${server.url}busy`);
+    setTimeout(() => {
+      interrupt.abort('SIGTERM');
+    }, 100);
+    await assert.rejects(pending, InterruptedError);
+    assert.equal(server.requests.length - before, 1);
   });
 
   it('times out a hanging answer, per attempt', async () => {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { probeAccelerator } from '../../src/adapters/accelerator.js';
-import { createRunner, TIMED_OUT } from '../../src/adapters/runner.js';
+import { createRunner, killAllProcessGroups, TIMED_OUT } from '../../src/adapters/runner.js';
 import { command } from '../../src/core/command.js';
 import { ExternalCommandError, InterruptedError } from '../../src/core/errors.js';
 
@@ -10,6 +10,26 @@ const quiet = { info: () => undefined, warn: () => undefined, debug: () => undef
 function runner(signal?: AbortSignal, dryRun = false): ReturnType<typeof createRunner> {
   return createRunner({ log: quiet, dryRun, path: process.env.PATH ?? '/usr/bin:/bin', baseEnv: process.env, ...(signal === undefined ? {} : { signal }) });
 }
+
+describe('runner: nothing outlives a stop', () => {
+  it('stopping a helper that ignores SIGTERM escalates to SIGKILL (it used to wait forever)', async () => {
+    const r = createRunner({ log: quiet, dryRun: false, path: process.env.PATH ?? '/usr/bin:/bin', baseEnv: process.env, killGraceMs: 300 });
+    const helper = await r.start(command('sh', ['-c', 'trap "" TERM; echo ready; while :; do sleep 1; done']), { ready: /^ready$/, timeoutMs: 5000 });
+    await helper.stop();
+    assert.ok(helper.pid !== undefined);
+    assert.throws(() => process.kill(helper.pid ?? 0, 0), /ESRCH/, 'the helper is gone');
+  });
+  it('killAllProcessGroups kills every running command with its children (a second Ctrl-C leaves no orphans)', async () => {
+    const r = runner();
+    const running = r.tryRun(command('sh', ['-c', 'sleep 300 & sleep 300; wait']));
+    const helper = await r.start(command('sh', ['-c', 'echo ready; sleep 300']), { ready: /^ready$/, timeoutMs: 5000 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.ok(killAllProcessGroups('SIGKILL') >= 2);
+    assert.equal((await running).exitCode, 128 + 9);
+    await helper.stop();
+    assert.equal(killAllProcessGroups('SIGKILL'), 0, 'none left');
+  });
+});
 
 describe('runner', () => {
   it('returns output and passes stdin input', async () => {

@@ -104,6 +104,21 @@ describe('tails-build snapshots mirror|serve', () => {
     assert.ok(existsSync(join(store, 'debian/pool/main/h/hello/hello_1.0-1_amd64.deb')));
   });
 
+  it('serve closes on SIGHUP (a closed terminal, an aborted Jenkins job) as on SIGTERM; it used to die without cleaning up', async () => {
+    const repo = project(mirror.url);
+    const child = spawn(process.execPath, [MAIN, 'snapshots', 'serve', '--store', makeTempDir('tb-store-'), '--listen', '127.0.0.1:0'], { cwd: repo.root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const exited = new Promise<[number | null, string | null]>((resolve) => child.on('close', (code, signal) => resolve([code, signal])));
+    for (let i = 0; i < 200 && !stdout.includes('\n'); i++) await new Promise((r) => setTimeout(r, 25));
+    assert.match(stdout, /^http:\/\/127\.0\.0\.1:\d+\/$/m, stderr);
+    child.kill('SIGHUP');
+    assert.deepEqual(await exited, [0, null], stderr);
+    assert.match(stderr, /SIGHUP: closing the snapshot server/);
+  });
+
   it('serve refuses a malformed --listen (exit 2)', async () => {
     const repo = project(mirror.url);
     const res = await runTailsBuild(['snapshots', 'serve', '--store', makeTempDir(), '--listen', 'nope'], { cwd: repo.root });
