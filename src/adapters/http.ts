@@ -65,9 +65,9 @@ function interrupted(signal: AbortSignal | undefined): void {
 function aborted(signal: AbortSignal | undefined): Promise<void> {
   if (signal === undefined) return new Promise<void>(() => undefined);
   if (signal.aborted) return Promise.resolve();
-  return new Promise<void>((resolve) => signal.addEventListener('abort', () => {
+  return new Promise<void>((resolve) => { signal.addEventListener('abort', () => {
     resolve();
-  }, { once: true }));
+  }, { once: true }); });
 }
 
 async function attemptGet(url: string, timeoutMs: number, interrupt: AbortSignal | undefined): Promise<Attempt> {

@@ -111,7 +111,7 @@ describe('tails-build snapshots mirror|serve', () => {
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const exited = new Promise<[number | null, string | null]>((resolve) => child.on('close', (code, signal) => resolve([code, signal])));
+    const exited = new Promise<[number | null, string | null]>((resolve) => child.on('close', (code, signal) => { resolve([code, signal]); }));
     for (let i = 0; i < 200 && !stdout.includes('\n'); i++) await new Promise((r) => setTimeout(r, 25));
     assert.match(stdout, /^http:\/\/127\.0\.0\.1:\d+\/$/m, stderr);
     child.kill('SIGHUP');
