@@ -67,7 +67,7 @@ export function createDeps(mode: Mode, out: Output): Deps {
   return {
     runner,
     git: createGit(),
-    http: createHttp({ clock, log: out, ...mode.http }),
+    http: createHttp({ clock, log: out, ...mode.http, ...(mode.signal === undefined ? {} : { signal: mode.signal }) }),
     files: projectFiles,
     clock,
     host: systemHost,
@@ -76,7 +76,7 @@ export function createDeps(mode: Mode, out: Output): Deps {
     vagrant: createVagrant(runner, { vagrantHome: mode.boxStore.vagrantHome }),
     pool: createLibvirtPool(runner, { uri: mode.boxStore.libvirtUri }),
     locks: createHostLocks({ dir: mode.boxStore.lockDir, timeoutMs: mode.boxStore.lockTimeoutMs }),
-    domains: createLibvirtDomains(runner, mode.boxStore.libvirtUri),
+    domains: createLibvirtDomains({ runner, uri: mode.boxStore.libvirtUri, log: out, dryRun: mode.dryRun }),
     libvirtUri: mode.boxStore.libvirtUri,
     vagrantHome: mode.boxStore.vagrantHome,
     out,
