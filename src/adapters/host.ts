@@ -1,10 +1,19 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism, freemem } from 'node:os';
+import { parseProcessStart } from '../core/vm-run.js';
 import type { Host } from '../core/ports.js';
 
 export const systemHost: Host = {
   cpuCount: () => availableParallelism(),
   availableMemoryMiB: () => parseMemAvailableMiB(readFileSync('/proc/meminfo', 'utf8')) ?? Math.floor(freemem() / 1048576),
+  pid: () => process.pid,
+  processStart: (pid) => {
+    try {
+      return parseProcessStart(readFileSync(`/proc/${String(pid)}/stat`, 'utf8'));
+    } catch {
+      return undefined;
+    }
+  },
 };
 
 export function parseMemAvailableMiB(meminfo: string): number | undefined {

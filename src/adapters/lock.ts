@@ -9,7 +9,7 @@
  * of different users on one host share it), created on first use.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, link, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { chmod, link, mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { UserError } from '../core/errors.js';
@@ -184,8 +184,28 @@ function lockTimeout(name: string, path: string, holder: LockHolder | undefined,
 }
 
 /** The HostLocks port: every lock in one directory, with one wait limit. */
+/** Removes the lock files whose holder process is gone (what a killed run left); returns their paths. */
+export async function pruneStaleLocks(dir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names.filter((n) => n.endsWith('.lock')).sort()) {
+    const path = join(dir, name);
+    const holder = await readHolder(path);
+    if (holder === undefined || isAlive(holder.pid)) continue;
+    await breakStale(path, holder);
+    removed.push(path);
+  }
+  return removed;
+}
+
 export function createHostLocks(options: { dir: string; timeoutMs: number; command?: string }): HostLocks {
   return {
+    pruneStale: () => pruneStaleLocks(options.dir),
     withLock: (name, fn, extra) =>
       withHostLock(name, fn, {
         dir: options.dir,

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { VmIdentity } from '../core/build-vm.js';
 import { command, inNetns, type Command } from '../core/command.js';
 import type { Deps } from './deps.js';
+import { RUN_RECORD } from '../core/vm-run.js';
 
 /** Where the tool's vagrant/ dir is, and the netns VM networks live in. */
 export interface VmAccess {
@@ -57,6 +58,7 @@ export async function destroyVm(deps: Deps, vm: VmIdentity, request: VmAccess, w
   const state = await deps.domains.state(vm.domain);
   if (state === 'absent') {
     await rm(join(vm.stateDir, '.vagrant'), { recursive: true, force: true });
+    await rm(join(vm.stateDir, RUN_RECORD), { force: true });
     return false;
   }
   deps.out.info(`Destroying the build VM ${vm.domain} (${why}).`);
@@ -75,6 +77,7 @@ export async function destroyVm(deps: Deps, vm: VmIdentity, request: VmAccess, w
   }
   await deps.domains.remove(vm.domain, vm.rootVolume, deps.pool.name);
   await rm(join(vm.stateDir, '.vagrant'), { recursive: true, force: true });
+  await rm(join(vm.stateDir, RUN_RECORD), { force: true });
   return true;
 }
 

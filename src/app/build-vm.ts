@@ -8,6 +8,7 @@
  */
 import { createWriteStream, existsSync } from 'node:fs';
 import { access, constants, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { RUN_RECORD, type RunRecord } from '../core/vm-run.js';
 import { sha256File } from '../adapters/disk-file.js';
 import { join } from 'node:path';
 import type { BootTestResult } from '../core/boot-test.js';
@@ -127,10 +128,16 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
     const state: State = { reused: false, cacheDisk: false, artifacts: [] };
     let buildFailed = false;
     let notOurs = false;
+    let recorded = false;
     cleanup.push('destroy the build VM', async () => {
-      if (notOurs) return;
+      if (notOurs) {
+        // Kept by an earlier build for another ref or box: still kept, never pruned.
+        if (recorded) await writeRunRecord(deps, vm, project.root, true);
+        return;
+      }
       const failed = buildFailed || state.exitCode !== 0;
       if (keep === 'keep-running' || (keep === 'keep-on-failure' && failed)) {
+        if (recorded) await writeRunRecord(deps, vm, project.root, true);
         deps.out.info(`The build VM ${vm.domain} was kept (${keep === 'keep-running' ? 'keeprunning' : 'rescue'}). Inspect it with: tails-build vm ssh; remove it with: tails-build vm destroy`);
         return;
       }
@@ -188,6 +195,9 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
             }
             s.cacheDisk = await ensureCacheDisk(deps, vm, request.cacheVolume ?? CACHE_VOLUME, report);
             await mkdir(vm.stateDir, { recursive: true });
+            // Whose VM this is while the build runs: a run killed outright leaves it for tails-build vm prune.
+            await writeRunRecord(deps, vm, project.root, false);
+            recorded = true;
             const settings = planVmSettings({
               box: plan.basebox.name,
               identity: vm,
@@ -425,6 +435,12 @@ async function preflight(deps: Deps, request: VmBuildRequest, vm: VmIdentity): P
   // A domain left by a crashed run, with no vagrant state to drive it: remove it.
   const state = await deps.domains.state(vm.domain);
   if (state !== 'absent' && state !== 'running') await destroyVm(deps, vm, request, 'left by an earlier run');
+}
+
+async function writeRunRecord(deps: Pick<Deps, 'host' | 'clock'>, vm: VmIdentity, checkout: string, kept: boolean): Promise<void> {
+  const pid = deps.host.pid();
+  const record: RunRecord = { pid, processStart: deps.host.processStart(pid), startedAt: deps.clock.now().toISOString(), domain: vm.domain, rootVolume: vm.rootVolume, checkout, kept };
+  await writeFile(join(vm.stateDir, RUN_RECORD), `${JSON.stringify(record, null, 2)}\n`);
 }
 
 /** The artifacts dir exists as a writable directory, or can be made one. */

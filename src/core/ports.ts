@@ -117,6 +117,10 @@ export interface Host {
   cpuCount(): number;
   /** MemAvailable of /proc/meminfo, in MiB (what a new VM can get without swapping). */
   availableMemoryMiB(): number;
+  /** This process's id. */
+  pid(): number;
+  /** When process `pid` started (an opaque token), or undefined when there is no such process. */
+  processStart(pid: number): string | undefined;
 }
 
 export interface LockWaitInfo {
@@ -130,4 +134,6 @@ export interface LockWaitInfo {
 export interface HostLocks {
   /** Runs `fn` holding the lock `name`; waits for another holder (calling `onWait`), fails after the configured timeout. */
   withLock<T>(name: string, fn: () => Promise<T>, options?: { onWait?: (holder: LockWaitInfo) => void }): Promise<T>;
+  /** Removes the locks whose holder process is gone; returns their paths. */
+  pruneStale(): Promise<string[]>;
 }

@@ -1,9 +1,10 @@
 /** `tails-build doctor`: are the host prerequisites here? */
 import type { Command } from 'commander';
 import { runDoctor } from '../../app/doctor.js';
+import { findRuns } from '../../app/vm-prune.js';
 import { DEFAULT_LIBVIRT_URI, DEFAULT_NETNS, missingRequired, planDoctorChecks, type DoctorReport } from '../../core/doctor.js';
 import { doctorMessages } from '../../core/doctor-messages.js';
-import { depsFor, type CliContext } from '../context.js';
+import { cacheRoot, depsFor, type CliContext } from '../context.js';
 
 export function registerDoctor(program: Command, ctx: CliContext): void {
   program
@@ -16,7 +17,8 @@ export function registerDoctor(program: Command, ctx: CliContext): void {
 Prints one line per check: "ok" or "missing", what was found, and for anything
 missing the command that installs or starts it. Exits 5 when a required check
 fails (optional ones: shellcheck, the network namespace, /dev/kvm). The network
-namespace checked is $TAILS_BUILD_NETNS, default ${DEFAULT_NETNS}.
+namespace checked is $TAILS_BUILD_NETNS, default ${DEFAULT_NETNS}. Build VMs left by
+builds that were killed are listed, with the command that removes them.
 
 Examples:
   tails-build doctor
@@ -32,8 +34,16 @@ Examples:
         nodeVersion: process.versions.node,
       });
       const report = await runDoctor(deps, checks);
-      if (globals.json) deps.out.data(report);
-      else for (const line of formatDoctorReport(report)) deps.out.line(line);
+      // What killed runs left: informational, never a failure.
+      const orphaned = (await findRuns(deps, cacheRoot(ctx))).filter((r) => r.run.verdict === 'orphaned').map((r) => r.run);
+      const leftovers = { orphanedVms: orphaned.map((r) => ({ domain: r.domain, checkout: r.checkout, pid: r.pid, startedAt: r.startedAt })), hint: orphaned.length === 0 ? null : 'tails-build vm prune' };
+      if (globals.json) deps.out.data({ ...report, leftovers });
+      else {
+        for (const line of formatDoctorReport(report)) deps.out.line(line);
+        if (orphaned.length > 0) {
+          deps.out.line(`${String(orphaned.length)} build VM(s) left by builds that were killed: ${orphaned.map((r) => `${r.domain} (pid ${String(r.pid)} gone, ${r.checkout})`).join(', ')}. Remove them with: tails-build vm prune`);
+        }
+      }
       const missing = missingRequired(report);
       if (missing.length > 0) throw doctorMessages.prerequisitesMissing(missing);
     });

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { destroyVm, guestSsh } from '../../app/build-vm-access.js';
+import { pruneVms } from '../../app/vm-prune.js';
 import { loadProject } from '../../app/project.js';
 import { vmIdentity } from '../../core/build-vm.js';
 import { formatCommand } from '../../core/command.js';
@@ -53,6 +54,34 @@ export function registerVm(program: Command, ctx: CliContext): void {
         throw new UserError('vm-command-failed', `"${opts.command}" exited with ${String(result.exitCode)} in ${id.domain}: ${result.stderr.trim().split('\n').slice(-3).join(' | ')}`, { kind: 'external' });
       }
       if (globals.json) deps.out.data({ domain: id.domain, exitCode: 0 });
+    });
+
+  vm.command('prune')
+    .description('remove what killed builds left on this host: VMs whose build process is gone (not kept on purpose), their volumes, state and stale locks')
+    .option('-n, --dry-run', 'list what would be removed; remove nothing')
+    .addHelpText('after', `
+Every build records its process next to its VM's state (<cache>/vms/<id>/run.json).
+A build killed outright (SIGKILL, a crashed Jenkins agent) or a deleted workspace
+leaves its VM running; prune removes those — never a running build's VM, never one
+kept with --keep-running or --rescue (tails-build vm destroy in its checkout does).
+tails-build doctor says when there is something to prune.
+
+Examples:
+  tails-build vm prune --dry-run
+  tails-build vm prune`)
+    .action(async (opts: { dryRun?: boolean }, cmd: Command) => {
+      const dryRun = opts.dryRun === true;
+      const { deps, globals } = depsFor(ctx, cmd, { dryRun });
+      const result = await pruneVms(deps, { toolRoot: ctx.toolRoot, netns: vmNetns(ctx), cacheRoot: cacheRoot(ctx), dryRun });
+      if (globals.json) {
+        deps.out.data(result);
+        return;
+      }
+      for (const run of result.runs) {
+        deps.out.line(`${run.domain}: ${run.verdict} (pid ${String(run.pid)}, ${run.checkout}) — ${run.action}`);
+      }
+      for (const lock of result.locks) deps.out.line(`${lock}: its holder is gone — removed`);
+      if (result.runs.length === 0 && result.locks.length === 0) deps.out.line('Nothing to prune: no build VM was left by a killed run.');
     });
 
   vm.command('destroy')
