@@ -1,5 +1,6 @@
 #!/bin/bash
-# Prepares a Debian 12 host for tails-build and runs the README's commands.
+# Prepares a Debian 12 (bookworm) or 13 (trixie) host for tails-build and runs the
+# README's commands; any other release is refused.
 #
 #   bash provision/host/bootstrap.sh setup   # packages, node deps, build, libvirt daemons
 #   bash provision/host/bootstrap.sh test    # setup, then type check + lint + tests
@@ -10,11 +11,20 @@
 # (default tbns), so libvirt's private VM networks never touch the host namespace.
 set -euo pipefail
 
-# Everything the host needs, in one place (Debian 12 package names).
+# Everything the host needs, in one place: these names are the same in Debian 12
+# (bookworm) and Debian 13 (trixie).
 HOST_PACKAGES="git ca-certificates curl qemu-system-x86 qemu-utils libvirt-daemon-system
   libvirt-clients libvirt-dev mmdebstrap debootstrap vagrant vagrant-libvirt xorriso
   squashfs-tools dnsmasq-base iptables fdisk e2fsprogs shellcheck socat iproute2
   debian-archive-keyring gpgv gnupg xz-utils openssh-client python3 make g++"
+# Debian 13's libvirt (11.3) is split further than Debian 12's (9.0), where all of
+# this is in libvirt-daemon: virtlogd, virtlockd and the QEMU, network and storage
+# drivers are packages of their own, and libvirt-daemon only recommends the QEMU
+# driver (skipped by --no-install-recommends). Named on trixie only: most of these
+# names do not exist in bookworm.
+TRIXIE_PACKAGES="libvirt-daemon-driver-qemu libvirt-daemon-driver-network
+  libvirt-daemon-driver-storage libvirt-daemon-log libvirt-daemon-lock"
+DEBIAN_RELEASE="" # bookworm or trixie, set by detect_release
 NODE_MIN="20.5.0"
 APT_MAX_AGE_MINUTES=360
 NETNS="${TAILS_BUILD_NETNS:-tbns}"
@@ -37,11 +47,30 @@ usage: bash provision/host/bootstrap.sh setup|test|demo
 EOF
 }
 
+# --- release ----------------------------------------------------------------
+
+# Sets DEBIAN_RELEASE from /etc/os-release (read, not sourced); refuses anything but
+# Debian 12 (bookworm) and 13 (trixie).
+detect_release() {
+  local id="" codename="" pretty=""
+  if [ -r /etc/os-release ]; then
+    id="$(sed -n 's/^ID=//p' /etc/os-release | tr -d "\"'")"
+    codename="$(sed -n 's/^VERSION_CODENAME=//p' /etc/os-release | tr -d "\"'")"
+    pretty="$(sed -n 's/^PRETTY_NAME=//p' /etc/os-release | tr -d "\"'")"
+  fi
+  case "$id:$codename" in
+    debian:bookworm | debian:trixie) DEBIAN_RELEASE="$codename" ;;
+    *) die "tails-build supports Debian 12 (bookworm) and Debian 13 (trixie); this is ${pretty:-an unknown system} (ID=${id:-?}, VERSION_CODENAME=${codename:-?} in /etc/os-release). Use one of those two releases." ;;
+  esac
+  say "host release: Debian $DEBIAN_RELEASE"
+}
+
 # --- packages ---------------------------------------------------------------
 
 missing_packages() {
-  local pkg
-  for pkg in $HOST_PACKAGES; do
+  local pkg packages="$HOST_PACKAGES"
+  [ "$DEBIAN_RELEASE" != trixie ] || packages="$packages $TRIXIE_PACKAGES"
+  for pkg in $packages; do
     if [ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)" != "install ok installed" ]; then
       printf '%s\n' "$pkg"
     fi
@@ -87,17 +116,24 @@ node_version_ok() {
   ' "$NODE_MIN"
 }
 
+# Debian 13's nodejs is 20.19, so on trixie a missing node is installed from Debian;
+# Debian 12's is 18, too old, so on bookworm node >= 20.5 must come from elsewhere.
 ensure_node() {
-  if ! node_version_ok && ! command -v node >/dev/null; then
-    say "node is missing: installing Debian's nodejs and npm"
+  if ! node_version_ok && ! command -v node >/dev/null && [ "$DEBIAN_RELEASE" = trixie ]; then
+    say "node is missing: installing Debian 13's nodejs and npm (node 20.19)"
     apt_lists_fresh || run apt-get update
     run apt-get install -y --no-install-recommends nodejs npm
   fi
   if ! node_version_ok; then
-    local have="none"
+    local have="none" where
     command -v node >/dev/null && have="$(node --version)"
     command -v npm >/dev/null || have="$have (npm missing)"
-    die "tails-build needs node >= $NODE_MIN and npm; found node $have. Install Node.js 20.5 or newer (e.g. from a Node.js 20 LTS package) and rerun."
+    if [ "$DEBIAN_RELEASE" = bookworm ]; then
+      where="Debian 12's own nodejs is 18, too old: install Node.js 20 LTS (>= 20.5, with npm) from NodeSource's Debian packages or from nodejs.org, or use Debian 13, whose nodejs is 20.19"
+    else
+      where="Debian 13's nodejs is 20.19: apt-get install nodejs npm, and make sure no older node comes first on PATH"
+    fi
+    die "tails-build needs node >= $NODE_MIN and npm; found node $have. $where; then rerun."
   fi
   say "node $(node --version), npm $(npm --version)"
 }
@@ -263,6 +299,7 @@ ensure_node_modules() {
 
 setup() {
   local started=$SECONDS
+  detect_release
   install_packages
   ensure_node
   ensure_libvirt

@@ -7,7 +7,17 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { command, type Command } from '../core/command.js';
-import { escapeBoxName, parseVagrantBoxList, type VagrantBox, type VagrantBoxes, type VagrantBoxImage } from '../core/box-store.js';
+import { InterruptedError } from '../core/errors.js';
+import {
+  escapeBoxName,
+  parseDpkgStatusVersion,
+  parsePluginListVersion,
+  parseVagrantBoxList,
+  type PluginVersion,
+  type VagrantBox,
+  type VagrantBoxes,
+  type VagrantBoxImage,
+} from '../core/box-store.js';
 import type { Runner } from '../core/ports.js';
 
 export const LIBVIRT_PROVIDER = 'libvirt';
@@ -46,6 +56,38 @@ export function boxRemoveCommand(options: VagrantOptions, name: string): Command
   });
 }
 
+/** The plugins vagrant loads (Debian's system plugins and any in VAGRANT_HOME), with their versions. */
+export function pluginListCommand(options: VagrantOptions): Command {
+  return command('vagrant', ['plugin', 'list', '--machine-readable'], { env: vagrantEnv(options), timeoutMs: BOX_QUERY_TIMEOUT_MS });
+}
+
+/** Debian's vagrant-libvirt package: its status and version ("install ok installed\t0.11.2-1"). */
+export function dpkgPluginVersionCommand(): Command {
+  return command('dpkg-query', ['-W', '-f', '${Status}\t${Version}', 'vagrant-libvirt'], { timeoutMs: 30_000 });
+}
+
+/**
+ * The vagrant-libvirt version vagrant loads: `vagrant plugin list` first (what
+ * vagrant itself sees, a plugin in VAGRANT_HOME included), else Debian's package
+ * (`dpkg-query`); version undefined when neither names one. Throws only when
+ * interrupted.
+ */
+export async function readPluginVersion(runner: Runner, options: VagrantOptions): Promise<PluginVersion> {
+  const ask = async (cmd: Command, parse: (stdout: string) => string | undefined): Promise<string | undefined> => {
+    try {
+      const result = await runner.tryRun(cmd);
+      return result.exitCode === 0 ? parse(result.stdout) : undefined;
+    } catch (error) {
+      if (error instanceof InterruptedError) throw error;
+      return undefined;
+    }
+  };
+  const listed = await ask(pluginListCommand(options), (out) => parsePluginListVersion(out));
+  if (listed !== undefined) return { version: listed, source: 'vagrant plugin list' };
+  const packaged = await ask(dpkgPluginVersionCommand(), parseDpkgStatusVersion);
+  if (packaged !== undefined) return { version: packaged, source: 'dpkg-query -W vagrant-libvirt' };
+  return { version: undefined, source: 'neither vagrant plugin list nor dpkg-query -W vagrant-libvirt' };
+}
 
 /** The directory vagrant unpacks a box into: VAGRANT_HOME/boxes/<escaped name>/<version>/<provider>. */
 export function boxDirectory(options: VagrantOptions, box: VagrantBox): string {
@@ -69,6 +111,9 @@ export function createVagrant(runner: Runner, options: VagrantOptions): VagrantB
     },
     async removeBox(name) {
       await runner.run(boxRemoveCommand(options, name));
+    },
+    readPluginVersion() {
+      return readPluginVersion(runner, options);
     },
     async readBoxImage(box): Promise<VagrantBoxImage | undefined> {
       const dir = boxDirectory(options, box);

@@ -1,10 +1,23 @@
 /**
  * Import a builder box: `vagrant box add` under its name, then pre-seed the
- * libvirt pool with the box image under exactly the volume name
+ * libvirt pool with the box image under exactly the volume name the installed
  * vagrant-libvirt looks for, so the first `vagrant up` finds it and skips its
- * own (slow) upload. All of it under the host-wide lock.
+ * own (slow) upload. When that name is not known (a vagrant-libvirt whose naming
+ * was not read, or no version found), nothing is pre-seeded: vagrant-libvirt
+ * uploads the box itself at the first `vagrant up`, and the import says so.
+ * All of it under the host-wide lock.
  */
-import { computeBoxVolumeName, findDomainsUsing, isBoxVolumeOf, type LibvirtPool, type VagrantBox, type VagrantBoxes } from '../core/box-store.js';
+import {
+  findDomainsUsing,
+  isBoxVolumeOf,
+  poolVolumeName,
+  VOLUME_NAMING_READ_TEXT,
+  type LibvirtPool,
+  type PluginVersion,
+  type VagrantBox,
+  type VagrantBoxImage,
+  type VagrantBoxes,
+} from '../core/box-store.js';
 import { boxStoreMessages as msg } from '../core/box-store-messages.js';
 import type { Clock, HostLocks, Log } from '../core/ports.js';
 
@@ -27,11 +40,19 @@ export interface ImportBaseboxRequest {
   readonly boxFile: string;
 }
 
+/** ImportBaseboxResult.volume when nothing was pre-seeded. */
+export const NOT_PRESEEDED = 'none pre-seeded (vagrant-libvirt uploads the box at the first vagrant up)';
+
 export interface ImportBaseboxResult {
   readonly name: string;
-  /** The pool volume vagrant-libvirt will use as the VM disk's backing file. */
+  /** The pool volume vagrant-libvirt will use as the VM disk's backing file; NOT_PRESEEDED when `preseeded` is false. */
   readonly volume: string;
+  /** Its path; '' when `preseeded` is false. */
   readonly volumePath: string;
+  /** Whether box.img was uploaded into the pool under the name vagrant-libvirt looks for. */
+  readonly preseeded: boolean;
+  /** The installed vagrant-libvirt the name was computed for (undefined: unknown). */
+  readonly vagrantLibvirt: PluginVersion;
   /** box.img as vagrant unpacked it under VAGRANT_HOME. */
   readonly boxImage: string;
   /** Whether a box of that name was already in vagrant (and was replaced). */
@@ -46,6 +67,8 @@ export async function importBasebox(deps: BoxStoreDeps, request: ImportBaseboxRe
   const started = deps.clock.now().getTime();
   const since = (t: number): number => deps.clock.now().getTime() - t;
   if (!(await deps.vagrant.isBoxFile(boxFile))) throw msg.boxFileMissing(boxFile);
+  const plugin = await deps.vagrant.readPluginVersion();
+  deps.out.debug(`vagrant-libvirt ${plugin.version ?? 'version unknown'} (${plugin.source})`);
 
   return deps.locks.withLock(
     LIBVIRT_LOCK,
@@ -77,27 +100,34 @@ export async function importBasebox(deps: BoxStoreDeps, request: ImportBaseboxRe
       const image = await deps.vagrant.readBoxImage(box);
       if (image === undefined) throw msg.notUnpacked(name, `${deps.vagrantHome}/boxes/…/box.img`);
 
-      const volume = computeBoxVolumeName(box, image);
+      const volume = poolVolumeName(box.name, { pluginVersion: plugin.version, boxVersion: box.version, mtime: image.mtimeSeconds });
       const uploadStarted = deps.clock.now().getTime();
-      deps.out.info(`Uploading ${image.path} to the ${deps.pool.name} pool as ${volume}.`);
-      await deps.pool.uploadVolume({ name: volume, file: image.path, format: 'qcow2' });
+      if (volume === undefined) {
+        deps.out.warn(notPreseededText(deps.pool.name, plugin, image));
+      } else {
+        deps.out.info(`Uploading ${image.path} to the ${deps.pool.name} pool as ${volume}.`);
+        await deps.pool.uploadVolume({ name: volume, file: image.path, format: 'qcow2' });
+      }
       const volumeUpload = since(uploadStarted);
 
       const boxes = (await deps.vagrant.listBoxes()).filter((b) => isOurs(b, name));
       const volumes = (await deps.pool.listVolumes()).filter((v) => isBoxVolumeOf(v.name, name));
       const only = volumes[0];
-      if (boxes.length !== 1 || volumes.length !== 1 || only?.name !== volume) {
+      const seeded = volume === undefined ? volumes.length === 0 : volumes.length === 1 && only?.name === volume;
+      if (boxes.length !== 1 || !seeded) {
         throw msg.verifyFailed(
           name,
           boxes.length,
           volumes.map((v) => v.name),
-          volume,
+          volume ?? 'none (nothing pre-seeded)',
         );
       }
       return {
         name,
-        volume,
-        volumePath: only.path,
+        volume: volume ?? NOT_PRESEEDED,
+        volumePath: volume === undefined ? '' : (only?.path ?? ''),
+        preseeded: volume !== undefined,
+        vagrantLibvirt: plugin,
         boxImage: image.path,
         replacedBox,
         removedVolumes: stale.map((v) => v.name),
@@ -109,6 +139,23 @@ export async function importBasebox(deps: BoxStoreDeps, request: ImportBaseboxRe
         deps.out.info(`Waiting for the host lock ${holder.lockPath}, held by pid ${holder.pid} (${holder.command}) since ${holder.startedAt}.`);
       },
     },
+  );
+}
+
+/** vagrant-libvirt's own upload of a ~750 MB box.img at the first `vagrant up`, measured here. */
+const SELF_UPLOAD_SECONDS_PER_750_MB = 150;
+
+/** Why nothing is pre-seeded, and what it costs: one line. */
+function notPreseededText(pool: string, plugin: PluginVersion, image: Pick<VagrantBoxImage, 'path' | 'sizeBytes'>): string {
+  const why =
+    plugin.version === undefined
+      ? `the installed vagrant-libvirt version is unknown (${plugin.source} names one)`
+      : `vagrant-libvirt ${plugin.version} (${plugin.source}) is not a version whose volume naming this tool has read (${VOLUME_NAMING_READ_TEXT})`;
+  const megabytes = Math.round(image.sizeBytes / 1e6);
+  const seconds = Math.max(1, Math.round((image.sizeBytes / 750e6) * SELF_UPLOAD_SECONDS_PER_750_MB));
+  return (
+    `Not pre-seeding the ${pool} pool: ${why}, and a volume under a name it does not look for would only be a stale copy. ` +
+    `The first VM start from this box will be slow: vagrant-libvirt uploads ${image.path} (${megabytes} MB) itself, about ${seconds} s here (~150 s for 750 MB).`
   );
 }
 

@@ -54,6 +54,15 @@ export interface VagrantBoxes {
   removeBox(name: string): Promise<void>;
   /** The box.img vagrant unpacked for this box; undefined when it is not there. */
   readBoxImage(box: VagrantBox): Promise<VagrantBoxImage | undefined>;
+  /** The vagrant-libvirt vagrant loads, and where that was read; version undefined when nothing says. */
+  readPluginVersion(): Promise<PluginVersion>;
+}
+
+/** The installed vagrant-libvirt: its upstream version ("0.11.2"), undefined when unknown. */
+export interface PluginVersion {
+  readonly version: string | undefined;
+  /** What said so ("vagrant plugin list", "dpkg-query"), or what was asked when nothing did. */
+  readonly source: string;
 }
 
 /** What importing and cleaning boxes needs from libvirt's storage pool. */
@@ -87,17 +96,84 @@ export function escapeBoxName(name: string): string {
 }
 
 /**
- * The pool volume vagrant-libvirt 0.11.2 (HandleBoxImage.get_volume_name)
+ * The pool volume vagrant-libvirt 0.10.0 to 0.12.2 (HandleBoxImage.get_volume_name)
  * looks for before it uploads box.img itself at the first `vagrant up`:
  *   <name, "/" → "-VAGRANTSLASH-">_vagrant_box_image_<version>_box.img
  * where a missing or "0" version becomes "0_<mtime of box.img in seconds>".
  * A box added from a file is version "0", so the name changes with every
  * `vagrant box add` (bsdtar -m stamps the extraction time): compute it from the
- * unpacked file, never from the archive.
+ * unpacked file, never from the archive. See poolVolumeName for the versions.
  */
 export function computeBoxVolumeName(box: Pick<VagrantBox, 'name' | 'version'>, image: Pick<VagrantBoxImage, 'mtimeSeconds'>): string {
   const version = box.version === '' || box.version === '0' ? `0_${image.mtimeSeconds}` : box.version;
   return `${escapeBoxName(box.name)}${VOLUME_INFIX}${version}_box.img`;
+}
+
+/**
+ * The vagrant-libvirt releases whose volume naming was read, in
+ * lib/vagrant-libvirt/action/handle_box_image.rb at each tag, and found the same:
+ *   0.11.2 (Debian 12), lines 132-147: get_volume_name(box, 'box', path, ui);
+ *   0.12.2 (Debian 13), lines 134-149: the same body, word for word (0.12 only adds
+ *     a qcow2 `compat` to the volume it would create, not to the name);
+ *   0.10.0, lines 130-145: the same (commit 66e0fa7, "Ensure box version default of
+ *     0 uses mtime", first in 0.10.0, added the `version == '0'` case).
+ * Before 0.10.0 (0.6.3 to 0.9.x) a version "0" box was named `…_image_0_box.img`,
+ * without the mtime; releases after 0.12.2 are not read. For both: unknown.
+ */
+export const VOLUME_NAMING_READ = { from: [0, 10, 0], to: [0, 12, 2] } as const;
+
+/** The versions of VOLUME_NAMING_READ, for messages. */
+export const VOLUME_NAMING_READ_TEXT = `${VOLUME_NAMING_READ.from.join('.')} to ${VOLUME_NAMING_READ.to.join('.')}`;
+
+/**
+ * The upstream version of a vagrant-libvirt version string, as vagrant
+ * ("0.11.2") or dpkg ("0.11.2-1", "1:0.12.2+dfsg-4") prints it; undefined for
+ * anything else (pre-releases such as "0.12.3.pre.1" or "0.12.2~rc1" included).
+ */
+export function parsePluginVersion(text: string | undefined): readonly [number, number, number] | undefined {
+  const match = /^(?:\d+:)?(\d+)\.(\d+)\.(\d+)(?:\+[A-Za-z0-9.]+)?(?:-[A-Za-z0-9.+~]+)?$/.exec(text?.trim() ?? '');
+  if (match?.[1] === undefined || match[2] === undefined || match[3] === undefined) return undefined;
+  return [Number(match[1]), Number(match[2]), Number(match[3])];
+}
+
+function compareVersions(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/**
+ * The name of the pool volume the installed vagrant-libvirt will look for (and,
+ * when it is missing, upload box.img as) for box `box` of `boxVersion` whose
+ * unpacked box.img has mtime `mtime` (seconds), disk index 0 of a v1 box; undefined
+ * when the naming of that vagrant-libvirt version was not read (VOLUME_NAMING_READ)
+ * or the version is unknown: then nothing may be pre-seeded under a guessed name.
+ */
+export function poolVolumeName(box: string, facts: { pluginVersion: string | undefined; boxVersion: string; mtime: number }): string | undefined {
+  const version = parsePluginVersion(facts.pluginVersion);
+  if (version === undefined) return undefined;
+  if (compareVersions(version, VOLUME_NAMING_READ.from) < 0 || compareVersions(version, VOLUME_NAMING_READ.to) > 0) return undefined;
+  return computeBoxVolumeName({ name: box, version: facts.boxVersion }, { mtimeSeconds: facts.mtime });
+}
+
+/** The vagrant-libvirt version in `vagrant plugin list --machine-readable` ("0.11.2, system" → "0.11.2"). */
+export function parsePluginListVersion(output: string, plugin = 'vagrant-libvirt'): string | undefined {
+  for (const line of output.split('\n')) {
+    const [, target, type, ...rest] = line.split(',');
+    if (target === plugin && type === 'plugin-version') {
+      const version = unescapeMachineReadable(rest.join(',')).split(',')[0]?.trim();
+      return version === '' ? undefined : version;
+    }
+  }
+  return undefined;
+}
+
+/** The version in `dpkg-query -W -f '${Status}\t${Version}'` output, only for an installed package. */
+export function parseDpkgStatusVersion(output: string): string | undefined {
+  const [status, version] = output.trim().split('\t');
+  return status === 'install ok installed' && version !== undefined && version !== '' ? version : undefined;
 }
 
 /**

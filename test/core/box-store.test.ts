@@ -6,11 +6,15 @@ import {
   findDomainsUsing,
   isBoxVolumeOf,
   parseDomainDiskFiles,
+  parseDpkgStatusVersion,
+  parsePluginListVersion,
+  parsePluginVersion,
   parseVagrantBoxList,
   parseVolInfoBytes,
   parseVolList,
   parseVolumeBackingPath,
   parseVolumeFormat,
+  poolVolumeName,
 } from '../../src/core/box-store.js';
 
 describe('computeBoxVolumeName (vagrant-libvirt 0.11.2 HandleBoxImage.get_volume_name)', () => {
@@ -26,6 +30,83 @@ describe('computeBoxVolumeName (vagrant-libvirt 0.11.2 HandleBoxImage.get_volume
   }
   it('escapes slashes like vagrant', () => {
     assert.equal(escapeBoxName('a/b/c'), 'a-VAGRANTSLASH-b-VAGRANTSLASH-c');
+  });
+});
+
+describe('poolVolumeName per installed vagrant-libvirt (handle_box_image.rb get_volume_name at each tag)', () => {
+  const box = 'tails-builder-amd64-bookworm-20240902-f5bd6a8';
+  const mtimeName = `${box}_vagrant_box_image_0_1795309113_box.img`;
+  // [vagrant-libvirt version, box version, expected volume (undefined: do not pre-seed)]
+  const table: [string | undefined, string, string | undefined][] = [
+    ['0.11.2', '0', mtimeName], // Debian 12; 0.11.2 handle_box_image.rb:132-147
+    ['0.11.2-1', '0', mtimeName], // as dpkg-query prints it
+    ['0.11.2', '', mtimeName],
+    ['0.11.2', '12.20240905.1', `${box}_vagrant_box_image_12.20240905.1_box.img`],
+    ['0.12.2', '0', mtimeName], // Debian 13; 0.12.2 handle_box_image.rb:134-149, the same body
+    ['0.12.2-4', '0', mtimeName],
+    ['1:0.12.2+dfsg-4', '0', mtimeName],
+    ['0.12.2', '12.20240905.1', `${box}_vagrant_box_image_12.20240905.1_box.img`],
+    ['0.12.0', '0', mtimeName],
+    ['0.10.0', '0', mtimeName], // 66e0fa7 (first in 0.10.0) made "0" use the mtime
+    ['0.10.8', '0', mtimeName],
+    ['0.9.0', '0', undefined], // named …_image_0_box.img there, not read as current: unknown
+    ['0.3.0', '0', undefined], // Debian 11
+    ['0.12.3', '0', undefined], // not released when read: unknown
+    ['0.13.0', '0', undefined],
+    ['1.0.0', '0', undefined],
+    ['0.12.3.pre.1', '0', undefined],
+    ['0.12.2~rc1-1', '0', undefined],
+    ['', '0', undefined],
+    ['unknown', '0', undefined],
+    [undefined, '0', undefined],
+  ];
+  for (const [pluginVersion, boxVersion, expected] of table) {
+    it(`vagrant-libvirt ${pluginVersion ?? '(unknown)'}, box v${boxVersion || '(none)'} → ${expected ?? 'undefined (do not pre-seed)'}`, () => {
+      assert.equal(poolVolumeName(box, { pluginVersion, boxVersion, mtime: 1795309113 }), expected);
+    });
+  }
+  it('escapes slashes in the box name', () => {
+    assert.equal(
+      poolVolumeName('tb/x', { pluginVersion: '0.12.2', boxVersion: '0', mtime: 7 }),
+      'tb-VAGRANTSLASH-x_vagrant_box_image_0_7_box.img',
+    );
+  });
+  it('reads upstream versions, as vagrant and dpkg print them', () => {
+    assert.deepEqual(parsePluginVersion('0.11.2'), [0, 11, 2]);
+    assert.deepEqual(parsePluginVersion(' 0.12.2-4\n'), [0, 12, 2]);
+    assert.deepEqual(parsePluginVersion('2:0.12.2+dfsg-1+b1'), [0, 12, 2]);
+    assert.equal(parsePluginVersion('0.12'), undefined);
+    assert.equal(parsePluginVersion(undefined), undefined);
+  });
+});
+
+describe('vagrant-libvirt version sources', () => {
+  it('reads vagrant plugin list --machine-readable (a Debian system plugin)', () => {
+    const out = [
+      '1795941929,,ui,info,vagrant-libvirt (0.11.2%!(VAGRANT_COMMA) system)',
+      '1795941929,,plugin-name,vagrant-libvirt',
+      '1795941929,vagrant-libvirt,plugin-version,0.11.2%!(VAGRANT_COMMA) system',
+      '',
+    ].join('\n');
+    assert.equal(parsePluginListVersion(out), '0.11.2');
+  });
+  it('reads a plugin installed into VAGRANT_HOME, and ignores other plugins', () => {
+    const out = [
+      '1,,plugin-name,vagrant-mutate',
+      '1,vagrant-mutate,plugin-version,1.2.0%!(VAGRANT_COMMA) global',
+      '1,,plugin-name,vagrant-libvirt',
+      '1,vagrant-libvirt,plugin-version,0.12.2%!(VAGRANT_COMMA) global',
+      '1,vagrant-libvirt,plugin-version-constraint,0.12.2',
+    ].join('\n');
+    assert.equal(parsePluginListVersion(out), '0.12.2');
+  });
+  it('reads no version when vagrant lists no vagrant-libvirt', () => {
+    assert.equal(parsePluginListVersion('1,,ui,info,No plugins installed.\n'), undefined);
+  });
+  it('reads dpkg-query only for an installed package', () => {
+    assert.equal(parseDpkgStatusVersion('install ok installed\t0.11.2-1'), '0.11.2-1');
+    assert.equal(parseDpkgStatusVersion('deinstall ok config-files\t0.11.2-1'), undefined);
+    assert.equal(parseDpkgStatusVersion(''), undefined);
   });
 });
 
