@@ -59,7 +59,7 @@ export function describeSampleIso(fixture: () => BuildVmFixture): void {
       const config = JSON.parse(readFileSync(join(f.repo.root, 'tails-build.json'), 'utf8')) as Record<string, unknown>;
       delete config.buildCommand;
       f.repo.write({ 'tails-build.json': JSON.stringify(config, null, 2) });
-      f.repo.commit('Build the embedded sample ISO', '2026-11-06T12:00:00Z');
+      if (f.repo.git('status', '--porcelain') !== '') f.repo.commit('Build the embedded sample ISO', '2026-11-06T12:00:00Z');
       const commit = f.repo.git('rev-parse', 'HEAD');
 
       const r = await run(['iso', '--boot-test']);
