@@ -183,7 +183,6 @@ function lockTimeout(name: string, path: string, holder: LockHolder | undefined,
   });
 }
 
-/** The HostLocks port: every lock in one directory, with one wait limit. */
 /** Removes the lock files whose holder process is gone (what a killed run left); returns their paths. */
 export async function pruneStaleLocks(dir: string): Promise<string[]> {
   let names: string[];
@@ -203,9 +202,17 @@ export async function pruneStaleLocks(dir: string): Promise<string[]> {
   return removed;
 }
 
+/** The HostLocks port: every lock in one directory, with one wait limit. */
 export function createHostLocks(options: { dir: string; timeoutMs: number; command?: string }): HostLocks {
   return {
     pruneStale: () => pruneStaleLocks(options.dir),
+    acquire: (name, extra) =>
+      acquireHostLock(name, {
+        dir: options.dir,
+        timeoutMs: options.timeoutMs,
+        ...(options.command === undefined ? {} : { command: options.command }),
+        onWait: (holder, lockPath) => extra?.onWait?.({ pid: holder.pid, command: holder.command, startedAt: holder.startedAt, lockPath }),
+      }),
     withLock: (name, fn, extra) =>
       withHostLock(name, fn, {
         dir: options.dir,

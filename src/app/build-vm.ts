@@ -104,6 +104,8 @@ interface State {
 }
 
 export const BUILD_LOG = 'build.log';
+/** The host-wide lock a build holds from its VM's start to its removal. */
+export const BUILD_LOCK = 'build-vm';
 /** What was built, from what, how, and the sha256 of every artifact. */
 export const BUILD_REPORT = 'build-report.json';
 /** The serial console of the boot test. */
@@ -128,6 +130,11 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
     const state: State = { reused: false, cacheDisk: false, artifacts: [] };
     let buildFailed = false;
     let notOurs = false;
+    // Released last, once the VM is gone (its cache disk free again).
+    let releaseHostBuildLock: (() => Promise<void>) | undefined;
+    cleanup.push('release the host build lock', async () => {
+      await releaseHostBuildLock?.();
+    });
     let recorded = false;
     cleanup.push('destroy the build VM', async () => {
       if (notOurs) {
@@ -183,6 +190,13 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
           id: 'vm-up',
           title: `Start the build VM from ${plan.basebox.name} (checkout over 9p, cache disk attached)`,
           run: async (s, report) => {
+            // One build VM at a time per host, until builds can share the guests' snapshot
+            // port and each get a cache disk: a second build waits here, saying for whom.
+            releaseHostBuildLock = await deps.locks.acquire(BUILD_LOCK, {
+              onWait: (holder) => {
+                report(`waiting for another build to finish: ${holder.command} (pid ${String(holder.pid)}, since ${holder.startedAt}); one build VM runs at a time on this host`);
+              },
+            });
             s.reused = (await deps.domains.state(vm.domain)) === 'running';
             if (s.reused) {
               const running = await readRunningBox(vm);

@@ -134,6 +134,8 @@ export interface LockWaitInfo {
 export interface HostLocks {
   /** Runs `fn` holding the lock `name`; waits for another holder (calling `onWait`), fails after the configured timeout. */
   withLock<T>(name: string, fn: () => Promise<T>, options?: { onWait?: (holder: LockWaitInfo) => void }): Promise<T>;
+  /** Takes the lock `name` for longer than one call (waiting as withLock does); returns its release. */
+  acquire(name: string, options?: { onWait?: (holder: LockWaitInfo) => void }): Promise<() => Promise<void>>;
   /** Removes the locks whose holder process is gone; returns their paths. */
   pruneStale(): Promise<string[]>;
 }
