@@ -138,6 +138,15 @@ describe('tails-build iso --dry-run --json', () => {
     assert.match(res.stderr, /Jenkins asked to build "origin\/feature\/x" but the checkout is at "main"/);
     const ok = await plan(r, [], { JENKINS_URL: 'https://jenkins.example/', GIT_BRANCH: 'origin/main' });
     assert.equal(ok.request.git.ref, 'main');
+    const head = r.git('rev-parse', 'HEAD');
+    const wrong = await runTailsBuild(['iso', '--dry-run'], { cwd: r.root, env: { JENKINS_URL: 'https://jenkins.example/', GIT_BRANCH: 'origin/main', GIT_COMMIT: 'c'.repeat(40) } });
+    assert.equal(wrong.code, 3, wrong.stderr);
+    assert.match(wrong.stderr, new RegExp(`GIT_COMMIT=${'c'.repeat(40)} but HEAD is ${head}`));
+    // As Jenkins checks out: a detached HEAD, the branch in GIT_BRANCH.
+    r.git('checkout', '-q', '--detach', 'HEAD');
+    const detached = await plan(r, [], { JENKINS_URL: 'https://jenkins.example/', GIT_BRANCH: 'origin/main', GIT_COMMIT: head });
+    assert.equal(detached.request.git.ref, 'main');
+    r.git('checkout', '-q', 'main');
   });
 
   it('records APT_SNAPSHOTS_SERIALS and rejects a malformed one', async () => {

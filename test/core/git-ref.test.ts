@@ -36,4 +36,20 @@ describe('computeBuildRef', () => {
       else assert.throws(run, /Jenkins asked to build/);
     });
   }
+  it('Jenkins checks out a detached HEAD: GIT_BRANCH names the ref (origin/ dropped)', () => {
+    const ref = computeBuildRef({ commit: C, branch: undefined, tagsAtHead: [] }, { jenkinsUrl: 'https://j/', gitBranch: 'origin/feature/x', gitCommit: C });
+    assert.equal(ref.ref, 'feature/x');
+    assert.equal(ref.releasing, false);
+  });
+  it('Jenkins GIT_COMMIT that is not HEAD is refused, naming both', () => {
+    assert.throws(
+      () => computeBuildRef({ commit: C, branch: undefined, tagsAtHead: [] }, { jenkinsUrl: 'https://j/', gitBranch: 'origin/main', gitCommit: 'b'.repeat(40) }),
+      (e: Error) => e.message.includes(`GIT_COMMIT=${'b'.repeat(40)}`) && e.message.includes(`HEAD is ${C}`),
+    );
+  });
+  it('a tag build under Jenkins is a release build', () => {
+    const ref = computeBuildRef({ commit: C, branch: undefined, tagsAtHead: ['6.9'] }, { jenkinsUrl: 'https://j/', gitBranch: 'refs/tags/6.9', gitCommit: C });
+    assert.equal(ref.ref, '6.9');
+    assert.equal(ref.releasing, true);
+  });
 });

@@ -119,7 +119,7 @@ export function isoInputs(ctx: CliContext, flags: IsoFlags, dryRun: boolean): Is
   return {
     optionWords: [...splitOptionString(ctx.env.TAILS_BUILD_OPTIONS), ...tokensFromFlags(flags)],
     httpProxy: ctx.env.http_proxy ?? ctx.env.HTTP_PROXY,
-    ci: { jenkinsUrl: ctx.env.JENKINS_URL, gitBranch: ctx.env.GIT_BRANCH },
+    ci: { jenkinsUrl: ctx.env.JENKINS_URL, gitBranch: ctx.env.GIT_BRANCH, gitCommit: ctx.env.GIT_COMMIT },
     artifactsDir: flags.artifacts ?? ctx.env.ARTIFACTS,
     cwd: ctx.cwd,
     pinnedSerialsJson: ctx.env.APT_SNAPSHOTS_SERIALS,
