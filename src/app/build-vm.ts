@@ -35,7 +35,7 @@ import { doctorMessages } from '../core/doctor-messages.js';
 import { UserError } from '../core/errors.js';
 import type { IsoBuildPlan } from '../core/iso-plan.js';
 import { DEFAULT_BUILD_COMMAND, DEFAULT_BUILD_SCRIPT, type ProjectConfig } from '../core/project.js';
-import { progressOptions, runSteps, type ProgressMode, type StepTiming } from '../ui/progress.js';
+import { progressOptions, runSteps, type ProgressMode, type StepRecord, type StepTiming } from '../ui/progress.js';
 import { LIBVIRT_LOCK } from './basebox-import.js';
 import { acceleratorStep } from './accelerator-step.js';
 import { withCleanup } from './cleanup.js';
@@ -63,8 +63,8 @@ export interface VmBuildRequest {
   readonly builderSecurity?: string;
   /** Boot the ISO the build brought back (QEMU, no network) and wait for its marker. */
   readonly bootTest?: boolean;
-  /** Called with each step as it starts and ends (verify prints them). */
-  readonly label?: string;
+  /** Called as each step ends, with the tail of its output (JUnit reports). */
+  readonly onStep?: (record: StepRecord) => void;
 }
 
 export interface VmBuildResult {
@@ -341,7 +341,7 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
           : []),
       ],
       state,
-      progressOptions(request.progress, (text) => { deps.out.line(text); }, request.renderStream, () => deps.clock.now()),
+      { ...progressOptions(request.progress, (text) => { deps.out.line(text); }, request.renderStream, () => deps.clock.now()), ...(request.onStep === undefined ? {} : { onStep: request.onStep }) },
     );
     if (logError !== undefined) {
       throw new UserError('build-log-unwritable', `Writing the build log ${log} failed: ${logError.message}.`, {

@@ -12,6 +12,7 @@ import type { IsoBuildPlan } from '../core/iso-plan.js';
 import { compareArtifacts, type Comparison, type HashedFile, type PublishedBuild } from '../core/verify.js';
 import { buildInVm, type VmBuildRequest, type VmBuildResult } from './build-vm.js';
 import type { Deps } from './deps.js';
+import type { StepRecord } from '../ui/progress.js';
 
 export interface VerifyRequest {
   readonly build: Omit<VmBuildRequest, 'plan'>;
@@ -81,7 +82,13 @@ async function build(deps: Deps, request: VerifyRequest, n: number, pinned: Read
     request: { ...plan.request, artifactsDir, pinnedSerials: pinned, builderSecurity, options },
     vm: { ...plan.vm, keep: plan.request.options.rescue ? 'keep-on-failure' : 'destroy' },
   };
-  const result = await buildInVm(deps, { ...request.build, plan: fresh, ...(builderSecurity === undefined ? {} : { builderSecurity }) });
+  const onStep = request.build.onStep;
+  const result = await buildInVm(deps, {
+    ...request.build,
+    plan: fresh,
+    ...(builderSecurity === undefined ? {} : { builderSecurity }),
+    ...(onStep === undefined ? {} : { onStep: (s: StepRecord) => { onStep({ ...s, id: `build-${String(n)}/${s.id}` }); } }),
+  });
   if (!result.ok) {
     throw new UserError('verify-build-failed', `verify: build ${String(n)} failed (exit ${String(result.exitCode)}${result.bootTest !== undefined && !result.bootTest.ok ? `; boot test: ${result.bootTest.failure ?? ''}` : ''}), so there is nothing to compare. Its log is ${result.log}.`, {
       kind: 'external',

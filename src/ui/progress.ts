@@ -23,8 +23,25 @@ export interface StepTiming {
   readonly ms: number;
 }
 
+/** A step as it ended, with the tail of what it printed (for JUnit reports). */
+export interface StepRecord {
+  readonly id: string;
+  readonly title: string;
+  readonly status: 'done' | 'skipped' | 'failed';
+  readonly ms: number;
+  /** The failure, for a failed step. */
+  readonly error?: unknown;
+  /** The last lines the step printed. */
+  readonly tail: readonly string[];
+}
+
+/** How many of a step's last lines a StepRecord keeps. */
+export const STEP_TAIL_LINES = 40;
+
 export interface ProgressOptions {
   readonly mode: ProgressMode;
+  /** Called as each step ends (done, failed or skipped). */
+  readonly onStep?: (record: StepRecord) => void;
   /** Where JSON events go (stdout). */
   readonly events: Writable;
   /** Where listr2 renders (the process's stderr, so stdout stays for results). */
@@ -62,25 +79,31 @@ export async function runSteps<C>(steps: readonly Step<C>[], ctx: C, options: Pr
         const reason = step.skip?.(ctx);
         if (reason === undefined) return false;
         timings.push({ id: step.id, status: 'skipped', ms: 0 });
+        options.onStep?.({ id: step.id, title: step.title, status: 'skipped', ms: 0, tail: [`skipped: ${reason}`] });
         emit({ event: 'step', id: step.id, title: step.title, status: 'skipped', reason });
         return `${step.title} (skipped: ${reason})`;
       },
       task: async (_: unknown, task: { output: string }): Promise<void> => {
         const started = options.now().getTime();
+        const tail: string[] = [];
         emit({ event: 'step', id: step.id, title: step.title, status: 'started' });
         try {
           await step.run(ctx, (line) => {
             task.output = line;
+            tail.push(line);
+            if (tail.length > STEP_TAIL_LINES) tail.shift();
             emit({ event: 'output', id: step.id, line });
           });
         } catch (error) {
           const ms = options.now().getTime() - started;
           timings.push({ id: step.id, status: 'failed', ms });
+          options.onStep?.({ id: step.id, title: step.title, status: 'failed', ms, error, tail });
           emit({ event: 'step', id: step.id, title: step.title, status: 'failed', ms, message: error instanceof Error ? error.message : String(error) });
           throw error;
         }
         const ms = options.now().getTime() - started;
         timings.push({ id: step.id, status: 'done', ms });
+        options.onStep?.({ id: step.id, title: step.title, status: 'done', ms, tail });
         emit({ event: 'step', id: step.id, title: step.title, status: 'done', ms });
       },
     }));

@@ -1,6 +1,9 @@
 /** `tails-build iso --dry-run --json` on real git repositories: the resolved request and plan, nothing executed. */
 import assert from 'node:assert/strict';
 import { cpus } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SyntaxValidator } from 'fast-xml-validator';
 import { after, describe, it } from 'node:test';
 import type { IsoBuildPlan } from '../../src/core/iso-plan.js';
 import { runTailsBuild } from '../helpers/cli.js';
@@ -189,6 +192,15 @@ describe('tails-build iso --dry-run --json', () => {
     assert.equal(res.code, 5, res.stderr);
     assert.match(res.stderr, /libvirt does not answer at qemu\+unix:\/\/\/system\?socket=\/nonexistent\/libvirt-sock, so no build VM can start: .*(No such file|Failed to connect)/);
     assert.match(res.stderr, /virsh -c/);
+    // --junit: the report is written all the same, and names the failure.
+    const junit = join(r.root, 'reports', 'iso.xml');
+    const again = await runTailsBuild(['iso', '--junit', 'reports/iso.xml'], { cwd: r.root, env: { LIBVIRT_DEFAULT_URI: uri } });
+    assert.equal(again.code, 5);
+    const xml = readFileSync(junit, 'utf8');
+    assert.equal(SyntaxValidator.validate(xml), true);
+    assert.match(xml, /<testsuite name="tails-build iso" tests="1" failures="1"/);
+    assert.match(xml, /<testcase classname="tails-build.iso" name="preflight: checks before any step" time="0.000">\s*<failure message="libvirt does not answer at /);
+    assert.match(xml, /<property name="commit" value="[0-9a-f]{40}"\/>/);
   });
 
   it('asking for more VM memory than the host has: both numbers and what to run instead, exit 3', async () => {

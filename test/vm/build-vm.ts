@@ -13,6 +13,8 @@ import { once } from 'node:events';
 import { chmodSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { XMLParser } from 'fast-xml-parser';
+import { SyntaxValidator } from 'fast-xml-validator';
 import { tryVirsh } from '../helpers/box-store.js';
 import { resultOf } from '../helpers/builder-project.js';
 import { MAIN, runTailsBuild } from '../helpers/cli.js';
@@ -233,9 +235,17 @@ export function describeBuildVm(fixture: () => BuildVmFixture): void {
     it('the same failure without --rescue: exit 4, the log copied, the VM destroyed', { timeout: BUILD_TIMEOUT }, async () => {
       const f = fixture();
       rmSync(join(artifacts, 'build.log'));
-      const r = await iso([]);
+      const junit = join(artifacts, 'junit.xml');
+      const r = await iso(['--junit', junit]);
       assert.equal(r.code, 4, r.stderr);
       assert.match(r.stderr, /--rescue/);
+      // The JUnit report names the failed step, and a real XML parser reads it.
+      const xml = readFileSync(junit, 'utf8');
+      SyntaxValidator.validate(xml);
+      const doc = new XMLParser({ ignoreAttributes: false, isArray: (n) => n === 'testcase' }).parse(xml) as { testsuites: { testsuite: { testcase: { '@_name': string; failure?: { '@_message': string } }[] } } };
+      const failed = doc.testsuites.testsuite.testcase.filter((c) => c.failure !== undefined);
+      assert.deepEqual(failed.map((c) => c['@_name'].split(':')[0]), ['build']);
+      assert.match(failed[0]?.failure?.['@_message'] ?? '', /The build failed inside the VM \(exit 7\)/);
       assert.match(readFileSync(join(artifacts, 'build.log'), 'utf8'), /failing on purpose/);
       assert.equal(tryVirsh('domstate', String(domain)), undefined);
       assert.ok(existsSync(artifacts));

@@ -7,8 +7,11 @@ import type { IsoBuildPlan } from '../../core/iso-plan.js';
 import { UsageError } from '../../core/errors.js';
 import { messages } from '../../core/messages.js';
 import type { Output } from '../../ui/output.js';
-import { join } from 'node:path';
-import { buildInVm, type VmBuildRequest } from '../../app/build-vm.js';
+import { dirname, join, resolve as resolvePath } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { renderJUnit, suiteFromSteps, type JUnitSuite } from '../../core/junit.js';
+import type { StepRecord } from '../../ui/progress.js';
+import { buildInVm, type VmBuildRequest, type VmBuildResult } from '../../app/build-vm.js';
 import { cacheRoot, cacheVolume, depsFor, progressMode, snapshotStoreDir, vmNetns, type CliContext, type GlobalOptions } from '../context.js';
 
 export interface IsoFlags extends BuildFlags {
@@ -17,12 +20,14 @@ export interface IsoFlags extends BuildFlags {
   readonly store?: string;
   readonly bootTest?: boolean;
   readonly builderSecuritySerial?: string;
+  readonly junit?: string;
 }
 
 /** The flags `iso` and `verify` share: where from, and Tails' build options. */
 export function addBuildFlags(cmd: Command): Command {
   return cmd
     .option('--store <dir>', 'the local snapshot store the VM is served from (default: <cache>/snapshots)')
+    .option('--junit <file>', 'also write a JUnit XML report there: one testcase per step, failures with their message and hint (Jenkins: junit)')
     .option('--builder-security-serial <serial>', "pin the builder's debian-security snapshot (default: the latest; a report's builderSecurity reproduces it)")
     .option('--keep-running', 'keep the VM and reuse it for the next build of the same ref (keeprunning)')
     .option('--rescue', 'keep a failed VM and its build dir for inspection (rescue)')
@@ -89,29 +94,69 @@ Examples:
     .action(async (flags: IsoFlags, cmd: Command) => {
       const dryRun = flags.dryRun === true;
       const { deps, globals } = depsFor(ctx, cmd, { dryRun });
-      const project = await loadProject(deps, { projectDir: globals.project, cwd: ctx.cwd });
-      const plan = await computeIsoPlan(deps, project, isoInputs(ctx, flags, dryRun));
-      if (dryRun) {
-        if (globals.json) deps.out.data(plan);
-        else printPlan(deps.out, plan);
-        return;
-      }
-      if (!globals.json) printPlan(deps.out, plan);
-      if (project.buildCommand === undefined) throw messages.iso.noBuildCommand(project.root);
-      const result = await buildInVm(deps, { ...vmBuildBase(ctx, globals, flags, project.buildCommand), project, plan });
-      if (globals.json) deps.out.line(JSON.stringify({ event: 'result', ...result, plan }));
-      else {
-        deps.out.line(`Build ${result.exitCode === 0 ? 'succeeded' : `FAILED (exit ${String(result.exitCode)})`}; accelerator ${result.accelerator.accelerator}; VM ${result.domain} ${result.vm}.`);
-        if (result.serials !== undefined) deps.out.line(`Serials used: ${Object.entries(result.serials.iso).map(([a, v]) => `${a}=${v}`).join(' ')}; builder debian-security=${result.serials.builderSecurity}`);
-        for (const a of result.artifacts) deps.out.line(`  ${join(result.artifactsDir, a)}`);
-        for (const f of result.files.filter((x) => x.name.endsWith('.iso'))) deps.out.line(`ISO: ${join(result.artifactsDir, f.name)} (${String(f.bytes)} bytes, sha256 ${f.sha256})`);
-        if (result.bootTest !== undefined) {
-          deps.out.line(result.bootTest.ok ? `Boot test: booted (${result.bootTest.accelerator}, ${String(result.bootTest.seconds)} s), marker for ${plan.request.git.commit.slice(0, 12)} seen, powered off by itself.` : `Boot test: FAILED: ${result.bootTest.failure ?? ''} (console: ${result.bootTest.log})`);
+      const steps: StepRecord[] = [];
+      const started = deps.clock.now().toISOString();
+      let plan: IsoBuildPlan | undefined;
+      // The JUnit report is written whatever happens, a refusal before any step included.
+      await withJUnit(ctx, dryRun ? undefined : flags.junit, (outcome) => [suiteFromSteps('tails-build iso', started, steps, outcome, plan === undefined ? {} : junitProperties(plan))], async (outcome) => {
+        const project = await loadProject(deps, { projectDir: globals.project, cwd: ctx.cwd });
+        plan = await computeIsoPlan(deps, project, isoInputs(ctx, flags, dryRun));
+        if (dryRun) {
+          if (globals.json) deps.out.data(plan);
+          else printPlan(deps.out, plan);
+          return;
         }
-      }
-      if (result.exitCode !== 0) throw messages.iso.buildFailed(result.exitCode, result.log, result.vm === 'kept');
-      if (result.bootTest !== undefined && !result.bootTest.ok) throw messages.iso.bootFailed(result.bootTest.failure ?? '', result.bootTest.log);
+        if (!globals.json) printPlan(deps.out, plan);
+        if (project.buildCommand === undefined) throw messages.iso.noBuildCommand(project.root);
+        const result = await buildInVm(deps, { ...vmBuildBase(ctx, globals, flags, project.buildCommand), project, plan, onStep: (s) => steps.push(s) });
+        const failure = result.exitCode !== 0 ? messages.iso.buildFailed(result.exitCode, result.log, result.vm === 'kept') : result.bootTest !== undefined && !result.bootTest.ok ? messages.iso.bootFailed(result.bootTest.failure ?? '', result.bootTest.log) : undefined;
+        outcome.set(failure);
+        if (globals.json) deps.out.line(JSON.stringify({ event: 'result', ...result, plan }));
+        else printResult(deps.out, plan, result);
+        if (failure !== undefined) throw failure;
+      });
     });
+}
+
+function printResult(out: Output, plan: IsoBuildPlan, result: VmBuildResult): void {
+  out.line(`Build ${result.exitCode === 0 ? 'succeeded' : `FAILED (exit ${String(result.exitCode)})`}; accelerator ${result.accelerator.accelerator}; VM ${result.domain} ${result.vm}.`);
+  if (result.serials !== undefined) out.line(`Serials used: ${Object.entries(result.serials.iso).map(([a, v]) => `${a}=${v}`).join(' ')}; builder debian-security=${result.serials.builderSecurity}`);
+  for (const a of result.artifacts) out.line(`  ${join(result.artifactsDir, a)}`);
+  for (const f of result.files.filter((x) => x.name.endsWith('.iso'))) out.line(`ISO: ${join(result.artifactsDir, f.name)} (${String(f.bytes)} bytes, sha256 ${f.sha256})`);
+  if (result.bootTest !== undefined) {
+    out.line(result.bootTest.ok ? `Boot test: booted (${result.bootTest.accelerator}, ${String(result.bootTest.seconds)} s), marker for ${plan.request.git.commit.slice(0, 12)} seen, powered off by itself.` : `Boot test: FAILED: ${result.bootTest.failure ?? ''} (console: ${result.bootTest.log})`);
+  }
+}
+
+/** The build's identity, as JUnit properties. */
+export function junitProperties(plan: IsoBuildPlan): Record<string, string> {
+  return { commit: plan.request.git.commit, ref: plan.request.git.ref, box: plan.basebox.name };
+}
+
+/**
+ * Runs `body` and writes the JUnit report to `file` (when asked) whatever
+ * happens; `suites` gets the outcome: what was thrown, or the failure the body
+ * reported it will throw once its result is printed.
+ */
+export async function withJUnit<T>(
+  ctx: CliContext,
+  file: string | undefined,
+  suites: (outcome: unknown) => JUnitSuite[],
+  body: (outcome: { set: (error: unknown) => void }) => Promise<T>,
+): Promise<T> {
+  let outcome: unknown;
+  try {
+    return await body({ set: (error) => (outcome = error) });
+  } catch (error) {
+    outcome = error;
+    throw error;
+  } finally {
+    if (file !== undefined) {
+      const path = resolvePath(ctx.cwd, file);
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(path, renderJUnit(suites(outcome)));
+    }
+  }
 }
 
 /** What `iso` and `verify` read from flags and the environment to plan a build. */

@@ -9,7 +9,10 @@ import { verify } from '../../app/verify.js';
 import { UserError } from '../../core/errors.js';
 import { parsePublishedBuild } from '../../core/verify.js';
 import { depsFor, type CliContext } from '../context.js';
-import { addBuildFlags, isoInputs, printPlan, vmBuildBase, type IsoFlags } from './iso.js';
+import { addBuildFlags, isoInputs, junitProperties, printPlan, vmBuildBase, withJUnit, type IsoFlags } from './iso.js';
+import { suiteFromSteps } from '../../core/junit.js';
+import type { IsoBuildPlan } from '../../core/iso-plan.js';
+import type { StepRecord } from '../../ui/progress.js';
 
 interface VerifyFlags extends IsoFlags {
   readonly against?: string;
@@ -44,59 +47,72 @@ Examples:
     )
     .action(async (flags: VerifyFlags, command: Command) => {
       const { deps, globals } = depsFor(ctx, command);
-      const project = await loadProject(deps, { projectDir: globals.project, cwd: ctx.cwd });
-      const against = flags.against === undefined ? undefined : await readReport(resolve(ctx.cwd, flags.against));
-      const base = isoInputs(ctx, flags, false);
-      // The published build's compression reaches its bytes: rebuild with it unless told otherwise.
-      const compression = against?.report.compression;
-      const inputs = compression === undefined || flags.compression !== undefined
-        ? base
-        : { ...base, optionWords: [...base.optionWords, { text: compression === 'fast' ? 'fastcomp' : 'defaultcomp', source: against?.source ?? '' }] };
-      const plan = await computeIsoPlan(deps, project, {
-        ...inputs,
-        ...(against === undefined ? {} : { pinnedSerialsJson: JSON.stringify(against.report.isoSerials), builderSecurity: against.report.builderSecurity }),
-      });
-      const outputDir = flags.output === undefined ? join(plan.request.artifactsDir, 'verify') : resolve(ctx.cwd, flags.output);
-      if (!globals.json) printPlan(deps.out, plan);
-      const result = await verify(deps, {
-        build: { ...vmBuildBase(ctx, globals, flags, project.buildCommand), project },
-        plan,
-        outputDir,
-        ...(against === undefined ? {} : { against }),
-        onBuild: (n, of, what) => {
-          deps.out.info(`verify: build ${String(n)} of ${String(of)} in a fresh VM (${what})`);
-        },
-      });
-      const summary = {
-        schema: 'tails-build/verify@1',
-        identical: result.identical,
-        commit: plan.request.git.commit,
-        files: result.comparison.files,
-        builds: result.builds.map((b) => ({ label: b.label, artifactsDir: b.artifactsDir, report: b.report })),
-        diffoscope: result.diffoscope,
-        ...(result.diffoscopeNote === undefined ? {} : { note: result.diffoscopeNote }),
-      };
-      await writeFile(join(outputDir, VERIFY_REPORT), `${JSON.stringify(summary, null, 2)}\n`);
-      await excludeFromGit(deps, project.root, outputDir, [VERIFY_REPORT, ...result.diffoscope.map((p) => basename(p))]);
-      if (globals.json) deps.out.line(JSON.stringify({ event: 'result', ...summary }));
-      else {
-        const [a, b] = result.builds;
-        deps.out.line(`Compared ${a?.label ?? ''} (${a?.artifactsDir || a?.report || ''}) with ${b?.label ?? ''} (${b?.artifactsDir ?? ''}):`);
-        for (const f of result.comparison.files) {
-          deps.out.line(`  ${f.identical ? 'identical' : 'DIFFERENT'}  ${f.name}`);
-          deps.out.line(`      ${a?.label ?? ''}: ${f.first ?? '(missing)'}`);
-          deps.out.line(`      ${b?.label ?? ''}: ${f.second ?? '(missing)'}`);
-        }
-        deps.out.line(result.identical ? `Reproducible: all ${String(result.comparison.files.length)} artifacts are bit-for-bit identical.` : 'NOT reproducible: the artifacts differ (both sets are kept).');
-        for (const r of result.diffoscope) deps.out.line(`diffoscope: ${r}`);
-        if (result.diffoscopeNote !== undefined) deps.out.info(result.diffoscopeNote);
-      }
-      if (!result.identical) {
-        throw new UserError('not-reproducible', `The build of ${plan.request.git.commit.slice(0, 12)} is not reproducible: ${result.comparison.files.filter((f) => !f.identical).map((f) => f.name).join(', ')} differ.`, {
-          kind: 'external',
-          hint: result.diffoscope.length > 0 ? `Read why in ${result.diffoscope.join(', ')}` : `Compare the two sets in ${outputDir} (diffoscope explains each difference: apt-get install diffoscope).`,
+      const steps: StepRecord[] = [];
+      const started = deps.clock.now().toISOString();
+      let plan: IsoBuildPlan | undefined;
+      await withJUnit(ctx, flags.junit, (outcome) => [suiteFromSteps('tails-build verify', started, steps, outcome, plan === undefined ? {} : junitProperties(plan))], async () => {
+        const project = await loadProject(deps, { projectDir: globals.project, cwd: ctx.cwd });
+        const against = flags.against === undefined ? undefined : await readReport(resolve(ctx.cwd, flags.against));
+        const base = isoInputs(ctx, flags, false);
+        // The published build's compression reaches its bytes: rebuild with it unless told otherwise.
+        const compression = against?.report.compression;
+        const inputs = compression === undefined || flags.compression !== undefined
+          ? base
+          : { ...base, optionWords: [...base.optionWords, { text: compression === 'fast' ? 'fastcomp' : 'defaultcomp', source: against?.source ?? '' }] };
+        const planned = await computeIsoPlan(deps, project, {
+          ...inputs,
+          ...(against === undefined ? {} : { pinnedSerialsJson: JSON.stringify(against.report.isoSerials), builderSecurity: against.report.builderSecurity }),
         });
-      }
+        plan = planned;
+        const outputDir = flags.output === undefined ? join(planned.request.artifactsDir, 'verify') : resolve(ctx.cwd, flags.output);
+        if (!globals.json) printPlan(deps.out, planned);
+        const result = await verify(deps, {
+          build: { ...vmBuildBase(ctx, globals, flags, project.buildCommand), project, onStep: (s) => steps.push(s) },
+          plan: planned,
+          outputDir,
+          ...(against === undefined ? {} : { against }),
+          onBuild: (n, of, what) => {
+            deps.out.info(`verify: build ${String(n)} of ${String(of)} in a fresh VM (${what})`);
+          },
+        });
+        const summary = {
+          schema: 'tails-build/verify@1',
+          identical: result.identical,
+          commit: planned.request.git.commit,
+          files: result.comparison.files,
+          builds: result.builds.map((b) => ({ label: b.label, artifactsDir: b.artifactsDir, report: b.report })),
+          diffoscope: result.diffoscope,
+          ...(result.diffoscopeNote === undefined ? {} : { note: result.diffoscopeNote }),
+        };
+        steps.push({
+          id: 'compare',
+          title: 'Compare the sha256 of every reproducible artifact',
+          status: 'done',
+          ms: 0,
+          tail: result.comparison.files.map((f) => `${f.identical ? 'identical' : 'DIFFERENT'} ${f.name}: ${f.first ?? '(missing)'} / ${f.second ?? '(missing)'}`),
+        });
+        await writeFile(join(outputDir, VERIFY_REPORT), `${JSON.stringify(summary, null, 2)}\n`);
+        await excludeFromGit(deps, project.root, outputDir, [VERIFY_REPORT, ...result.diffoscope.map((p) => basename(p))]);
+        if (globals.json) deps.out.line(JSON.stringify({ event: 'result', ...summary }));
+        else {
+          const [a, b] = result.builds;
+          deps.out.line(`Compared ${a?.label ?? ''} (${a?.artifactsDir || a?.report || ''}) with ${b?.label ?? ''} (${b?.artifactsDir ?? ''}):`);
+          for (const f of result.comparison.files) {
+            deps.out.line(`  ${f.identical ? 'identical' : 'DIFFERENT'}  ${f.name}`);
+            deps.out.line(`      ${a?.label ?? ''}: ${f.first ?? '(missing)'}`);
+            deps.out.line(`      ${b?.label ?? ''}: ${f.second ?? '(missing)'}`);
+          }
+          deps.out.line(result.identical ? `Reproducible: all ${String(result.comparison.files.length)} artifacts are bit-for-bit identical.` : 'NOT reproducible: the artifacts differ (both sets are kept).');
+          for (const r of result.diffoscope) deps.out.line(`diffoscope: ${r}`);
+          if (result.diffoscopeNote !== undefined) deps.out.info(result.diffoscopeNote);
+        }
+        if (!result.identical) {
+          throw new UserError('not-reproducible', `The build of ${planned.request.git.commit.slice(0, 12)} is not reproducible: ${result.comparison.files.filter((f) => !f.identical).map((f) => f.name).join(', ')} differ.`, {
+            kind: 'external',
+            hint: result.diffoscope.length > 0 ? `Read why in ${result.diffoscope.join(', ')}` : `Compare the two sets in ${outputDir} (diffoscope explains each difference: apt-get install diffoscope).`,
+          });
+        }
+      });
     });
 }
 
