@@ -26,6 +26,7 @@ const code = await runCli(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,
   stdoutIsTTY: process.stdout.isTTY,
+  stdinIsTTY: process.stdin.isTTY,
   stderrStream: process.stderr,
   uid: process.getuid?.(),
   signal: interrupt.signal,

@@ -127,7 +127,7 @@ export async function createBasebox(deps: Deps, project: ProjectConfig, request:
     }
     if (request.output !== undefined) steps.push(outputStep(request.output));
     if (request.import) steps.push(importStep(deps, identity.name));
-    const timings = await runSteps(steps, state, progressOptions(request.progress, (text) => { deps.out.line(text); }, request.renderStream, () => deps.clock.now()));
+    const timings = await runSteps(steps, state, progressOptions(request.progress, (text) => { deps.out.line(text); }, request.renderStream, () => deps.clock.now(), deps.out.progress));
     const box = state.box ?? { path: boxFile, sha256: '', sizeBytes: 0 };
     return {
       name: identity.name,

@@ -91,7 +91,7 @@ export async function smokeTestBasebox(deps: Deps, request: SmokeRequest): Promi
         },
       ],
       state,
-      progressOptions(request.progress, (text) => { deps.out.line(text); }, request.renderStream, () => deps.clock.now()),
+      progressOptions(request.progress, (text) => { deps.out.line(text); }, request.renderStream, () => deps.clock.now(), deps.out.progress),
     );
     return {
       name: request.name,

@@ -341,7 +341,7 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
           : []),
       ],
       state,
-      { ...progressOptions(request.progress, (text) => { deps.out.line(text); }, request.renderStream, () => deps.clock.now()), ...(request.onStep === undefined ? {} : { onStep: request.onStep }) },
+      { ...progressOptions(request.progress, (text) => { deps.out.line(text); }, request.renderStream, () => deps.clock.now(), deps.out.progress), ...(request.onStep === undefined ? {} : { onStep: request.onStep }) },
     );
     if (logError !== undefined) {
       throw new UserError('build-log-unwritable', `Writing the build log ${log} failed: ${logError.message}.`, {

@@ -10,6 +10,9 @@ import { DEFAULT_LOCK_DIR } from '../adapters/lock.js';
 import { UsageError } from '../core/errors.js';
 import { CACHE_VOLUME } from '../core/build-vm.js';
 import { createOutput, type Output, type Writable } from '../ui/output.js';
+import type { EventStreamState } from '../ui/events.js';
+import type { ProgressExtras } from '../ui/progress.js';
+import { VERSION } from './version.js';
 
 export interface CliContext {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -17,6 +20,9 @@ export interface CliContext {
   readonly stdout: Writable;
   readonly stderr: Writable;
   readonly stdoutIsTTY: boolean;
+  readonly stdinIsTTY?: boolean;
+  /** Whether stdout has become an event stream (long commands with --json); runCli reports errors into it. */
+  readonly events?: EventStreamState;
   /** The process's stderr stream, where progress renders. */
   readonly stderrStream: NodeJS.WriteStream;
   /** The effective uid (root decides the default cache dir). */
@@ -33,15 +39,46 @@ export interface GlobalOptions {
   readonly project: string | undefined;
   readonly json: boolean;
   readonly verbose: boolean;
+  /** --json-output: steps' output lines on the event stream. */
+  readonly jsonOutput: boolean;
+  /** --ci / --no-ci; undefined: decided from the environment. */
+  readonly ci: boolean | undefined;
 }
 
 export function globalsOf(cmd: Command): GlobalOptions {
-  const o = cmd.optsWithGlobals<{ project?: string; json?: boolean; verbose?: boolean }>();
-  return { project: o.project, json: o.json === true, verbose: o.verbose === true };
+  const o = cmd.optsWithGlobals<{ project?: string; json?: boolean; verbose?: boolean; jsonOutput?: boolean; ci?: boolean }>();
+  return { project: o.project, json: o.json === true, verbose: o.verbose === true, jsonOutput: o.jsonOutput === true, ci: o.ci };
+}
+
+/** How often CI mode says a long step is still running (TAILS_BUILD_HEARTBEAT_SECONDS, default 60; 0: never). */
+export const HEARTBEAT_ENV = 'TAILS_BUILD_HEARTBEAT_SECONDS';
+
+export function progressExtras(ctx: CliContext, globals: GlobalOptions): ProgressExtras {
+  const raw = ctx.env[HEARTBEAT_ENV];
+  if (raw !== undefined && raw !== '' && !/^\d+$/.test(raw)) throw new UsageError('bad-env', `${HEARTBEAT_ENV}=${raw} is not a whole number of seconds.`, `Set it to e.g. ${HEARTBEAT_ENV}=30, 0 for none, or unset it (60).`);
+  const ci = isCi(ctx, globals);
+  const forced = ctx.env.FORCE_COLOR !== undefined && ctx.env.FORCE_COLOR !== '' && ctx.env.FORCE_COLOR !== '0';
+  return {
+    outputLines: globals.jsonOutput,
+    heartbeatMs: ci ? Number(raw === undefined || raw === '' ? 60 : raw) * 1000 : 0,
+    noColor: !forced && (ci || (ctx.env.NO_COLOR !== undefined && ctx.env.NO_COLOR !== '')),
+  };
 }
 
 export function outputFor(ctx: CliContext, globals: GlobalOptions): Output {
-  return createOutput({ stdout: ctx.stdout, stderr: ctx.stderr, json: globals.json, verbose: globals.verbose });
+  const events = ctx.events ?? { active: false, outputLines: false };
+  events.outputLines = globals.jsonOutput;
+  return createOutput({
+    stdout: ctx.stdout,
+    stderr: ctx.stderr,
+    json: globals.json,
+    verbose: globals.verbose,
+    events,
+    version: VERSION,
+    // cli/ is where process facts are read.
+    nodeVersion: process.versions.node,
+    progress: progressExtras(ctx, globals),
+  });
 }
 
 /** Deps for a command, with the output mode its global flags ask for. */
@@ -93,10 +130,10 @@ export function snapshotStoreDir(ctx: CliContext, flag: string | undefined): str
   return flag === undefined ? `${cacheRoot(ctx)}/snapshots` : resolvePath(ctx.cwd, flag);
 }
 
-/** How progress is shown: JSON events with --json, listr2 on a terminal, timestamped lines otherwise. */
+/** How progress is shown: JSON events with --json, listr2 on a terminal, timestamped lines in CI mode. */
 export function progressMode(ctx: CliContext, globals: GlobalOptions): 'json' | 'tty' | 'lines' {
   if (globals.json) return 'json';
-  return ctx.stderrStream.isTTY && !isCi(ctx) ? 'tty' : 'lines';
+  return isCi(ctx, globals) ? 'lines' : 'tty';
 }
 
 /**
@@ -114,10 +151,17 @@ export function vmNetns(ctx: CliContext): string | undefined {
   return libvirtdNetns();
 }
 
-/** Whether we run unattended (Jenkins, GitLab, our .ci/run): never prompt there. */
-export function isCi(ctx: CliContext): boolean {
+/**
+ * Whether we run unattended (Jenkins, GitLab, our .ci/run): --ci / --no-ci,
+ * else CI, JENKINS_URL or BUILD_ID set, or stdin or stderr not a terminal.
+ * Then: never prompt, timestamped lines, no colour, "still running" lines.
+ */
+export function isCi(ctx: CliContext, globals?: GlobalOptions): boolean {
+  if (globals?.ci !== undefined) return globals.ci;
   const ci = ctx.env.CI;
-  return (ci !== undefined && ci !== '' && ci !== 'false' && ci !== '0') || ctx.env.JENKINS_URL !== undefined;
+  const set = (name: string): boolean => ctx.env[name] !== undefined && ctx.env[name] !== '';
+  if ((ci !== undefined && ci !== '' && ci !== 'false' && ci !== '0') || set('JENKINS_URL') || set('BUILD_ID')) return true;
+  return ctx.stdinIsTTY !== true || !ctx.stderrStream.isTTY;
 }
 
 /**

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { ExitCode } from '../core/errors.js';
 import type { CliContext } from './context.js';
+import { VERSION } from './version.js';
 import { registerBasebox } from './commands/basebox.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerIso } from './commands/iso.js';
@@ -9,14 +10,17 @@ import { registerVerify } from './commands/verify.js';
 import { registerVm } from './commands/vm.js';
 import { registerSnapshots } from './commands/snapshots.js';
 
-export const VERSION = '0.1.0';
+export { VERSION } from './version.js';
 
 export function createProgram(ctx: CliContext): Command {
   const program = new Command('tails-build')
     .description('Build a Debian-based live ISO reproducibly inside a throwaway libvirt VM, the way Tails does.')
     .version(VERSION, '-V, --version')
     .option('-C, --project <dir>', 'project checkout to work on (default: the git toplevel of the current directory)')
-    .option('--json', 'print results (and errors) as JSON on stdout')
+    .option('--json', 'print results (and errors) as JSON on stdout; long commands print an NDJSON event stream (tails-build/events@1)')
+    .option('--json-output', "with --json: steps' output lines as events too (they are in build.log anyway)")
+    .option('--ci', 'unattended mode (default when CI, JENKINS_URL or BUILD_ID is set, or stdin/stderr is not a terminal): no prompts, timestamped lines, no colour, "still running" lines')
+    .option('--no-ci', 'interactive mode even where CI mode would be the default')
     .option('-v, --verbose', 'print every command run and more detail on stderr')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({

@@ -47,11 +47,25 @@ export interface ProgressOptions {
   /** Where listr2 renders (the process's stderr, so stdout stays for results). */
   readonly render: NodeJS.WriteStream;
   readonly now: () => Date;
+  /** JSON mode: steps' output lines as events too (--json-output). */
+  readonly outputLines?: boolean;
+  /** Lines mode: a "still running" line this often during a long step (0: never). */
+  readonly heartbeatMs?: number;
+  /** Lines mode: strip colours (CI logs). */
+  readonly noColor?: boolean;
+}
+
+/** What the CLI decided about progress, beyond the mode (see cli/context.ts#progressExtras). */
+export interface ProgressExtras {
+  readonly outputLines: boolean;
+  readonly heartbeatMs: number;
+  readonly noColor: boolean;
 }
 
 /** Progress options for a use case: JSON events go through `line` (stdout), rendering to `render`. */
-export function progressOptions(mode: ProgressMode, line: (text: string) => void, render: NodeJS.WriteStream, now: () => Date): ProgressOptions {
+export function progressOptions(mode: ProgressMode, line: (text: string) => void, render: NodeJS.WriteStream, now: () => Date, extras?: ProgressExtras): ProgressOptions {
   return {
+    ...extras,
     mode,
     events: {
       write: (chunk: string) => {
@@ -70,7 +84,8 @@ export async function runSteps<C>(steps: readonly Step<C>[], ctx: C, options: Pr
     if (options.mode === 'json') options.events.write(`${JSON.stringify({ ...event, time: options.now().toISOString() })}\n`);
   };
   // Render on stderr: stdout carries results and JSON events only.
-  const processOutput = new ProcessOutput(options.render, options.render);
+  const render = options.noColor === true ? withoutColour(options.render) : options.render;
+  const processOutput = new ProcessOutput(render, render);
   const logger = new ListrLogger<ListrLogLevels>({ processOutput });
   const ttyLogger = new ListrLogger<ListrDefaultRendererLogLevels>({ processOutput });
   const tasks = steps.map((step) => ({
@@ -87,20 +102,28 @@ export async function runSteps<C>(steps: readonly Step<C>[], ctx: C, options: Pr
         const started = options.now().getTime();
         const tail: string[] = [];
         emit({ event: 'step', id: step.id, title: step.title, status: 'started' });
+        // A silent step (mksquashfs, a VM booting) must not look hung in a CI log.
+        const heartbeat = options.mode === 'lines' && (options.heartbeatMs ?? 0) > 0
+          ? setInterval(() => {
+              render.write(`[${clock(options.now())}] still running: ${step.title}, ${elapsed(options.now().getTime() - started)}\n`);
+            }, options.heartbeatMs)
+          : undefined;
         try {
           await step.run(ctx, (line) => {
             task.output = line;
             tail.push(line);
             if (tail.length > STEP_TAIL_LINES) tail.shift();
-            emit({ event: 'output', id: step.id, line });
+            if (options.outputLines === true) emit({ event: 'output', id: step.id, stream: 'combined', line });
           });
         } catch (error) {
+          clearInterval(heartbeat);
           const ms = options.now().getTime() - started;
           timings.push({ id: step.id, status: 'failed', ms });
           options.onStep?.({ id: step.id, title: step.title, status: 'failed', ms, error, tail });
           emit({ event: 'step', id: step.id, title: step.title, status: 'failed', ms, message: error instanceof Error ? error.message : String(error) });
           throw error;
         }
+        clearInterval(heartbeat);
         const ms = options.now().getTime() - started;
         timings.push({ id: step.id, status: 'done', ms });
         options.onStep?.({ id: step.id, title: step.title, status: 'done', ms, tail });
@@ -117,4 +140,26 @@ export async function runSteps<C>(steps: readonly Step<C>[], ctx: C, options: Pr
         : new Listr(tasks, { ...common, renderer: 'silent' });
   await listr.run();
   return timings;
+}
+
+function clock(date: Date): string {
+  return date.toTimeString().slice(0, 8);
+}
+
+function elapsed(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return s < 60 ? `${String(s)}s` : `${String(Math.floor(s / 60))}m${String(s % 60).padStart(2, '0')}s`;
+}
+
+const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*[A-Za-z]`, 'g');
+
+/** The render stream with colour codes removed (CI logs); only write() is used by listr2's ProcessOutput. */
+function withoutColour(stream: NodeJS.WriteStream): NodeJS.WriteStream {
+  return new Proxy(stream, {
+    get(target, prop, receiver) {
+      if (prop === 'write') return (chunk: unknown, ...rest: unknown[]) => (target.write as (...a: unknown[]) => boolean).call(target, typeof chunk === 'string' ? chunk.replace(ANSI, '') : chunk, ...rest);
+      if (prop === 'isTTY' || prop === 'hasColors') return prop === 'isTTY' ? false : () => false;
+      return Reflect.get(target, prop, receiver) as unknown;
+    },
+  });
 }

@@ -4,6 +4,7 @@ import { cpus } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SyntaxValidator } from 'fast-xml-validator';
+import { assertEventStream } from '../helpers/events.js';
 import { after, describe, it } from 'node:test';
 import type { IsoBuildPlan } from '../../src/core/iso-plan.js';
 import { runTailsBuild } from '../helpers/cli.js';
@@ -183,6 +184,20 @@ describe('tails-build iso --dry-run --json', () => {
     assert.equal(res.code, 3, res.stderr);
     assert.match(res.stderr, /The builder box tails-builder-\S+ is not in vagrant/);
     assert.match(res.stderr, /tails-build basebox create/);
+  });
+
+  it('--json in CI (no TTY): stdout is an event stream (tails-build/events@1) ending in a result with the exit code, for a refusal before any VM too', async () => {
+    const r = project();
+    const res = await runTailsBuild(['--json', 'iso'], { cwd: r.root, env: { CI: 'true' } });
+    assert.equal(res.code, 3, res.stderr);
+    const events = assertEventStream(res.stdout, 3);
+    assert.deepEqual(events.map((e) => e.event), ['run', 'plan', 'result']);
+    const result = events[2] as unknown as { error: { code: string; message: string } };
+    assert.equal(result.error.code, 'basebox-not-imported');
+    assert.match(res.stderr, /error: The builder box/, 'the human error stays on stderr');
+    const refused = await runTailsBuild(['--json', 'iso'], { cwd: r.root, env: { CI: 'true', TAILS_BUILD_OPTIONS: 'bogus' } });
+    assert.equal(refused.code, 2);
+    assertEventStream(refused.stdout, 2);
   });
 
   it('with libvirt down: names the URI, what virsh said and how to start it, exit 5, before any VM work', async () => {

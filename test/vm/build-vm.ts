@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { XMLParser } from 'fast-xml-parser';
 import { SyntaxValidator } from 'fast-xml-validator';
+import { assertEventStream } from '../helpers/events.js';
 import { tryVirsh } from '../helpers/box-store.js';
 import { resultOf } from '../helpers/builder-project.js';
 import { MAIN, runTailsBuild } from '../helpers/cli.js';
@@ -189,15 +190,17 @@ export function describeBuildVm(fixture: () => BuildVmFixture): void {
       const f = fixture();
       f.repo.write({ slow: 'yes\n' });
       f.repo.commit('Make the build slow', '2026-11-04T12:00:00Z');
-      const child = spawn(process.execPath, [MAIN, '--json', 'iso', '--store', f.store, '--no-ram', '--memory', '1536', '--artifacts', artifacts], {
+      const child = spawn(process.execPath, [MAIN, '--json', '--json-output', 'iso', '--store', f.store, '--no-ram', '--memory', '1536', '--artifacts', artifacts], {
         cwd: f.repo.root,
         env: { ...process.env, ...f.env },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stderr = '';
+      let stdout = '';
       child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
       let sent = false;
       child.stdout.setEncoding('utf8').on('data', (d: string) => {
+        stdout += d;
         if (!sent && d.includes('sleeping on purpose')) {
           sent = true;
           child.kill('SIGINT');
@@ -209,6 +212,7 @@ export function describeBuildVm(fixture: () => BuildVmFixture): void {
       assert.ok(sent, `the build never started:\n${stderr}`);
       assert.equal(code, 130, stderr);
       assert.match(stderr, /SIGINT: stopping and cleaning up/);
+      assertEventStream(stdout, 130);
       assert.match(readFileSync(join(artifacts, 'build.log'), 'utf8'), /sleeping on purpose/);
       assert.equal(tryVirsh('domstate', String(domain)), undefined, 'the domain is gone');
       assert.ok(!(tryVirsh('vol-list', '--pool', 'default') ?? '').includes(`${String(domain)}.img`), 'its root volume is gone');
@@ -238,6 +242,7 @@ export function describeBuildVm(fixture: () => BuildVmFixture): void {
       const junit = join(artifacts, 'junit.xml');
       const r = await iso(['--junit', junit]);
       assert.equal(r.code, 4, r.stderr);
+      assertEventStream(r.stdout, 4);
       assert.match(r.stderr, /--rescue/);
       // The JUnit report names the failed step, and a real XML parser reads it.
       const xml = readFileSync(junit, 'utf8');

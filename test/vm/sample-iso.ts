@@ -16,6 +16,7 @@ import { tryVirsh } from '../helpers/box-store.js';
 import { resultOf } from '../helpers/builder-project.js';
 import { runTailsBuild } from '../helpers/cli.js';
 import type { BuildVmFixture } from './build-vm.js';
+import { assertEventStream } from '../helpers/events.js';
 
 const BUILD_TIMEOUT = 20 * 60_000;
 
@@ -133,6 +134,7 @@ export function describeSampleIso(fixture: () => BuildVmFixture): void {
       const f = fixture();
       const r = await run(['verify']);
       assert.equal(r.code, 0, r.stderr.slice(-4000));
+      assert.equal(assertEventStream(r.stdout, 0).find((e) => e.event === 'verify')?.identical, true);
       const result = resultOf(r.stdout) as { identical: boolean; files: { name: string; first: string; second: string; identical: boolean }[] };
       assert.equal(result.identical, true);
       const names = result.files.map((x) => x.name);

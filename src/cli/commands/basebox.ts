@@ -78,6 +78,7 @@ Examples:
     )
     .action(async (opts: { ignoreChanges?: boolean; force?: boolean; import: boolean; output?: string; store?: string; keepWork?: boolean }, cmd: Command) => {
       const { deps, globals } = depsFor(ctx, cmd);
+      deps.out.startEvents('basebox create');
       const project = await loadProject(deps, { projectDir: globals.project, cwd: ctx.cwd });
       const result = await createBasebox(deps, project, {
         ignoreChanges: opts.ignoreChanges === true,
@@ -93,7 +94,7 @@ Examples:
         renderStream: ctx.stderrStream,
       });
       if (globals.json) {
-        deps.out.line(JSON.stringify({ event: 'result', ...result }));
+        deps.out.result({ ...result });
         return;
       }
       deps.out.line(result.name);
@@ -119,6 +120,7 @@ Examples:
     )
     .action(async (opts: { check: string }, cmd: Command) => {
       const { deps, globals } = depsFor(ctx, cmd);
+      deps.out.startEvents('basebox test');
       const project = await loadProject(deps, { projectDir: globals.project, cwd: ctx.cwd });
       const { name } = await findBaseboxName(deps, project, { ignoreChanges: true });
       const result = await smokeTestBasebox(deps, {
@@ -129,7 +131,7 @@ Examples:
         progress: progressMode(ctx, globals),
         renderStream: ctx.stderrStream,
       });
-      if (globals.json) deps.out.line(JSON.stringify({ event: 'result', ...result }));
+      if (globals.json) deps.out.result({ ...result });
       else deps.out.line(result.output);
     });
 

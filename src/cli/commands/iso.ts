@@ -94,6 +94,8 @@ Examples:
     .action(async (flags: IsoFlags, cmd: Command) => {
       const dryRun = flags.dryRun === true;
       const { deps, globals } = depsFor(ctx, cmd, { dryRun });
+      // --dry-run --json prints the plan as one document; a build streams events.
+      if (!dryRun) deps.out.startEvents('iso');
       const steps: StepRecord[] = [];
       const started = deps.clock.now().toISOString();
       let plan: IsoBuildPlan | undefined;
@@ -107,15 +109,26 @@ Examples:
           return;
         }
         if (!globals.json) printPlan(deps.out, plan);
+        deps.out.event({ event: 'plan', plan });
         if (project.buildCommand === undefined) throw messages.iso.noBuildCommand(project.root);
         const result = await buildInVm(deps, { ...vmBuildBase(ctx, globals, flags, project.buildCommand), project, plan, onStep: (s) => steps.push(s) });
         const failure = result.exitCode !== 0 ? messages.iso.buildFailed(result.exitCode, result.log, result.vm === 'kept') : result.bootTest !== undefined && !result.bootTest.ok ? messages.iso.bootFailed(result.bootTest.failure ?? '', result.bootTest.log) : undefined;
         outcome.set(failure);
-        if (globals.json) deps.out.line(JSON.stringify({ event: 'result', ...result, plan }));
-        else printResult(deps.out, plan, result);
+        emitBuildEvents(deps.out, result);
+        if (globals.json) {
+          const { exitCode: buildExitCode, ok: _ok, ...rest } = result;
+          deps.out.result({ ...rest, buildExitCode, plan });
+        } else printResult(deps.out, plan, result);
         if (failure !== undefined) throw failure;
       });
     });
+}
+
+/** The artifacts, the serials and the boot test as events (with --json). */
+export function emitBuildEvents(out: Output, result: VmBuildResult): void {
+  if (result.serials !== undefined) out.event({ event: 'serials', iso: result.serials.iso, builderSecurity: result.serials.builderSecurity });
+  for (const f of result.files) out.event({ event: 'artifact', name: f.name, bytes: f.bytes, sha256: f.sha256, path: join(result.artifactsDir, f.name) });
+  if (result.bootTest !== undefined) out.event({ event: 'boot-test', ...result.bootTest });
 }
 
 function printResult(out: Output, plan: IsoBuildPlan, result: VmBuildResult): void {

@@ -47,6 +47,7 @@ Examples:
     )
     .action(async (flags: VerifyFlags, command: Command) => {
       const { deps, globals } = depsFor(ctx, command);
+      deps.out.startEvents('verify');
       const steps: StepRecord[] = [];
       const started = deps.clock.now().toISOString();
       let plan: IsoBuildPlan | undefined;
@@ -66,6 +67,7 @@ Examples:
         plan = planned;
         const outputDir = flags.output === undefined ? join(planned.request.artifactsDir, 'verify') : resolve(ctx.cwd, flags.output);
         if (!globals.json) printPlan(deps.out, planned);
+        deps.out.event({ event: 'plan', plan: planned });
         const result = await verify(deps, {
           build: { ...vmBuildBase(ctx, globals, flags, project.buildCommand), project, onStep: (s) => steps.push(s) },
           plan: planned,
@@ -93,7 +95,8 @@ Examples:
         });
         await writeFile(join(outputDir, VERIFY_REPORT), `${JSON.stringify(summary, null, 2)}\n`);
         await excludeFromGit(deps, project.root, outputDir, [VERIFY_REPORT, ...result.diffoscope.map((p) => basename(p))]);
-        if (globals.json) deps.out.line(JSON.stringify({ event: 'result', ...summary }));
+        deps.out.event({ event: 'verify', identical: summary.identical, files: summary.files });
+        if (globals.json) deps.out.result(summary);
         else {
           const [a, b] = result.builds;
           deps.out.line(`Compared ${a?.label ?? ''} (${a?.artifactsDir || a?.report || ''}) with ${b?.label ?? ''} (${b?.artifactsDir ?? ''}):`);

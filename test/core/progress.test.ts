@@ -1,0 +1,46 @@
+/** Progress in CI mode: timestamped lines, "still running" for a silent step, no colour. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { runSteps } from '../../src/ui/progress.js';
+
+function capture(): NodeJS.WriteStream & { text: () => string } {
+  let text = '';
+  const stream = {
+    isTTY: false,
+    columns: 120,
+    write: (chunk: string | Uint8Array) => {
+      text += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
+      return true;
+    },
+    on: () => stream,
+    once: () => stream,
+    off: () => stream,
+    removeListener: () => stream,
+    text: () => text,
+  };
+  return stream as unknown as NodeJS.WriteStream & { text: () => string };
+}
+
+describe('runSteps in lines mode (CI)', () => {
+  it('says a silent step is still running, with its title and the time it has taken, and writes no colour codes', async () => {
+    const render = capture();
+    const events: string[] = [];
+    await runSteps(
+      [{ id: 'squash', title: 'Squash the root filesystem', run: () => new Promise((resolve) => setTimeout(resolve, 350)) }],
+      {},
+      { mode: 'lines', events: { write: (c: string) => events.push(c) }, render, now: () => new Date(), heartbeatMs: 100, noColor: true },
+    );
+    assert.match(render.text(), /\[\d{2}:\d{2}:\d{2}\] still running: Squash the root filesystem, 0s/);
+    assert.doesNotMatch(render.text(), new RegExp(String.fromCharCode(27)));
+    assert.deepEqual(events, [], 'no JSON events in lines mode');
+  });
+  it('emits output lines as events only when asked (--json-output)', async () => {
+    const run = async (outputLines: boolean): Promise<string[]> => {
+      const events: string[] = [];
+      await runSteps([{ id: 'build', title: 'Build', run: (_c, report) => { report('a line of the build'); return Promise.resolve(); } }], {}, { mode: 'json', events: { write: (c: string) => events.push(c) }, render: capture(), now: () => new Date(), outputLines });
+      return events.map((e) => (JSON.parse(e) as { event: string }).event);
+    };
+    assert.deepEqual(await run(false), ['step', 'step']);
+    assert.deepEqual(await run(true), ['step', 'output', 'step']);
+  });
+});
