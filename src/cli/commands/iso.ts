@@ -177,7 +177,8 @@ export function isoInputs(ctx: CliContext, flags: IsoFlags, dryRun: boolean): Is
   return {
     optionWords: [...splitOptionString(ctx.env.TAILS_BUILD_OPTIONS), ...tokensFromFlags(flags)],
     httpProxy: ctx.env.http_proxy ?? ctx.env.HTTP_PROXY,
-    ci: { jenkinsUrl: ctx.env.JENKINS_URL, gitBranch: ctx.env.GIT_BRANCH, gitCommit: ctx.env.GIT_COMMIT },
+    // Jenkins sets GIT_BRANCH/GIT_COMMIT; another CI (GitLab: see contrib/gitlab) may export them too.
+    ci: { jenkinsUrl: nonEmpty(ctx.env.JENKINS_URL) ?? (isCiEnv(ctx) ? 'CI' : undefined), gitBranch: ctx.env.GIT_BRANCH, gitCommit: ctx.env.GIT_COMMIT },
     artifactsDir: flags.artifacts ?? ctx.env.ARTIFACTS,
     cwd: ctx.cwd,
     pinnedSerialsJson: ctx.env.APT_SNAPSHOTS_SERIALS,
@@ -235,4 +236,14 @@ function cacheMinFree(value: string | undefined): { cacheMinFreeMiB?: number } {
   if (value === undefined || value === '') return {};
   if (!/^\d+$/.test(value)) throw new UsageError('bad-env', `TAILS_BUILD_CACHE_MIN_FREE_MIB=${value} is not a number of MiB.`, 'Set it to a whole number, e.g. TAILS_BUILD_CACHE_MIN_FREE_MIB=2048, or unset it (default 1024).');
   return { cacheMinFreeMiB: Number(value) };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/** CI set in the environment (not merely no TTY): a CI system that may state the ref it builds. */
+function isCiEnv(ctx: CliContext): boolean {
+  const ci = ctx.env.CI;
+  return ci !== undefined && ci !== '' && ci !== 'false' && ci !== '0';
 }
