@@ -13,7 +13,7 @@ import { messages } from '../core/messages.js';
 import { isLoopbackUrl, resolveArchiveOrigin, resolveGuestBaseUrl, resolveMirrorSource, type ProjectConfig } from '../core/project.js';
 import { snapshotUrl } from '../core/snapshot-origin.js';
 import { LATEST } from '../core/serials.js';
-import { progressOptions, runSteps, type ProgressMode, type Step, type StepTiming } from '../ui/progress.js';
+import { progressOptions, runSteps, type ProgressMode, type Step, type StepRecord, type StepTiming } from '../ui/progress.js';
 import { findBaseboxName, type BaseboxNameResult } from './basebox-name.js';
 import { baseboxImageSteps, type BaseboxImageState } from './basebox-image.js';
 import { importBasebox } from './basebox-import.js';
@@ -55,6 +55,8 @@ export interface CreateBaseboxRequest {
   readonly isRoot: boolean;
   readonly progress: ProgressMode;
   readonly renderStream: NodeJS.WriteStream;
+  /** Called as each step ends, with the tail of its output (JUnit reports). */
+  readonly onStep?: (record: StepRecord) => void;
 }
 
 export interface CreateBaseboxResult {
@@ -127,7 +129,8 @@ export async function createBasebox(deps: Deps, project: ProjectConfig, request:
     }
     if (request.output !== undefined) steps.push(outputStep(request.output));
     if (request.import) steps.push(importStep(deps, identity.name));
-    const timings = await runSteps(steps, state, progressOptions(request.progress, (text) => { deps.out.line(text); }, request.renderStream, () => deps.clock.now(), deps.out.progress));
+    const progress = progressOptions(request.progress, (text) => { deps.out.line(text); }, request.renderStream, () => deps.clock.now(), deps.out.progress);
+    const timings = await runSteps(steps, state, request.onStep === undefined ? progress : { ...progress, onStep: request.onStep });
     const box = state.box ?? { path: boxFile, sha256: '', sizeBytes: 0 };
     return {
       name: identity.name,

@@ -16,6 +16,8 @@ import { MAIN, runTailsBuild } from '../helpers/cli.js';
 import { makeTempDir } from '../helpers/git-repo.js';
 import { describeBuildVm, TEST_CACHE_VOLUME } from './build-vm.js';
 import { describeSampleIso } from './sample-iso.js';
+import { SyntaxValidator } from 'fast-xml-validator';
+import { assertEventStream } from '../helpers/events.js';
 import { libvirtdNetns } from '../../src/adapters/host.js';
 
 // As the tool does: the namespace libvirtd runs in, unless told. Never reach a VM network from the host namespace.
@@ -60,8 +62,14 @@ async function create(args: string[], extraEnv: Record<string, string> = {}): Pr
 
 describe('basebox create (real mmdebstrap, real snapshot)', () => {
   it('builds the same box sha256 twice from the same commit and serials', { timeout: 2 * CREATE_TIMEOUT }, async () => {
-    const first = await create(['--no-import', '--output', join(cache, 'first.box')]);
+    const first = await create(['--no-import', '--output', join(cache, 'first.box'), '--junit', join(cache, 'create.xml')]);
     assert.equal(first.code, 0, first.stderr);
+    // The event stream and the JUnit report a CI job reads.
+    assertEventStream(first.stdout, 0);
+    const junit = readFileSync(join(cache, 'create.xml'), 'utf8');
+    SyntaxValidator.validate(junit);
+    assert.match(junit, /<testsuite name="tails-build basebox create" tests="\d+" failures="0"/);
+    assert.match(junit, /<testcase classname="tails-build.basebox.create" name="tree: /);
     const a = resultOf(first.stdout) as CreateResult;
     assert.equal(a.event, 'result');
     assert.equal(a.name, boxName);

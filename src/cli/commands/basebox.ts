@@ -1,5 +1,8 @@
 /** `tails-build basebox …`: the builder box. */
 import type { Command } from 'commander';
+import { suiteFromSteps } from '../../core/junit.js';
+import type { StepRecord } from '../../ui/progress.js';
+import { withJUnit } from '../junit.js';
 import { findBaseboxName } from '../../app/basebox-name.js';
 import { loadProject } from '../../app/project.js';
 import { join, resolve } from 'node:path';
@@ -62,6 +65,7 @@ Examples:
     .option('-o, --output <file>', 'also write the .box to FILE')
     .option('--store <dir>', 'local snapshot store (default: <cache>/snapshots)')
     .option('--keep-work', 'keep the work dir (root tarball, qcow2) for inspection')
+    .option('--junit <file>', 'also write a JUnit XML report there: one testcase per step (Jenkins: junit)')
     .addHelpText(
       'after',
       `
@@ -76,11 +80,15 @@ Examples:
   tails-build basebox create --no-import --output /tmp/builder.box --json
   tails-build basebox create --force`,
     )
-    .action(async (opts: { ignoreChanges?: boolean; force?: boolean; import: boolean; output?: string; store?: string; keepWork?: boolean }, cmd: Command) => {
+    .action(async (opts: { ignoreChanges?: boolean; force?: boolean; import: boolean; output?: string; store?: string; keepWork?: boolean; junit?: string }, cmd: Command) => {
       const { deps, globals } = depsFor(ctx, cmd);
       deps.out.startEvents('basebox create');
+      const steps: StepRecord[] = [];
+      const started = deps.clock.now().toISOString();
+      let box = '';
+      const result = await withJUnit(ctx, opts.junit, (outcome) => [suiteFromSteps('tails-build basebox create', started, steps, outcome, box === '' ? {} : { box })], async () => {
       const project = await loadProject(deps, { projectDir: globals.project, cwd: ctx.cwd });
-      const result = await createBasebox(deps, project, {
+      const created = await createBasebox(deps, project, {
         ignoreChanges: opts.ignoreChanges === true,
         force: opts.force === true,
         import: opts.import,
@@ -92,6 +100,10 @@ Examples:
         isRoot: ctx.uid === 0,
         progress: progressMode(ctx, globals),
         renderStream: ctx.stderrStream,
+        onStep: (s) => steps.push(s),
+      });
+      box = created.name;
+      return created;
       });
       if (globals.json) {
         deps.out.result({ ...result });

@@ -7,9 +7,9 @@ import type { IsoBuildPlan } from '../../core/iso-plan.js';
 import { UsageError } from '../../core/errors.js';
 import { messages } from '../../core/messages.js';
 import type { Output } from '../../ui/output.js';
-import { dirname, join, resolve as resolvePath } from 'node:path';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { renderJUnit, suiteFromSteps, type JUnitSuite } from '../../core/junit.js';
+import { join } from 'node:path';
+import { suiteFromSteps } from '../../core/junit.js';
+import { withJUnit } from '../junit.js';
 import type { StepRecord } from '../../ui/progress.js';
 import { buildInVm, type VmBuildRequest, type VmBuildResult } from '../../app/build-vm.js';
 import { cacheRoot, cacheVolume, depsFor, progressMode, snapshotStoreDir, vmNetns, type CliContext, type GlobalOptions } from '../context.js';
@@ -144,32 +144,6 @@ function printResult(out: Output, plan: IsoBuildPlan, result: VmBuildResult): vo
 /** The build's identity, as JUnit properties. */
 export function junitProperties(plan: IsoBuildPlan): Record<string, string> {
   return { commit: plan.request.git.commit, ref: plan.request.git.ref, box: plan.basebox.name };
-}
-
-/**
- * Runs `body` and writes the JUnit report to `file` (when asked) whatever
- * happens; `suites` gets the outcome: what was thrown, or the failure the body
- * reported it will throw once its result is printed.
- */
-export async function withJUnit<T>(
-  ctx: CliContext,
-  file: string | undefined,
-  suites: (outcome: unknown) => JUnitSuite[],
-  body: (outcome: { set: (error: unknown) => void }) => Promise<T>,
-): Promise<T> {
-  let outcome: unknown;
-  try {
-    return await body({ set: (error) => (outcome = error) });
-  } catch (error) {
-    outcome = error;
-    throw error;
-  } finally {
-    if (file !== undefined) {
-      const path = resolvePath(ctx.cwd, file);
-      await mkdir(dirname(path), { recursive: true });
-      await writeFile(path, renderJUnit(suites(outcome)));
-    }
-  }
 }
 
 /** What `iso` and `verify` read from flags and the environment to plan a build. */
