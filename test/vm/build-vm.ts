@@ -7,7 +7,7 @@
  * and finds the package the first VM cached. Called from basebox.test.ts.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { chmodSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -217,6 +217,48 @@ export function describeBuildVm(fixture: () => BuildVmFixture): void {
       assert.equal(tryVirsh('domstate', String(domain)), undefined, 'the domain is gone');
       assert.ok(!(tryVirsh('vol-list', '--pool', 'default') ?? '').includes(`${String(domain)}.img`), 'its root volume is gone');
       assert.ok(tryVirsh('vol-info', '--pool', 'default', CACHE_VOLUME) !== undefined, 'the cache volume survives');
+    });
+
+    it('two builds on one host: the second waits for the first, saying for whom, then builds (it used to fail with EADDRINUSE)', { timeout: 2 * BUILD_TIMEOUT }, async () => {
+      const f = fixture();
+      // A second checkout of the same commits: the same builder box, another VM.
+      const other = makeTempDir('tb-second-');
+      chmodSync(other, 0o755);
+      execFileSync('git', ['clone', '-q', f.repo.root, join(other, 'checkout')]);
+      f.repo.write({ slow: 'yes\n' });
+      f.repo.commit('Make the first build slow', '2026-11-04T14:00:00Z');
+      const start = (cwd: string, dir: string): { child: ChildProcess; out: { stdout: string; stderr: string } } => {
+        const child = spawn(process.execPath, [MAIN, '--json', '--json-output', 'iso', '--store', f.store, '--no-ram', '--memory', '1536', '--artifacts', dir], { cwd, env: { ...process.env, ...f.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+        const out = { stdout: '', stderr: '' };
+        child.stdout.setEncoding('utf8').on('data', (d: string) => (out.stdout += d));
+        child.stderr.setEncoding('utf8').on('data', (d: string) => (out.stderr += d));
+        return { child, out };
+      };
+      const until = async (what: () => boolean, ms: number): Promise<boolean> => {
+        for (let waited = 0; waited < ms && !what(); waited += 500) await new Promise((r) => setTimeout(r, 500));
+        return what();
+      };
+      const first = start(f.repo.root, makeTempDir('tb-first-artifacts-'));
+      const firstExit = once(first.child, 'exit');
+      try {
+        assert.ok(await until(() => first.out.stdout.includes('sleeping on purpose'), 10 * 60_000), `the first build never started:\n${first.out.stderr}`);
+        const second = start(join(other, 'checkout'), makeTempDir('tb-second-artifacts-'));
+        const secondExit = once(second.child, 'exit');
+        assert.ok(await until(() => second.out.stderr.includes('waiting for another build to finish'), 120_000), `the second build did not wait:\n${second.out.stderr}`);
+        assert.match(second.out.stderr, /waiting for another build to finish: .*iso.* \(pid \d+/);
+        first.child.kill('SIGINT');
+        assert.equal((await firstExit)[0], 130, first.out.stderr);
+        const [code] = (await secondExit) as [number | null];
+        assert.equal(code, 0, second.out.stderr.slice(-3000));
+        assert.doesNotMatch(second.out.stderr, /EADDRINUSE/);
+        assertEventStream(second.out.stdout, 0);
+      } finally {
+        first.child.kill('SIGKILL');
+        f.repo.git('rm', '-q', 'slow');
+        f.repo.commit('Not slow any more', '2026-11-04T15:00:00Z');
+        await runTailsBuild(['vm', 'destroy'], { cwd: join(other, 'checkout'), env: f.env });
+        rmSync(other, { recursive: true, force: true });
+      }
     });
 
     it('a failing build with --rescue, in a fresh VM: exit 4, the whole log copied, the VM kept, the cache found warm', { timeout: BUILD_TIMEOUT }, async () => {
