@@ -86,12 +86,15 @@ function oneLine(text: string): string {
 /** Which step an outcome belongs to when no step failed by throwing (a recipe's exit code, a failed boot). */
 const OUTCOME_STEP: Readonly<Record<string, string>> = { 'build-failed': 'build', 'boot-test-failed': 'boot-test', 'not-reproducible': 'compare' };
 
+/** A step as it ended (ui/progress.ts's StepRecord). */
 export interface StepOutcome {
   readonly id: string;
   readonly title: string;
   readonly status: 'done' | 'skipped' | 'failed';
   readonly ms: number;
+  /** The failure, for a failed step. */
   readonly error?: unknown;
+  /** The last lines the step printed. */
   readonly tail: readonly string[];
 }
 

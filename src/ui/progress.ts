@@ -6,6 +6,7 @@
  */
 import { Listr, ListrLogger, type ListrDefaultRendererLogLevels, type ListrLogLevels, PRESET_TIMER, PRESET_TIMESTAMP, ProcessOutput } from 'listr2';
 import type { Writable } from './output.js';
+import type { StepOutcome } from '../core/junit.js';
 
 export type ProgressMode = 'tty' | 'lines' | 'json' | 'silent';
 
@@ -24,16 +25,7 @@ export interface StepTiming {
 }
 
 /** A step as it ended, with the tail of what it printed (for JUnit reports). */
-export interface StepRecord {
-  readonly id: string;
-  readonly title: string;
-  readonly status: 'done' | 'skipped' | 'failed';
-  readonly ms: number;
-  /** The failure, for a failed step. */
-  readonly error?: unknown;
-  /** The last lines the step printed. */
-  readonly tail: readonly string[];
-}
+export type StepRecord = StepOutcome;
 
 /** How many of a step's last lines a StepRecord keeps. */
 export const STEP_TAIL_LINES = 40;

@@ -6,6 +6,7 @@
  * pure parts: disk files from domain XML, states, error codes.
  */
 import assert from 'node:assert/strict';
+import { tinyDomainXml } from '../helpers/box-store.js';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,22 +32,6 @@ function virsh(...args: string[]): string {
   return execFileSync('virsh', ['-c', URI, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-function domainXml(name: string, disk: string): string {
-  return `<domain type='qemu'>
-  <name>${name}</name>
-  <memory unit='MiB'>64</memory>
-  <vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='pc'>hvm</type></os>
-  <devices>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='qcow2'/>
-      <source file='${disk}'/>
-      <target dev='vda' bus='virtio'/>
-    </disk>
-  </devices>
-</domain>
-`;
-}
 
 function assertLibvirtAnswers(): void {
   const probe = spawnSync('virsh', ['-c', URI, 'uri'], { encoding: 'utf8' });
@@ -68,7 +53,7 @@ describe('libvirt domains through the bindings (real libvirt)', () => {
     execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', disk, '16M']);
     chmodSync(disk, 0o644);
     const xmlFile = join(dir, 'domain.xml');
-    writeFileSync(xmlFile, domainXml(NAME, disk));
+    writeFileSync(xmlFile, tinyDomainXml(NAME, disk));
     virsh('define', xmlFile);
   });
 

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { tryVirsh, virsh } from '../helpers/box-store.js';
+import { tinyDomainXml, tryVirsh, virsh } from '../helpers/box-store.js';
 import { runTailsBuild } from '../helpers/cli.js';
 import { createTempRepo, makeTempDir } from '../helpers/git-repo.js';
 
@@ -52,8 +52,7 @@ describe('tails-build vm prune (real libvirt)', () => {
     virsh('vol-create-as', 'default', volume, '1M', '--format', 'qcow2');
     const path = virsh('vol-path', '--pool', 'default', volume).trim();
     const xml = join(cache, 'domain.xml');
-    writeFileSync(xml, `<domain type='qemu'><name>${domain}</name><memory unit='MiB'>64</memory><os><type arch='x86_64' machine='pc'>hvm</type></os>
-<devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${path}'/><target dev='vda' bus='virtio'/></disk></devices></domain>`);
+    writeFileSync(xml, tinyDomainXml(domain, path));
     virsh('define', xml);
     const dead = deadPid();
     record(id, { pid: dead, domain, rootVolume: volume });

@@ -114,6 +114,24 @@ export function createBoxSandbox(): BoxSandbox {
  * Defines (never starts) a domain whose only disk is a new qcow2 volume backed
  * by `backingPath`, as vagrant-libvirt's domain disks are. No network device.
  */
+/** A tiny domain (TCG, 64 MiB, no network) with one qcow2 disk: something for libvirt to know, not to boot. */
+export function tinyDomainXml(name: string, disk: string): string {
+  return `<domain type='qemu'>
+  <name>${name}</name>
+  <memory unit='MiB'>64</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+  <devices>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file='${disk}'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+  </devices>
+</domain>
+`;
+}
+
 export function defineDomainOver(sandbox: BoxSandbox, backingPath: string): string {
   const domain = `tb-test-${randomBytes(5).toString('hex')}`;
   const volume = `${domain}.img`;
@@ -123,19 +141,7 @@ export function defineDomainOver(sandbox: BoxSandbox, backingPath: string): stri
   const xml = join(sandbox.dir, `${domain}.xml`);
   writeFileSync(
     xml,
-    `<domain type='qemu'>
-  <name>${domain}</name>
-  <memory unit='MiB'>64</memory>
-  <os><type arch='x86_64'>hvm</type></os>
-  <devices>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='qcow2'/>
-      <source file='${path}'/>
-      <target dev='vda' bus='virtio'/>
-    </disk>
-  </devices>
-</domain>
-`,
+    tinyDomainXml(domain, path),
   );
   virsh('define', xml);
   return domain;
