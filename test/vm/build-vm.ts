@@ -41,6 +41,12 @@ echo "probe: clock $(date -u +%s)"
 echo "probe: scratch $(findmnt -no FSTYPE "$TAILS_BUILD_TMP" 2>/dev/null || echo vm-disk)"
 echo "probe: compression $TAILS_BUILD_COMPRESSION"
 echo "probe: serials $TAILS_BUILD_ISO_SERIALS"
+echo "probe: cpus $(nproc)"
+echo "probe: memory $(awk '/^MemTotal:/ { print int($2 / 1024) }' /proc/meminfo)"
+echo "probe: machine $(cat /sys/class/dmi/id/product_name)"
+echo "probe: cpu $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+echo "probe: acng $(awk '/^Offlinemode:/ { print "offline=" $2 }' /etc/apt-cacher-ng/acng.conf)"
+echo "probe: dirty file in the clone: $([ -e dirty ] && echo yes || echo no)"
 sudo apt-get update -q
 apt-get download hello
 cp hello_*.deb "$ARTIFACTS_DIR/"
@@ -95,10 +101,16 @@ export function describeBuildVm(fixture: () => BuildVmFixture): void {
       f.repo.commit('A test build', '2026-11-03T12:00:00Z');
     });
 
-    it('builds from a fresh clone in the VM, copies artifacts and the log back, keeps the VM with --keep-running', { timeout: BUILD_TIMEOUT }, async () => {
+    it('builds from a fresh clone in the VM, copies artifacts and the log back, keeps the VM with --keep-running; cpus, memory, machine type and CPU model shape the VM', { timeout: BUILD_TIMEOUT }, async () => {
       const f = fixture();
-      const r = await iso(['--keep-running']);
+      const r = await iso(['--keep-running', '--cpus', '2', '--machine-type', 'q35', '--cpu-model', 'qemu64']);
       assert.equal(r.code, 0, `${r.stderr}\n${r.stdout.slice(-3000)}`);
+      const shape = readFileSync(join(artifacts, 'build.log'), 'utf8');
+      assert.match(shape, /^probe: cpus 2$/m);
+      const memory = Number(/^probe: memory (\d+)$/m.exec(shape)?.[1]);
+      assert.ok(memory > 1200 && memory <= 1536, `MemTotal ${String(memory)} MiB for --memory 1536`);
+      assert.match(shape, /^probe: machine .*Q35/m);
+      assert.match(shape, /^probe: cpu QEMU Virtual CPU/m);
       const result = resultOf(r.stdout) as BuildResult;
       domain = result.domain;
       assert.equal(result.ok, true);
@@ -184,13 +196,34 @@ export function describeBuildVm(fixture: () => BuildVmFixture): void {
       assert.ok(Math.abs(Number(/^probe: clock (\d+)$/m.exec(next)?.[1]) - Date.now() / 1000) < 3600, 'the clock is back');
       assert.match(next, /^probe: scratch vm-disk$/m);
       assert.match(next, /^probe: compression fast$/m);
+      assert.match(next, /^probe: acng offline=0$/m);
+
+      // offline: apt-cacher-ng in offline mode (the build runs from the cache), the builder keeps its
+      // security snapshot; ignorechanges: an uncommitted file is not built (the VM clones HEAD).
+      const f = fixture();
+      f.repo.write({ dirty: 'not committed\n' });
+      try {
+        const refused = await iso(['--keep-running', '--offline']);
+        assert.equal(refused.code, 3, 'a dirty tree is refused without ignorechanges');
+        const offline = await iso(['--keep-running', '--offline', '--ignore-changes']);
+        assert.equal(offline.code, 0, offline.stderr);
+        const log = readFileSync(join(artifacts, 'build.log'), 'utf8');
+        assert.match(log, /^probe: acng offline=1$/m);
+        assert.match(log, /apt-cacher-ng: running on 127\.0\.0\.1:3142 \(offline mode: 1\)/);
+        assert.match(log, /security fixes: offline build, the builder keeps its box's debian-security snapshot/);
+        assert.match(log, /^probe: dirty file in the clone: no$/m);
+        assert.match(offline.stderr, /uncommitted change\(s\); they are not built/);
+      } finally {
+        rmSync(join(f.repo.root, 'dirty'));
+      }
     });
 
     it('Ctrl-C mid-build: exit 130, the log so far kept, the VM destroyed through libvirt, the cache disk kept', { timeout: BUILD_TIMEOUT }, async () => {
       const f = fixture();
       f.repo.write({ slow: 'yes\n' });
       f.repo.commit('Make the build slow', '2026-11-04T12:00:00Z');
-      const child = spawn(process.execPath, [MAIN, '--json', '--json-output', 'iso', '--store', f.store, '--no-ram', '--memory', '1536', '--artifacts', artifacts], {
+      // forcecleanup: the kept VM is destroyed first, and this build boots a fresh one.
+      const child = spawn(process.execPath, [MAIN, '--json', '--json-output', 'iso', '--force-cleanup', '--store', f.store, '--no-ram', '--memory', '1536', '--artifacts', artifacts], {
         cwd: f.repo.root,
         env: { ...process.env, ...f.env },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -212,6 +245,7 @@ export function describeBuildVm(fixture: () => BuildVmFixture): void {
       assert.ok(sent, `the build never started:\n${stderr}`);
       assert.equal(code, 130, stderr);
       assert.match(stderr, /SIGINT: stopping and cleaning up/);
+      assert.match(stderr, /Destroying the build VM \S+ \(forcecleanup\)/);
       assertEventStream(stdout, 130);
       assert.match(readFileSync(join(artifacts, 'build.log'), 'utf8'), /sleeping on purpose/);
       assert.equal(tryVirsh('domstate', String(domain)), undefined, 'the domain is gone');
