@@ -74,7 +74,7 @@ export function describeBuildVm(fixture: () => BuildVmFixture): void {
     let domain: string | undefined;
     const iso = (args: string[]) => {
       const f = fixture();
-      return runTailsBuild(['--json', 'iso', '--store', f.store, '--no-ram', '--memory', '1536', '--artifacts', artifacts, ...args], { cwd: f.repo.root, env: f.env, timeoutMs: BUILD_TIMEOUT });
+      return runTailsBuild(['--json', 'iso', '--store', f.store, '--no-ram', '--memory', '1536', '--artifacts', artifacts, ...args], { cwd: f.repo.root, env: { ...f.env, CI: 'true' }, timeoutMs: BUILD_TIMEOUT });
     };
 
     it('refuses a checkout QEMU (libvirt-qemu) cannot read, naming the fix, before any VM', async () => {

@@ -51,7 +51,8 @@ export function describeSampleIso(fixture: () => BuildVmFixture): void {
     const report = (dir = root()): Report => JSON.parse(readFileSync(join(dir, 'build-report.json'), 'utf8')) as Report;
     const run = (args: string[], env: Record<string, string> = {}) => {
       const f = fixture();
-      return runTailsBuild(['--json', ...args, '--store', f.store], { cwd: f.repo.root, env: { ...f.env, ...env }, timeoutMs: BUILD_TIMEOUT });
+      // As a CI job runs it: CI=true, no TTY.
+      return runTailsBuild(['--json', ...args, '--store', f.store], { cwd: f.repo.root, env: { ...f.env, CI: 'true', ...env }, timeoutMs: BUILD_TIMEOUT });
     };
 
     it('iso --boot-test: builds the sample ISO in a fresh VM, boots it, sees the marker with the commit; the report records the serials apt used', { timeout: BUILD_TIMEOUT }, async () => {
