@@ -26,6 +26,7 @@ import {
   planVmSettings,
   provisionEnv,
   provisionFailure,
+  vmFate,
   vmIdentity,
   type VmIdentity,
   type VmRecord,
@@ -137,18 +138,14 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
     });
     let recorded = false;
     cleanup.push('destroy the build VM', async () => {
-      if (notOurs) {
-        // Kept by an earlier build for another ref or box: still kept, never pruned.
-        if (recorded) await writeRunRecord(deps, vm, project.root, true);
+      const { fate, why } = vmFate({ keep, failed: buildFailed || state.exitCode !== 0, notOurs });
+      if (fate === 'destroy') {
+        await destroyVm(deps, vm, request, why);
         return;
       }
-      const failed = buildFailed || state.exitCode !== 0;
-      if (keep === 'keep-running' || (keep === 'keep-on-failure' && failed)) {
-        if (recorded) await writeRunRecord(deps, vm, project.root, true);
-        deps.out.info(`The build VM ${vm.domain} was kept (${keep === 'keep-running' ? 'keeprunning' : 'rescue'}). Inspect it with: tails-build vm ssh; remove it with: tails-build vm destroy`);
-        return;
-      }
-      await destroyVm(deps, vm, request, 'after the build');
+      // Kept (keeprunning, rescue), or kept by an earlier build: never pruned.
+      if (recorded) await writeRunRecord(deps, vm, project.root, true);
+      if (fate === 'keep') deps.out.info(`The build VM ${vm.domain} was kept (${why}). Inspect it with: tails-build vm ssh; remove it with: tails-build vm destroy`);
     });
     await mkdir(artifactsDir, { recursive: true });
     const logStream = createWriteStream(log, { flags: 'w' });
@@ -350,7 +347,7 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
       });
     }
     const exitCode = state.exitCode ?? 1;
-    const kept = keep === 'keep-running' || (keep === 'keep-on-failure' && exitCode !== 0);
+    const kept = vmFate({ keep, failed: exitCode !== 0, notOurs: false }).fate !== 'destroy';
     const accelerator = state.accelerator ?? { accelerator: 'tcg' as const, reason: 'not probed' };
     const files: ArtifactFile[] = [];
     for (const name of state.artifacts.filter((a) => !HOST_FILES.includes(a))) {

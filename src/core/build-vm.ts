@@ -216,3 +216,21 @@ export function provisionFailure(exitCode: number, stderr: string, ctx: { readon
       return undefined;
   }
 }
+
+export type VmKeep = 'destroy' | 'keep-running' | 'keep-on-failure';
+
+/** What becomes of the build VM when a build ends. */
+export interface VmFate {
+  /** leave: not ours to touch (kept by an earlier build for another ref or box). */
+  readonly fate: 'destroy' | 'keep' | 'leave';
+  /** Why, in Tails' option words, for messages. */
+  readonly why: 'keeprunning' | 'rescue' | 'another build\'s VM' | 'after the build';
+}
+
+/** The one keep/rescue/destroy decision (the cleanup and the report both use it). */
+export function vmFate(input: { readonly keep: VmKeep; readonly failed: boolean; readonly notOurs: boolean }): VmFate {
+  if (input.notOurs) return { fate: 'leave', why: "another build's VM" };
+  if (input.keep === 'keep-running') return { fate: 'keep', why: 'keeprunning' };
+  if (input.keep === 'keep-on-failure' && input.failed) return { fate: 'keep', why: 'rescue' };
+  return { fate: 'destroy', why: 'after the build' };
+}

@@ -9,6 +9,7 @@ import {
   planVmSettings,
   provisionEnv,
   provisionFailure,
+  vmFate,
   vmIdentity,
 } from '../../src/core/build-vm.js';
 
@@ -129,4 +130,22 @@ describe('provisionFailure', () => {
   it('anything else is left to the generic message', () => {
     assert.equal(provisionFailure(1, 'boom', ctx), undefined);
   });
+});
+
+describe('vmFate: the one keep/rescue/destroy decision', () => {
+  const table: [Parameters<typeof vmFate>[0], ReturnType<typeof vmFate>][] = [
+    [{ keep: 'destroy', failed: false, notOurs: false }, { fate: 'destroy', why: 'after the build' }],
+    [{ keep: 'destroy', failed: true, notOurs: false }, { fate: 'destroy', why: 'after the build' }],
+    [{ keep: 'keep-running', failed: false, notOurs: false }, { fate: 'keep', why: 'keeprunning' }],
+    [{ keep: 'keep-running', failed: true, notOurs: false }, { fate: 'keep', why: 'keeprunning' }],
+    [{ keep: 'keep-on-failure', failed: false, notOurs: false }, { fate: 'destroy', why: 'after the build' }],
+    [{ keep: 'keep-on-failure', failed: true, notOurs: false }, { fate: 'keep', why: 'rescue' }],
+    [{ keep: 'destroy', failed: true, notOurs: true }, { fate: 'leave', why: "another build's VM" }],
+    [{ keep: 'keep-on-failure', failed: true, notOurs: true }, { fate: 'leave', why: "another build's VM" }],
+  ];
+  for (const [input, expected] of table) {
+    it(`${input.keep}, ${input.failed ? 'failed' : 'succeeded'}${input.notOurs ? ', not ours' : ''}: ${expected.fate}`, () => {
+      assert.deepEqual(vmFate(input), expected);
+    });
+  }
 });
