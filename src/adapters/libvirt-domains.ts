@@ -267,7 +267,7 @@ export function createLibvirtDomains(options: LibvirtDomainsOptions): LibvirtDom
           await write(domain, 'undefine', (hv, d) => hv.domainUndefine(d));
         }
       }
-      const vol = await runner.tryRun(virsh(uri, ['vol-info', '--pool', pool, rootVolume]), KEEP_GOING);
+      const vol = await runner.tryRun(virsh(uri, ['vol-info', '--pool', pool, rootVolume], { effect: 'read' }), KEEP_GOING);
       if (vol.exitCode === 0) await runner.run(virsh(uri, ['vol-delete', '--pool', pool, rootVolume], { effect: 'write' }), KEEP_GOING);
     },
     usersOfFile(volumePath) {

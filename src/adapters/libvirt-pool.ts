@@ -40,15 +40,16 @@ export function poolCommands(options: LibvirtPoolOptions) {
   const uri = options.uri;
   const pool = options.pool ?? DEFAULT_POOL;
   const write = { effect: 'write' } as const;
+  const read = { effect: 'read' } as const;
   return {
-    info: () => virsh(uri, ['pool-info', pool]),
+    info: () => virsh(uri, ['pool-info', pool], read),
     define: () => virsh(uri, ['pool-define-as', pool, 'dir', '--target', options.poolPath ?? DEFAULT_POOL_PATH], write),
     build: () => virsh(uri, ['pool-build', pool], write),
     start: () => virsh(uri, ['pool-start', pool], write),
     autostart: () => virsh(uri, ['pool-autostart', pool], write),
-    refresh: () => virsh(uri, ['pool-refresh', pool]),
-    volList: () => virsh(uri, ['vol-list', '--pool', pool]),
-    volInfo: (name: string) => virsh(uri, ['vol-info', '--bytes', '--pool', pool, name]),
+    refresh: () => virsh(uri, ['pool-refresh', pool], read),
+    volList: () => virsh(uri, ['vol-list', '--pool', pool], read),
+    volInfo: (name: string) => virsh(uri, ['vol-info', '--bytes', '--pool', pool, name], read),
     volDelete: (name: string) => virsh(uri, ['vol-delete', '--pool', pool, name], write),
     /** An empty file: vol-upload then writes the image whole (into a pre-sized qcow2 it would leave the old tail). */
     volCreateEmpty: (name: string) => virsh(uri, ['vol-create-as', '--pool', pool, name, '0', '--format', 'raw'], write),
@@ -56,10 +57,10 @@ export function poolCommands(options: LibvirtPoolOptions) {
       virsh(uri, ['vol-create-as', '--pool', pool, name, `${String(capacityGiB)}G`, '--format', 'qcow2', '--prealloc-metadata'], write),
     volUpload: (name: string, file: string) => virsh(uri, ['vol-upload', '--pool', pool, name, file], { ...write, timeoutMs: UPLOAD_TIMEOUT_MS }),
     /** By path: libvirt accepts a volume's path as its key. */
-    volDumpXml: (name: string) => virsh(uri, ['vol-dumpxml', '--pool', pool, name]),
-    volDumpXmlByPath: (path: string) => virsh(uri, ['vol-dumpxml', path]),
-    listDomains: () => virsh(uri, ['list', '--all', '--name']),
-    domainXml: (domain: string) => virsh(uri, ['dumpxml', domain]),
+    volDumpXml: (name: string) => virsh(uri, ['vol-dumpxml', '--pool', pool, name], read),
+    volDumpXmlByPath: (path: string) => virsh(uri, ['vol-dumpxml', path], read),
+    listDomains: () => virsh(uri, ['list', '--all', '--name'], read),
+    domainXml: (domain: string) => virsh(uri, ['dumpxml', domain], read),
   };
 }
 

@@ -113,7 +113,7 @@ export function createStoreFiles(root: string, downloader: Downloader, runner: R
         const data = await readFile(file);
         return (await gunzipAsync(data)).toString('utf8');
       }
-      if (path.endsWith('.xz')) return (await runner.run(command('xz', ['-dc', '--', file], { timeoutMs: 120_000 }))).stdout;
+      if (path.endsWith('.xz')) return (await runner.run(command('xz', ['-dc', '--', file], { effect: 'read', timeoutMs: 120_000 }))).stdout;
       return readFile(file, 'utf8');
     },
   };

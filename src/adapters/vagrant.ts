@@ -37,7 +37,7 @@ function vagrantEnv(options: VagrantOptions): Record<string, string> {
 }
 
 export function boxListCommand(options: VagrantOptions): Command {
-  return command('vagrant', ['box', 'list', '--machine-readable'], { env: vagrantEnv(options), timeoutMs: BOX_QUERY_TIMEOUT_MS });
+  return command('vagrant', ['box', 'list', '--machine-readable'], { effect: 'read', env: vagrantEnv(options), timeoutMs: BOX_QUERY_TIMEOUT_MS });
 }
 
 export function boxAddCommand(options: VagrantOptions, name: string, file: string, flags: { force: boolean }): Command {
@@ -58,12 +58,12 @@ export function boxRemoveCommand(options: VagrantOptions, name: string): Command
 
 /** The plugins vagrant loads (Debian's system plugins and any in VAGRANT_HOME), with their versions. */
 export function pluginListCommand(options: VagrantOptions): Command {
-  return command('vagrant', ['plugin', 'list', '--machine-readable'], { env: vagrantEnv(options), timeoutMs: BOX_QUERY_TIMEOUT_MS });
+  return command('vagrant', ['plugin', 'list', '--machine-readable'], { effect: 'read', env: vagrantEnv(options), timeoutMs: BOX_QUERY_TIMEOUT_MS });
 }
 
 /** Debian's vagrant-libvirt package: its status and version ("install ok installed\t0.11.2-1"). */
 export function dpkgPluginVersionCommand(): Command {
-  return command('dpkg-query', ['-W', '-f', '${Status}\t${Version}', 'vagrant-libvirt'], { timeoutMs: 30_000 });
+  return command('dpkg-query', ['-W', '-f', '${Status}\t${Version}', 'vagrant-libvirt'], { effect: 'read', timeoutMs: 30_000 });
 }
 
 /**

@@ -402,7 +402,7 @@ async function preflight(deps: Deps, request: VmBuildRequest, vm: VmIdentity): P
   await checkArtifactsDir(request.plan.request.artifactsDir);
   // Before anything else: every later step needs libvirt, and its own errors say little.
   const uri = deps.libvirtUri;
-  const answer = await deps.runner.tryRun(command('virsh', ['-c', uri, 'uri'], { timeoutMs: 20_000 }));
+  const answer = await deps.runner.tryRun(command('virsh', ['-c', uri, 'uri'], { effect: 'read', timeoutMs: 20_000 }));
   if (answer.exitCode !== 0) {
     const why = answer.stderr.trim().split('\n').pop() ?? `exit code ${String(answer.exitCode)}`;
     throw new UserError('libvirt-down', `libvirt does not answer at ${uri}, so no build VM can start: ${why}`, {
@@ -428,10 +428,10 @@ async function preflight(deps: Deps, request: VmBuildRequest, vm: VmIdentity): P
     });
   }
   // QEMU runs as libvirt-qemu: the 9p share fails obscurely when it cannot read the checkout.
-  const qemuUser = await deps.runner.tryRun(command('id', ['-u', 'libvirt-qemu']));
+  const qemuUser = await deps.runner.tryRun(command('id', ['-u', 'libvirt-qemu'], { effect: 'read' }));
   if (qemuUser.exitCode === 0) {
     const root = request.project.root;
-    const probe = await deps.runner.tryRun(command('runuser', ['-u', 'libvirt-qemu', '--', 'test', '-r', join(root, '.git', 'HEAD')]));
+    const probe = await deps.runner.tryRun(command('runuser', ['-u', 'libvirt-qemu', '--', 'test', '-r', join(root, '.git', 'HEAD')], { effect: 'read' }));
     if (probe.exitCode !== 0) {
       throw new UserError('checkout-unreadable', `QEMU runs as libvirt-qemu, which cannot read ${join(root, '.git', 'HEAD')}, so the checkout cannot be shared with the build VM.`, {
         hint: `Let it traverse every parent directory and read the checkout, e.g.: setfacl -m user:libvirt-qemu:rx ${parents(root).join(' ')} && setfacl -R -m user:libvirt-qemu:rX ${root}`,

@@ -23,7 +23,7 @@ export function excludeLines(root: string, artifactsDir: string, names: readonly
 export async function excludeFromGit(deps: Pick<Deps, 'runner'>, root: string, artifactsDir: string, names: readonly string[]): Promise<void> {
   const lines = excludeLines(root, artifactsDir, names);
   if (lines.length === 0) return;
-  const found = await deps.runner.tryRun(command('git', ['-C', root, 'rev-parse', '--path-format=absolute', '--git-path', 'info/exclude']));
+  const found = await deps.runner.tryRun(command('git', ['-C', root, 'rev-parse', '--path-format=absolute', '--git-path', 'info/exclude'], { effect: 'read' }));
   const path = found.stdout.trim();
   if (found.exitCode !== 0 || path === '') return;
   let text = '';

@@ -105,7 +105,7 @@ export async function fetchVerifiedInRelease(deps: MirrorDeps, archive: string, 
   const res = await deps.snapshotIo.fetchBytes(url);
   if (res.status !== 200) throw msg.inReleaseMissing(archive, url, res.status);
   if (!res.body.subarray(0, 64).toString('latin1').startsWith('-----BEGIN PGP SIGNED MESSAGE-----')) throw msg.notSigned(archive, url);
-  const verdict = await deps.snapshotIo.withTempFile(res.body, (path) => deps.runner.tryRun(command('gpgv', ['--keyring', keyring, '--', path], { timeoutMs: 60_000 })));
+  const verdict = await deps.snapshotIo.withTempFile(res.body, (path) => deps.runner.tryRun(command('gpgv', ['--keyring', keyring, '--', path], { effect: 'read', timeoutMs: 60_000 })));
   if (verdict.exitCode !== 0) throw msg.signatureInvalid(archive, url, keyring, verdict.stderr);
   return res.body;
 }

@@ -27,7 +27,7 @@ export function planPostProbe(accelerator: Accelerator): Command {
   return command(
     'qemu-system-x86_64',
     [...accel, '-m', '64', '-nodefaults', '-no-user-config', '-display', 'none', '-monitor', 'none', '-serial', 'none', '-no-reboot', '-boot', 'reboot-timeout=0'],
-    { timeoutMs: KVM_PROBE_MS },
+    { effect: 'read', timeoutMs: KVM_PROBE_MS },
   );
 }
 

@@ -15,8 +15,13 @@ export interface Command {
   readonly input?: string;
 }
 
+/**
+ * A command value. Its effect defaults to 'write' — the safe default: under
+ * --dry-run only what says 'read' runs, so a command that forgets to declare
+ * itself is printed, not run.
+ */
 export function command(file: string, args: readonly string[], extra: Partial<Omit<Command, 'file' | 'args'>> = {}): Command {
-  return { file, args, effect: 'read', ...extra };
+  return { file, args, effect: 'write', ...extra };
 }
 
 const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;

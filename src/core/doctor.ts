@@ -93,7 +93,7 @@ const VAGRANT_ENV = { VAGRANT_CHECKPOINT_DISABLE: '1' };
 
 export function planDoctorChecks(input: DoctorInput): readonly DoctorCheck[] {
   const probe = (file: string, args: readonly string[], timeoutMs = SHORT, env?: Record<string, string>): Command =>
-    command(file, args, { timeoutMs, ...(env === undefined ? {} : { env }) });
+    command(file, args, { effect: 'read', timeoutMs, ...(env === undefined ? {} : { env }) });
   return [
     {
       id: 'git',

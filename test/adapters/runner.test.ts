@@ -1,6 +1,9 @@
 /** The one owner of subprocesses, against real processes. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { probeAccelerator } from '../../src/adapters/accelerator.js';
 import { createRunner, killAllProcessGroups, TIMED_OUT } from '../../src/adapters/runner.js';
 import { command } from '../../src/core/command.js';
@@ -28,6 +31,17 @@ describe('runner: nothing outlives a stop', () => {
     assert.equal((await running).exitCode, 128 + 9);
     await helper.stop();
     assert.equal(killAllProcessGroups('SIGKILL'), 0, 'none left');
+  });
+});
+
+describe('runner under --dry-run', () => {
+  it('a command that does not declare its effect is treated as a write: printed, not run (the safe default)', async () => {
+    const marker = join(mkdtempSync(join(tmpdir(), 'tb-dry-')), 'touched');
+    const r = await runner(undefined, true).tryRun(command('sh', ['-c', `touch ${marker}`]));
+    assert.equal(r.exitCode, 0);
+    assert.equal(existsSync(marker), false);
+    await runner(undefined, true).tryRun(command('sh', ['-c', `touch ${marker}`], { effect: 'read' }));
+    assert.equal(existsSync(marker), true, 'a declared read runs');
   });
 });
 
@@ -71,7 +85,7 @@ describe('runner', () => {
   it('prints writes in a dry run but still runs reads', async () => {
     const r = runner(undefined, true);
     assert.deepEqual(await r.run(command('false', [], { effect: 'write' })), { stdout: '', stderr: '', exitCode: 0 });
-    await assert.rejects(r.run(command('false', [])), ExternalCommandError);
+    await assert.rejects(r.run(command('false', [], { effect: 'read' })), ExternalCommandError);
   });
 });
 
