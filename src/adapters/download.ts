@@ -15,14 +15,16 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Clock } from '../core/ports.js';
 import type { DownloadOutcome, Expected, FetchedBytes } from '../core/snapshot-store.js';
 import { snapshotStoreMessages as msg } from '../core/snapshot-store-messages.js';
+import { isRetryableStatus, RETRY_DEFAULTS, retryDelayMs, type RetryPolicy } from '../core/retry.js';
 
 export interface DownloadOptions {
   readonly clock: Clock;
   /** Abort when no byte arrives for this long. Default 30 s. */
   readonly idleTimeoutMs?: number;
-  /** Retries after the first attempt on 5xx and network errors. Default 2. */
+  /** Retries after the first attempt on 429, 5xx and network errors (core/retry.ts). Default 3. */
   readonly retries?: number;
   readonly backoffMs?: number;
+  readonly maxDelayMs?: number;
 }
 
 export interface Downloader {
@@ -31,20 +33,26 @@ export interface Downloader {
   downloadVerified(url: string, dest: string, expected: Expected): Promise<DownloadOutcome>;
 }
 
-class Retryable extends Error {}
+class Retryable extends Error {
+  /** The server's Retry-After, when it said one. */
+  retryAfter?: string;
+}
 
 export function createDownloader(options: DownloadOptions): Downloader {
   const idle = options.idleTimeoutMs ?? 30_000;
-  const retries = options.retries ?? 2;
-  const backoff = options.backoffMs ?? 500;
+  const policy: RetryPolicy = {
+    retries: options.retries ?? RETRY_DEFAULTS.retries,
+    backoffMs: options.backoffMs ?? RETRY_DEFAULTS.backoffMs,
+    maxDelayMs: options.maxDelayMs ?? RETRY_DEFAULTS.maxDelayMs,
+  };
 
   async function withRetries<T>(url: string, attempt: () => Promise<T>): Promise<T> {
-    for (let i = 0; ; i++) {
+    for (let i = 1; ; i++) {
       try {
         return await attempt();
       } catch (error) {
-        if (!(error instanceof Retryable) || i >= retries) throw error instanceof Retryable ? msg.downloadFailed(url, error.cause ?? error) : error;
-        await options.clock.sleep(backoff * 2 ** i);
+        if (!(error instanceof Retryable) || i > policy.retries) throw error instanceof Retryable ? msg.downloadFailed(url, error.cause ?? error) : error;
+        await options.clock.sleep(retryDelayMs(policy, i, error.retryAfter));
       }
     }
   }
@@ -65,10 +73,13 @@ export function createDownloader(options: DownloadOptions): Downloader {
     arm();
     try {
       const res = await fetch(url, { signal: controller.signal, redirect: 'follow' });
-      if (res.status >= 500 || res.status === 429) {
+      if (isRetryableStatus(res.status)) {
         done();
         await res.body?.cancel();
-        throw new Retryable(`HTTP ${res.status}`);
+        const retry = new Retryable(`HTTP ${String(res.status)}`);
+        const after = res.headers.get('retry-after');
+        if (after !== null) retry.retryAfter = after;
+        throw retry;
       }
       return { res, arm, done };
     } catch (error) {

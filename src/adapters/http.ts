@@ -7,6 +7,7 @@
 import type { Clock, Http, HttpGetOptions, HttpResponse, Log } from '../core/ports.js';
 import { snapshotMessages as msg } from '../core/snapshot-messages.js';
 import { InterruptedError } from '../core/errors.js';
+import { isRetryableStatus, RETRY_DEFAULTS, retryAfterMs, retryDelayMs } from '../core/retry.js';
 
 export interface HttpOptions {
   readonly clock: Clock;
@@ -23,7 +24,7 @@ export interface HttpOptions {
   readonly signal?: AbortSignal;
 }
 
-export const HTTP_DEFAULTS = { timeoutMs: 20_000, retries: 3, backoffMs: 500, maxDelayMs: 30_000 } as const;
+export const HTTP_DEFAULTS = { timeoutMs: 20_000, ...RETRY_DEFAULTS } as const;
 
 type Attempt =
   | { readonly kind: 'response'; readonly response: HttpResponse }
@@ -46,9 +47,7 @@ export function createHttp(options: HttpOptions): Http {
         interrupted(options.signal);
         if (result.kind === 'response' && !isRetryableStatus(result.response.status)) return result.response;
         if (attempt >= attempts) throw failure(url, result, timeoutMs, attempts);
-        const exponential = Math.min(backoffMs * 2 ** (attempt - 1), maxDelayMs);
-        const retryAfter = result.kind === 'response' ? retryAfterMs(result.response.headers['retry-after']) : undefined;
-        const wait = retryAfter === undefined ? exponential : Math.min(retryAfter, maxDelayMs);
+        const wait = retryDelayMs({ retries, backoffMs, maxDelayMs }, attempt, result.kind === 'response' ? result.response.headers['retry-after'] : undefined);
         options.log.debug(`GET ${url}: ${describe(result)}; retrying in ${wait} ms`);
         await Promise.race([options.clock.sleep(wait), aborted(options.signal)]);
       }
@@ -99,15 +98,7 @@ async function attemptGet(url: string, timeoutMs: number, interrupt: AbortSignal
   }
 }
 
-export function isRetryableStatus(status: number): boolean {
-  return status === 429 || status >= 500;
-}
-
-/** `Retry-After` in whole seconds, as milliseconds; HTTP dates and garbage are ignored. */
-export function retryAfterMs(header: string | undefined): number | undefined {
-  if (header === undefined || !/^\s*\d+\s*$/.test(header)) return undefined;
-  return Number(header.trim()) * 1000;
-}
+export { isRetryableStatus, retryAfterMs };
 
 function failure(url: string, result: Attempt, timeoutMs: number, attempts: number): Error {
   switch (result.kind) {
