@@ -3,7 +3,7 @@
  * the pure planning of freeze, thaw and prepare-build. Nothing here reads a
  * file or the network: app/snapshots.ts observes, these functions decide.
  */
-import { isExists } from 'date-fns';
+import { isExists } from 'date-fns/isExists';
 import type { SerialSetName, SnapshotLayout } from './project.js';
 import { snapshotMessages as msg } from './snapshot-messages.js';
 
