@@ -9,7 +9,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import { once } from 'node:events';
 import { pipeline } from 'node:stream/promises';
-import tar from 'tar-stream';
+import type tar from 'tar-stream';
 import { BOX_MEMBER_MODE, planBoxMembers, type BoxMember } from '../core/box-archive.js';
 
 export interface BoxArchiveInput {
@@ -36,7 +36,9 @@ export async function writeBoxArchive(input: BoxArchiveInput): Promise<BoxArchiv
   const members = planBoxMembers(input.virtualSizeBytes);
   const imageSize = (await stat(input.boxImage)).size;
   const temp = `${input.output}.partial-${process.pid}`;
-  const pack = tar.pack();
+  // tar-stream is loaded when a box is packed, not at start-up.
+  const { default: tarStream } = await import('tar-stream');
+  const pack = tarStream.pack();
   const hash = createHash('sha256');
   let sizeBytes = 0;
 

@@ -2,7 +2,7 @@
  * The git adapter (simple-git). It runs git with the user's own config, as
  * Tails' tooling does, so `%h` abbreviations match what Tails prints.
  */
-import { simpleGit, type SimpleGit } from 'simple-git';
+import type { SimpleGit } from 'simple-git';
 import { join } from 'node:path';
 import { UserError } from '../core/errors.js';
 import type { Git, GitHead, LastCommit } from '../core/ports.js';
@@ -10,7 +10,10 @@ import { messages } from '../core/messages.js';
 
 export function createGit(): Git {
   const repos = new Map<string, SimpleGit>();
-  function at(dir: string): SimpleGit {
+  // simple-git is loaded at the first git call, not at start-up.
+  let simpleGit: typeof import('simple-git').simpleGit | undefined;
+  async function at(dir: string): Promise<SimpleGit> {
+    simpleGit ??= (await import('simple-git')).simpleGit;
     let git = repos.get(dir);
     if (git === undefined) {
       git = simpleGit({ baseDir: dir, trimmed: false });
@@ -23,7 +26,7 @@ export function createGit(): Git {
     async findTopLevel(dir) {
       let git: SimpleGit;
       try {
-        git = at(dir);
+        git = await at(dir);
       } catch (error) {
         throw messages.git.unreadableDir(dir, error);
       }
@@ -39,7 +42,7 @@ export function createGit(): Git {
       const target = `${join(root, path)}/`;
       let out: string;
       try {
-        out = await at(root).raw(['log', '-1', '--no-show-signature', '--date=format:%Y%m%d', '--pretty=format:%h %ad %at', '--', target]);
+        out = await (await at(root)).raw(['log', '-1', '--no-show-signature', '--date=format:%Y%m%d', '--pretty=format:%h %ad %at', '--', target]);
       } catch (error) {
         const text = gitMessage(error);
         if (/does not have any commits yet|bad default revision 'HEAD'|unknown revision/i.test(text)) return undefined;
@@ -60,12 +63,12 @@ export function createGit(): Git {
     async readStatus(root, path) {
       const args = ['status', '--porcelain=v1', '--untracked-files=all', '--ignore-submodules=none'];
       if (path !== undefined) args.push('--', `${join(root, path)}/`);
-      const out = await at(root).raw(args);
+      const out = await (await at(root)).raw(args);
       return out.split('\n').filter((line) => line !== '');
     },
 
     async readHead(root): Promise<GitHead> {
-      const git = at(root);
+      const git = await at(root);
       let commit: string;
       try {
         commit = (await git.raw(['rev-parse', '--verify', '-q', 'HEAD^{commit}'])).trim();

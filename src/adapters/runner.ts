@@ -3,7 +3,7 @@
  * timeouts, honours dry-run by effect (reads run, writes are only printed) and
  * wraps failures with the command, exit code and stderr tail.
  */
-import { execa } from 'execa';
+import type { execa as Execa } from 'execa';
 import { access, constants } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -38,6 +38,13 @@ function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
 }
 export { TIMED_OUT };
 
+/** execa, loaded at the first command (not at start-up: `--help` runs none). */
+let execaModule: Promise<typeof Execa> | undefined;
+function loadExeca(): Promise<typeof Execa> {
+  execaModule ??= import('execa').then((m) => m.execa);
+  return execaModule;
+}
+
 /** Every process group a runner of this process started and that has not exited yet. */
 const liveGroups = new Set<number>();
 
@@ -69,6 +76,7 @@ export function createRunner(options: RunnerOptions): Runner {
     try {
       // Its own process group, killed whole on cancel or timeout: a grandchild (the
       // ssh that `vagrant ssh` starts, say) would otherwise keep our pipes open forever.
+      const execa = await loadExeca();
       const subprocess = execa(cmd.file, [...cmd.args], {
         ...(cmd.cwd === undefined ? {} : { cwd: cmd.cwd }),
         env: { ...options.baseEnv, ...cmd.env },
@@ -137,6 +145,7 @@ export function createRunner(options: RunnerOptions): Runner {
       const shown = formatCommand(cmd);
       options.log.debug(`$ ${shown} &`);
       // Its own process group too: stopped (or killed by a second Ctrl-C) whole.
+      const execa = await loadExeca();
       const subprocess = execa(cmd.file, [...cmd.args], {
         ...(cmd.cwd === undefined ? {} : { cwd: cmd.cwd }),
         env: { ...options.baseEnv, ...cmd.env },

@@ -4,7 +4,7 @@
  * one JSON event per line with --json. Step titles are stable; subprocess
  * output goes to the step's output line, never straight to the terminal.
  */
-import { Listr, ListrLogger, type ListrDefaultRendererLogLevels, type ListrLogLevels, PRESET_TIMER, PRESET_TIMESTAMP, ProcessOutput } from 'listr2';
+import type { ListrDefaultRendererLogLevels, ListrLogLevels } from 'listr2';
 import type { Writable } from './output.js';
 import type { StepOutcome } from '../core/junit.js';
 
@@ -77,6 +77,8 @@ export async function runSteps<C>(steps: readonly Step<C>[], ctx: C, options: Pr
   };
   // Render on stderr: stdout carries results and JSON events only.
   const render = options.noColor === true ? withoutColour(options.render) : options.render;
+  // listr2 is loaded when a long command runs its steps, not at start-up.
+  const { Listr, ListrLogger, PRESET_TIMER, PRESET_TIMESTAMP, ProcessOutput } = await import('listr2');
   const processOutput = new ProcessOutput(render, render);
   const logger = new ListrLogger<ListrLogLevels>({ processOutput });
   const ttyLogger = new ListrLogger<ListrDefaultRendererLogLevels>({ processOutput });

@@ -103,7 +103,14 @@ Examples:
     .requiredOption('--unix <path>', 'the unix socket to relay to')
     .action(async (opts: { listen: string; unix: string }, cmd: Command) => {
       const { deps } = depsFor(ctx, cmd);
-      const relay = await startRelay(parseListen(opts.listen), opts.unix);
+      const listen = parseListen(opts.listen);
+      const relay = await startRelay(listen, opts.unix).catch((error: unknown) => {
+        if ((error as { code?: unknown }).code !== 'EADDRINUSE') throw error;
+        throw new UserError('relay-port-busy', `Port ${String(listen.port)} on ${listen.host} is already in use in this network namespace: another build VM's snapshot relay, or a running tails-build snapshots serve, serves the guests there.`, {
+          kind: 'external',
+          hint: 'Wait for that build to end, or stop that snapshots serve (its relay stops with it); builds on one host wait for each other.',
+        });
+      });
       deps.out.line(`relaying ${relay.address} -> ${opts.unix}`);
       await untilAborted(ctx.signal);
       await relay.close();
