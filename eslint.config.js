@@ -36,6 +36,18 @@ export default tseslint.config(
     },
   },
   {
+    // Use cases and the CLI reach the world through deps (STYLE rule 4): only the
+    // composition root (app/deps.ts) and cli/context.ts import adapters.
+    files: ['src/app/**/*.ts', 'src/cli/**/*.ts', 'src/ui/**/*.ts'],
+    ignores: ['src/app/deps.ts', 'src/cli/context.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [{ name: 'execa', message: 'Use the Runner (src/adapters/runner.ts).' }],
+        patterns: [{ group: ['**/adapters/*'], message: 'Reach adapters through deps (src/app/deps.ts), not around it.' }],
+      }],
+    },
+  },
+  {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: {
       '@typescript-eslint/no-floating-promises': 'off',

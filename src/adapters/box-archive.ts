@@ -10,24 +10,9 @@ import { rename, rm, stat } from 'node:fs/promises';
 import { once } from 'node:events';
 import { pipeline } from 'node:stream/promises';
 import type tar from 'tar-stream';
-import { BOX_MEMBER_MODE, planBoxMembers, type BoxMember } from '../core/box-archive.js';
+import { BOX_MEMBER_MODE, planBoxMembers, type BoxArchiveInput, type BoxArchiveResult, type BoxMember } from '../core/box-archive.js';
 
-export interface BoxArchiveInput {
-  /** Where the .box goes. */
-  readonly output: string;
-  /** The qcow2 root disk, stored as box.img. */
-  readonly boxImage: string;
-  /** The qcow2 virtual size in bytes (`qemu-img info`); metadata.json gets it in GiB, rounded up. */
-  readonly virtualSizeBytes: number;
-  /** Every member's mtime: SOURCE_DATE_EPOCH, in seconds. */
-  readonly mtime: number;
-}
-
-export interface BoxArchiveResult {
-  readonly path: string;
-  readonly sha256: string;
-  readonly sizeBytes: number;
-}
+export type { BoxArchiveInput, BoxArchiveResult };
 
 const READ_CHUNK = 1024 * 1024;
 

@@ -1,15 +1,14 @@
 /** The first step of every VM a use case boots: which accelerator, said out loud. */
-import { probeAccelerator } from '../adapters/accelerator.js';
 import type { AcceleratorChoice } from '../core/accelerator.js';
 import type { Step } from '../ui/progress.js';
 import type { Deps } from './deps.js';
 
-export function acceleratorStep<C extends { accelerator?: AcceleratorChoice }>(deps: Pick<Deps, 'runner' | 'out'>): Step<C> {
+export function acceleratorStep<C extends { accelerator?: AcceleratorChoice }>(deps: Pick<Deps, 'accelerator' | 'out'>): Step<C> {
   return {
     id: 'accelerator',
     title: 'Probe the accelerator (KVM if it really works, else TCG)',
     run: async (s, report) => {
-      s.accelerator = await probeAccelerator(deps.runner);
+      s.accelerator = await deps.accelerator.probe();
       report(`${s.accelerator.accelerator}: ${s.accelerator.reason}`);
       deps.out.info(`accelerator: ${s.accelerator.accelerator} (${s.accelerator.reason})`);
     },

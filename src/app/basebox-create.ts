@@ -6,8 +6,6 @@
  */
 import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeBoxArchive } from '../adapters/box-archive.js';
-import { sha256File } from '../adapters/disk-file.js';
 import { parsePackageList, type SnapshotSource } from '../core/basebox-build.js';
 import { messages } from '../core/messages.js';
 import { isLoopbackUrl, resolveArchiveOrigin, resolveGuestBaseUrl, resolveMirrorSource, type ProjectConfig } from '../core/project.js';
@@ -121,11 +119,11 @@ export async function createBasebox(deps: Deps, project: ProjectConfig, request:
           },
           cleanup,
         ),
-        packageStep(identity, boxFile, boxesDir),
+        packageStep(deps, identity, boxFile, boxesDir),
       );
     } else {
       deps.out.info(`using the cached ${boxFile} (pass --force to rebuild it).`);
-      state.box = { path: boxFile, sha256: await sha256File(boxFile), sizeBytes: (await stat(boxFile)).size };
+      state.box = { path: boxFile, sha256: await deps.disk.sha256File(boxFile), sizeBytes: (await stat(boxFile)).size };
     }
     if (request.output !== undefined) steps.push(outputStep(request.output));
     if (request.import) steps.push(importStep(deps, identity.name));
@@ -214,7 +212,7 @@ async function serveSnapshots(
   return { host, guest };
 }
 
-function packageStep(identity: BaseboxNameResult, boxFile: string, boxesDir: string): Step<CreateState> {
+function packageStep(deps: Pick<Deps, 'boxArchive'>, identity: BaseboxNameResult, boxFile: string, boxesDir: string): Step<CreateState> {
   return {
     id: 'package',
     title: `Package the vagrant-libvirt box ${identity.name}.box`,
@@ -222,7 +220,7 @@ function packageStep(identity: BaseboxNameResult, boxFile: string, boxesDir: str
       if (state.qcow2 === undefined) throw new Error('internal: no qcow2 to package');
       await mkdir(boxesDir, { recursive: true });
       const partial = `${boxFile}.partial`;
-      const written = await writeBoxArchive({ output: partial, boxImage: state.qcow2, virtualSizeBytes: BOX_DISK_BYTES, mtime: identity.sourceDateEpoch });
+      const written = await deps.boxArchive.write({ output: partial, boxImage: state.qcow2, virtualSizeBytes: BOX_DISK_BYTES, mtime: identity.sourceDateEpoch });
       await rename(partial, boxFile);
       state.box = { path: boxFile, sha256: written.sha256, sizeBytes: written.sizeBytes };
     },

@@ -5,7 +5,6 @@
  */
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createSparseFile, listTree, readBytes, readSector, writeAt } from '../adapters/disk-file.js';
 import { planAptSources, planMmdebstrap, type SnapshotSource, BUILDER_HOSTNAME } from '../core/basebox-build.js';
 import { classifyAptFailure } from '../core/apt-errors.js';
 import { command } from '../core/command.js';
@@ -52,7 +51,7 @@ export interface BaseboxImageState {
 const TMPFS_BYTES = 8 * 1024 ** 3;
 
 export function baseboxImageSteps(
-  deps: Pick<Deps, 'runner'>,
+  deps: Pick<Deps, 'runner' | 'disk'>,
   req: BaseboxImageRequest,
   cleanup: CleanupStack,
 ): Step<BaseboxImageState>[] {
@@ -116,13 +115,13 @@ export function baseboxImageSteps(
         report('extracting the root tree into tmpfs');
         await deps.runner.run(command('tar', ['--numeric-owner', '--xattrs', '--xattrs-include=*', '-xpf', tarball, '-C', tree], { effect: 'write' }));
         const raw = join(req.workDir, 'disk.raw');
-        await createSparseFile(raw, req.diskBytes);
+        await deps.disk.createSparseFile(raw, req.diskBytes);
         await deps.runner.run(command('sfdisk', ['-q', raw], { effect: 'write', input: planPartitionTable(identity) }));
         report('mkfs.ext4 -d');
         await deps.runner.run(planMkfs({ image: raw, tree, diskBytes: req.diskBytes, identity, sourceDateEpoch: req.sourceDateEpoch }));
         report('fixing inode times');
         const script = join(req.workDir, 'inode-times.debugfs');
-        await writeFile(script, planInodeTimes(await listTree(tree), req.sourceDateEpoch));
+        await writeFile(script, planInodeTimes(await deps.disk.listTree(tree), req.sourceDateEpoch));
         await deps.runner.run(planDebugfs(raw, script, req.sourceDateEpoch));
         state.raw = raw;
       },
@@ -134,10 +133,10 @@ export function baseboxImageSteps(
         const tree = required(state.tree, 'tree');
         const raw = required(state.raw, 'raw disk');
         const grubDir = join(tree, 'boot/grub/i386-pc');
-        const [bootImg, coreImg, mbr] = await Promise.all([readBytes(join(grubDir, 'boot.img')), readBytes(join(grubDir, 'core.img')), readSector(raw, 0)]);
+        const [bootImg, coreImg, mbr] = await Promise.all([deps.disk.readBytes(join(grubDir, 'boot.img')), deps.disk.readBytes(join(grubDir, 'core.img')), deps.disk.readSector(raw, 0)]);
         const sectors = planBootSectors(mbr, bootImg, coreImg);
-        await writeAt(raw, 0, sectors.mbr);
-        await writeAt(raw, CORE_IMAGE_SECTOR * SECTOR_BYTES, sectors.core);
+        await deps.disk.writeAt(raw, 0, sectors.mbr);
+        await deps.disk.writeAt(raw, CORE_IMAGE_SECTOR * SECTOR_BYTES, sectors.core);
         await unmount(tree);
       },
     },

@@ -9,7 +9,6 @@
 import { createWriteStream, existsSync } from 'node:fs';
 import { access, constants, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { RUN_RECORD, type RunRecord } from '../core/vm-run.js';
-import { sha256File } from '../adapters/disk-file.js';
 import { join } from 'node:path';
 import type { BootTestResult } from '../core/boot-test.js';
 import { bootTestIso } from './boot-test.js';
@@ -353,7 +352,7 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
     for (const name of state.artifacts.filter((a) => !HOST_FILES.includes(a))) {
       const path = join(artifactsDir, name);
       const info = await stat(path);
-      if (info.isFile()) files.push({ name, bytes: info.size, sha256: await sha256File(path) });
+      if (info.isFile()) files.push({ name, bytes: info.size, sha256: await deps.disk.sha256File(path) });
     }
     const bootFailed = state.bootTest !== undefined && !state.bootTest.ok;
     const report = {

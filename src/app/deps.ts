@@ -15,7 +15,13 @@ import { createRunner } from '../adapters/runner.js';
 import { createSerialStore } from '../adapters/serial-store.js';
 import { createSnapshotIo } from '../adapters/snapshot-store.js';
 import type { LibvirtPool, VagrantBoxes } from '../core/box-store.js';
-import type { Clock, Git, Host, HostLocks, Http, ProjectFiles, Runner } from '../core/ports.js';
+import type { Clock, DiskFiles, Git, Host, HostLocks, Http, ProjectFiles, RelayHandle, Runner } from '../core/ports.js';
+import * as diskFile from '../adapters/disk-file.js';
+import { writeBoxArchive } from '../adapters/box-archive.js';
+import { probeAccelerator } from '../adapters/accelerator.js';
+import { startRelay } from '../adapters/relay.js';
+import type { AcceleratorChoice } from '../core/accelerator.js';
+import type { BoxArchiveInput, BoxArchiveResult } from '../core/box-archive.js';
 import type { SerialStore } from '../core/serials.js';
 import type { SnapshotIo } from '../core/snapshot-store.js';
 import type { Output } from '../ui/output.js';
@@ -41,6 +47,14 @@ export interface Deps {
   readonly out: Output;
   /** Aborted by SIGINT/SIGTERM; long use cases check it between steps. */
   readonly signal: AbortSignal;
+  /** Disk images and hashes. */
+  readonly disk: DiskFiles;
+  /** The vagrant-libvirt .box writer. */
+  readonly boxArchive: { write(input: BoxArchiveInput): Promise<BoxArchiveResult> };
+  /** Which accelerator a VM gets (KVM only when it really works). */
+  readonly accelerator: { probe(): Promise<AcceleratorChoice> };
+  /** A TCP -> unix socket relay (into a VM network namespace). */
+  readonly relay: { start(listen: { readonly host: string; readonly port: number }, unixSocket: string): Promise<RelayHandle> };
 }
 
 /** Where boxes live and how the host lock behaves, as the CLI resolved them (cli/context.ts#boxStoreSettings). */
@@ -81,5 +95,9 @@ export function createDeps(mode: Mode, out: Output): Deps {
     vagrantHome: mode.boxStore.vagrantHome,
     out,
     signal: mode.signal ?? new AbortController().signal,
+    disk: diskFile,
+    boxArchive: { write: writeBoxArchive },
+    accelerator: { probe: () => probeAccelerator(runner) },
+    relay: { start: startRelay },
   };
 }

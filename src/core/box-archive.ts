@@ -92,3 +92,20 @@ export function parseQemuImgVirtualSize(json: string): number {
   }
   return size;
 }
+
+export interface BoxArchiveInput {
+  /** Where the .box goes. */
+  readonly output: string;
+  /** The qcow2 root disk, stored as box.img. */
+  readonly boxImage: string;
+  /** The qcow2 virtual size in bytes (`qemu-img info`); metadata.json gets it in GiB, rounded up. */
+  readonly virtualSizeBytes: number;
+  /** Every member's mtime: SOURCE_DATE_EPOCH, in seconds. */
+  readonly mtime: number;
+}
+
+export interface BoxArchiveResult {
+  readonly path: string;
+  readonly sha256: string;
+  readonly sizeBytes: number;
+}

@@ -113,6 +113,23 @@ export interface ProjectFiles {
 }
 
 /** Facts about the host machine. */
+/** Files as disk images and hashes (adapters/disk-file.ts). */
+export interface DiskFiles {
+  createSparseFile(path: string, bytes: number): Promise<void>;
+  readSector(path: string, sector: number): Promise<Uint8Array>;
+  writeAt(path: string, offset: number, data: Uint8Array): Promise<void>;
+  readBytes(path: string): Promise<Uint8Array>;
+  /** Every path under `root`, relative, sorted. */
+  listTree(root: string): Promise<string[]>;
+  sha256File(path: string): Promise<string>;
+}
+
+/** A TCP -> unix socket relay (adapters/relay.ts). */
+export interface RelayHandle {
+  readonly address: string;
+  close(): Promise<void>;
+}
+
 export interface Host {
   cpuCount(): number;
   /** MemAvailable of /proc/meminfo, in MiB (what a new VM can get without swapping). */

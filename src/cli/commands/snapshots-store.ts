@@ -9,7 +9,6 @@ import { UserError } from '../../core/errors.js';
 import type { ProjectConfig } from '../../core/project.js';
 import { snapshotStoreMessages as msg } from '../../core/snapshot-store-messages.js';
 import { cacheRoot, depsFor, snapshotStoreDir, vmNetns, type CliContext } from '../context.js';
-import { startRelay } from '../../adapters/relay.js';
 import { withCleanup } from '../../app/cleanup.js';
 import { serveSnapshotsToGuests } from '../../app/guest-snapshots.js';
 
@@ -104,7 +103,7 @@ Examples:
     .action(async (opts: { listen: string; unix: string }, cmd: Command) => {
       const { deps } = depsFor(ctx, cmd);
       const listen = parseListen(opts.listen);
-      const relay = await startRelay(listen, opts.unix).catch((error: unknown) => {
+      const relay = await deps.relay.start(listen, opts.unix).catch((error: unknown) => {
         if ((error as { code?: unknown }).code !== 'EADDRINUSE') throw error;
         throw new UserError('relay-port-busy', `Port ${String(listen.port)} on ${listen.host} is already in use in this network namespace: another build VM's snapshot relay, or a running tails-build snapshots serve, serves the guests there.`, {
           kind: 'external',
