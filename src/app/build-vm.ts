@@ -6,13 +6,15 @@
  * and its log back, and destroys the VM through libvirt — on success and on
  * failure, unless keeprunning (keep) or rescue (keep on failure) says not to.
  */
-import { createWriteStream, existsSync } from 'node:fs';
-import { access, constants, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { RUN_RECORD, type RunRecord } from '../core/vm-run.js';
 import { join } from 'node:path';
 import type { BootTestResult } from '../core/boot-test.js';
 import { bootTestIso } from './boot-test.js';
 import { retrieveArtifacts } from './artifacts.js';
+import { preflight } from './build-vm-preflight.js';
+import { ensureCacheDisk } from './cache-disk.js';
 import { resolveBuildSerials, type BuildSerials } from './build-serials.js';
 import { excludeFromGit } from './git-exclude.js';
 import type { AcceleratorChoice } from '../core/accelerator.js';
@@ -20,7 +22,6 @@ import {
   buildEnv,
   CACHE_DISK_SERIAL,
   CACHE_VOLUME,
-  CACHE_VOLUME_GIB,
   guestScript,
   planVmSettings,
   provisionEnv,
@@ -30,11 +31,9 @@ import {
   type VmIdentity,
   type VmRecord,
 } from '../core/build-vm.js';
-import { command } from '../core/command.js';
-import { doctorMessages } from '../core/doctor-messages.js';
 import { UserError } from '../core/errors.js';
 import type { IsoBuildPlan } from '../core/iso-plan.js';
-import { DEFAULT_BUILD_COMMAND, DEFAULT_BUILD_SCRIPT, type ProjectConfig } from '../core/project.js';
+import type { ProjectConfig } from '../core/project.js';
 import { progressOptions, runSteps, type ProgressMode, type StepRecord, type StepTiming } from '../ui/progress.js';
 import { LIBVIRT_LOCK } from './basebox-import.js';
 import { acceleratorStep } from './accelerator-step.js';
@@ -396,79 +395,10 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
   });
 }
 
-async function preflight(deps: Deps, request: VmBuildRequest, vm: VmIdentity): Promise<void> {
-  // Before anything is created: where the log and the artifacts go.
-  await checkArtifactsDir(request.plan.request.artifactsDir);
-  // Before anything else: every later step needs libvirt, and its own errors say little.
-  const uri = deps.libvirtUri;
-  const answer = await deps.runner.tryRun(command('virsh', ['-c', uri, 'uri'], { effect: 'read', timeoutMs: 20_000 }));
-  if (answer.exitCode !== 0) {
-    const why = answer.stderr.trim().split('\n').pop() ?? `exit code ${String(answer.exitCode)}`;
-    throw new UserError('libvirt-down', `libvirt does not answer at ${uri}, so no build VM can start: ${why}`, {
-      kind: 'prerequisite',
-      hint: doctorMessages.fix.libvirtDown(uri, request.netns ?? 'tbns'),
-    });
-  }
-  // QEMU's own "cannot set up guest memory 'pc.ram'" is buried in vagrant's output (Tails #20085).
-  const reused = (await deps.domains.state(vm.domain)) === 'running';
-  const needed = request.plan.vm.memoryMiB;
-  const available = deps.host.availableMemoryMiB();
-  if (!reused && needed > available) {
-    throw new UserError('not-enough-memory', `The build VM needs ${String(needed)} MiB of memory; this host has ${String(available)} MiB available.`, {
-      hint: request.plan.request.options.ramBuild
-        ? 'Build on the VM disk instead of in RAM: tails-build iso --no-ram (or set --memory N)'
-        : `Free memory, or give the VM less: tails-build iso --memory ${String(Math.max(1024, available - 512))}`,
-    });
-  }
-  const box = request.plan.basebox.name;
-  if (!(await deps.vagrant.listBoxes()).some((b) => b.name === box)) {
-    throw new UserError('basebox-not-imported', `The builder box ${box} is not in vagrant (VAGRANT_HOME=${deps.vagrantHome}).`, {
-      hint: 'Create and import it first: tails-build basebox create',
-    });
-  }
-  // QEMU runs as libvirt-qemu: the 9p share fails obscurely when it cannot read the checkout.
-  const qemuUser = await deps.runner.tryRun(command('id', ['-u', 'libvirt-qemu'], { effect: 'read' }));
-  if (qemuUser.exitCode === 0) {
-    const root = request.project.root;
-    const probe = await deps.runner.tryRun(command('runuser', ['-u', 'libvirt-qemu', '--', 'test', '-r', join(root, '.git', 'HEAD')], { effect: 'read' }));
-    if (probe.exitCode !== 0) {
-      throw new UserError('checkout-unreadable', `QEMU runs as libvirt-qemu, which cannot read ${join(root, '.git', 'HEAD')}, so the checkout cannot be shared with the build VM.`, {
-        hint: `Let it traverse every parent directory and read the checkout, e.g.: setfacl -m user:libvirt-qemu:rx ${parents(root).join(' ')} && setfacl -R -m user:libvirt-qemu:rX ${root}`,
-      });
-    }
-  }
-  if (request.buildCommand === DEFAULT_BUILD_COMMAND && !existsSync(join(request.project.root, DEFAULT_BUILD_SCRIPT))) {
-    throw new UserError('no-build-script', `The project's build command is the default, "${DEFAULT_BUILD_COMMAND}", but ${join(request.project.root, DEFAULT_BUILD_SCRIPT)} does not exist.`, {
-      hint: `Add that script, or set "buildCommand" in ${join(request.project.root, 'tails-build.json')} to what the VM should run (with ARTIFACTS_DIR set).`,
-    });
-  }
-  // A domain left by a crashed run, with no vagrant state to drive it: remove it.
-  const state = await deps.domains.state(vm.domain);
-  if (state !== 'absent' && state !== 'running') await destroyVm(deps, vm, request, 'left by an earlier run');
-}
-
 async function writeRunRecord(deps: Pick<Deps, 'host' | 'clock'>, vm: VmIdentity, checkout: string, kept: boolean): Promise<void> {
   const pid = deps.host.pid();
   const record: RunRecord = { pid, processStart: deps.host.processStart(pid), startedAt: deps.clock.now().toISOString(), domain: vm.domain, rootVolume: vm.rootVolume, checkout, kept };
   await writeFile(join(vm.stateDir, RUN_RECORD), `${JSON.stringify(record, null, 2)}\n`);
-}
-
-/** The artifacts dir exists as a writable directory, or can be made one. */
-async function checkArtifactsDir(dir: string): Promise<void> {
-  const info = await stat(dir).catch(() => undefined);
-  if (info !== undefined && !info.isDirectory()) {
-    throw new UserError('artifacts-not-a-dir', `The artifacts dir ${dir} exists and is not a directory, so the build log and artifacts cannot go there.`, {
-      hint: 'Name a directory: tails-build iso --artifacts DIR (or set ARTIFACTS); it is created if missing.',
-    });
-  }
-  try {
-    await mkdir(dir, { recursive: true });
-    await access(dir, constants.W_OK);
-  } catch (error) {
-    throw new UserError('artifacts-unwritable', `The artifacts dir ${dir} cannot be created or written: ${error instanceof Error ? error.message : String(error)}.`, {
-      hint: 'Name a directory this user can write: tails-build iso --artifacts DIR (or set ARTIFACTS).',
-    });
-  }
 }
 
 /** The box a running VM was started from, as its settings file recorded it. */
@@ -479,31 +409,6 @@ async function readRunningBox(vm: VmIdentity): Promise<string | undefined> {
   } catch {
     return undefined;
   }
-}
-
-function parents(path: string): string[] {
-  const parts = path.split('/').filter((p) => p !== '');
-  return parts.map((_, i) => `/${parts.slice(0, i + 1).join('/')}`);
-}
-
-/** The cache volume, created on first use; false when another VM holds it (never two writers). */
-async function ensureCacheDisk(deps: Deps, vm: VmIdentity, name: string, report: (line: string) => void): Promise<boolean> {
-  await deps.pool.ensurePool();
-  const volumes = await deps.pool.listVolumes();
-  let volume = volumes.find((v) => v.name === name);
-  if (volume === undefined) {
-    report(`creating the apt-cacher-ng disk ${name} (${String(CACHE_VOLUME_GIB)} GiB, qcow2) in pool ${deps.pool.name}`);
-    await deps.pool.createVolume({ name, capacityGiB: CACHE_VOLUME_GIB });
-    volume = (await deps.pool.listVolumes()).find((v) => v.name === name);
-  }
-  const users = (await deps.domains.usersOfFile(volume?.path ?? name)).filter((d) => d !== vm.domain);
-  for (const other of users) {
-    if ((await deps.domains.state(other)) === 'running') {
-      deps.out.warn(`The apt-cacher-ng disk is in use by the running VM ${other}; this build runs without the cache (packages come straight from the snapshot server).`);
-      return false;
-    }
-  }
-  return true;
 }
 
 function lastLines(text: string, n = 5): string {

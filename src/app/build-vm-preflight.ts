@@ -1,0 +1,91 @@
+/**
+ * Before a build VM starts: libvirt answers, the host has the memory, the box
+ * is imported, QEMU can read the checkout, the build command exists, and the
+ * artifacts can be written — each refusal naming the fact and the next command.
+ */
+import { access, constants, mkdir, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { VmIdentity } from '../core/build-vm.js';
+import { command } from '../core/command.js';
+import { doctorMessages } from '../core/doctor-messages.js';
+import { UserError } from '../core/errors.js';
+import { DEFAULT_BUILD_COMMAND, DEFAULT_BUILD_SCRIPT } from '../core/project.js';
+import { destroyVm } from './build-vm-access.js';
+import type { VmBuildRequest } from './build-vm.js';
+import type { Deps } from './deps.js';
+
+export async function preflight(deps: Deps, request: VmBuildRequest, vm: VmIdentity): Promise<void> {
+  // Before anything is created: where the log and the artifacts go.
+  await checkArtifactsDir(request.plan.request.artifactsDir);
+  // Before anything else: every later step needs libvirt, and its own errors say little.
+  const uri = deps.libvirtUri;
+  const answer = await deps.runner.tryRun(command('virsh', ['-c', uri, 'uri'], { effect: 'read', timeoutMs: 20_000 }));
+  if (answer.exitCode !== 0) {
+    const why = answer.stderr.trim().split('\n').pop() ?? `exit code ${String(answer.exitCode)}`;
+    throw new UserError('libvirt-down', `libvirt does not answer at ${uri}, so no build VM can start: ${why}`, {
+      kind: 'prerequisite',
+      hint: doctorMessages.fix.libvirtDown(uri, request.netns ?? 'tbns'),
+    });
+  }
+  // QEMU's own "cannot set up guest memory 'pc.ram'" is buried in vagrant's output (Tails #20085).
+  const reused = (await deps.domains.state(vm.domain)) === 'running';
+  const needed = request.plan.vm.memoryMiB;
+  const available = deps.host.availableMemoryMiB();
+  if (!reused && needed > available) {
+    throw new UserError('not-enough-memory', `The build VM needs ${String(needed)} MiB of memory; this host has ${String(available)} MiB available.`, {
+      hint: request.plan.request.options.ramBuild
+        ? 'Build on the VM disk instead of in RAM: tails-build iso --no-ram (or set --memory N)'
+        : `Free memory, or give the VM less: tails-build iso --memory ${String(Math.max(1024, available - 512))}`,
+    });
+  }
+  const box = request.plan.basebox.name;
+  if (!(await deps.vagrant.listBoxes()).some((b) => b.name === box)) {
+    throw new UserError('basebox-not-imported', `The builder box ${box} is not in vagrant (VAGRANT_HOME=${deps.vagrantHome}).`, {
+      hint: 'Create and import it first: tails-build basebox create',
+    });
+  }
+  // QEMU runs as libvirt-qemu: the 9p share fails obscurely when it cannot read the checkout.
+  const qemuUser = await deps.runner.tryRun(command('id', ['-u', 'libvirt-qemu'], { effect: 'read' }));
+  if (qemuUser.exitCode === 0) {
+    const root = request.project.root;
+    const probe = await deps.runner.tryRun(command('runuser', ['-u', 'libvirt-qemu', '--', 'test', '-r', join(root, '.git', 'HEAD')], { effect: 'read' }));
+    if (probe.exitCode !== 0) {
+      throw new UserError('checkout-unreadable', `QEMU runs as libvirt-qemu, which cannot read ${join(root, '.git', 'HEAD')}, so the checkout cannot be shared with the build VM.`, {
+        hint: `Let it traverse every parent directory and read the checkout, e.g.: setfacl -m user:libvirt-qemu:rx ${parents(root).join(' ')} && setfacl -R -m user:libvirt-qemu:rX ${root}`,
+      });
+    }
+  }
+  if (request.buildCommand === DEFAULT_BUILD_COMMAND && !existsSync(join(request.project.root, DEFAULT_BUILD_SCRIPT))) {
+    throw new UserError('no-build-script', `The project's build command is the default, "${DEFAULT_BUILD_COMMAND}", but ${join(request.project.root, DEFAULT_BUILD_SCRIPT)} does not exist.`, {
+      hint: `Add that script, or set "buildCommand" in ${join(request.project.root, 'tails-build.json')} to what the VM should run (with ARTIFACTS_DIR set).`,
+    });
+  }
+  // A domain left by a crashed run, with no vagrant state to drive it: remove it.
+  const state = await deps.domains.state(vm.domain);
+  if (state !== 'absent' && state !== 'running') await destroyVm(deps, vm, request, 'left by an earlier run');
+}
+
+/** The artifacts dir exists as a writable directory, or can be made one. */
+async function checkArtifactsDir(dir: string): Promise<void> {
+  const info = await stat(dir).catch(() => undefined);
+  if (info !== undefined && !info.isDirectory()) {
+    throw new UserError('artifacts-not-a-dir', `The artifacts dir ${dir} exists and is not a directory, so the build log and artifacts cannot go there.`, {
+      hint: 'Name a directory: tails-build iso --artifacts DIR (or set ARTIFACTS); it is created if missing.',
+    });
+  }
+  try {
+    await mkdir(dir, { recursive: true });
+    await access(dir, constants.W_OK);
+  } catch (error) {
+    throw new UserError('artifacts-unwritable', `The artifacts dir ${dir} cannot be created or written: ${error instanceof Error ? error.message : String(error)}.`, {
+      hint: 'Name a directory this user can write: tails-build iso --artifacts DIR (or set ARTIFACTS).',
+    });
+  }
+}
+
+function parents(path: string): string[] {
+  const parts = path.split('/').filter((p) => p !== '');
+  return parts.map((_, i) => `/${parts.slice(0, i + 1).join('/')}`);
+}
+
