@@ -152,7 +152,9 @@ export function createRunner(options: RunnerOptions): Runner {
         extendEnv: false,
         reject: false,
         detached: true,
-        stdin: 'ignore',
+        // A pipe we never write to: when this process dies, even by SIGKILL, the
+        // helper sees its stdin end and can exit (the relay does), leaving no orphan.
+        stdin: 'pipe',
       });
       const output: string[] = [];
       const exited = subprocess.then((result) => result);

@@ -189,7 +189,9 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
             // port and each get a cache disk: a second build waits here, saying for whom.
             releaseHostBuildLock = await deps.locks.acquire(BUILD_LOCK, {
               onWait: (holder) => {
-                report(`waiting for another build to finish: ${holder.command} (pid ${String(holder.pid)}, since ${holder.startedAt}); one build VM runs at a time on this host`);
+                const line = `waiting for another build to finish: ${holder.command} (pid ${String(holder.pid)}, since ${holder.startedAt}); one build VM runs at a time on this host`;
+                report(line);
+                deps.out.info(line);
               },
             });
             s.reused = (await deps.domains.state(vm.domain)) === 'running';

@@ -278,7 +278,7 @@ export function describeBuildVm(fixture: () => BuildVmFixture): void {
         assert.ok(await until(() => first.out.stdout.includes('sleeping on purpose'), 10 * 60_000), `the first build never started:\n${first.out.stderr}`);
         const second = start(join(other, 'checkout'), makeTempDir('tb-second-artifacts-'));
         const secondExit = once(second.child, 'exit');
-        assert.ok(await until(() => second.out.stderr.includes('waiting for another build to finish'), 120_000), `the second build did not wait:\n${second.out.stderr}`);
+        assert.ok(await until(() => second.out.stderr.includes('waiting for another build to finish'), 180_000), `the second build did not wait:\n${second.out.stderr}\n${second.out.stdout}`);
         assert.match(second.out.stderr, /waiting for another build to finish: .*iso.* \(pid \d+/);
         first.child.kill('SIGINT');
         assert.equal((await firstExit)[0], 130, first.out.stderr);
@@ -287,7 +287,11 @@ export function describeBuildVm(fixture: () => BuildVmFixture): void {
         assert.doesNotMatch(second.out.stderr, /EADDRINUSE/);
         assertEventStream(second.out.stdout, 0);
       } finally {
-        first.child.kill('SIGKILL');
+        // Never leave the first build running into the next test (SIGINT: it cleans up).
+        if (first.child.exitCode === null) {
+          first.child.kill('SIGINT');
+          await firstExit;
+        }
         f.repo.git('rm', '-q', 'slow');
         f.repo.commit('Not slow any more', '2026-11-04T15:00:00Z');
         await runTailsBuild(['vm', 'destroy'], { cwd: join(other, 'checkout'), env: f.env });

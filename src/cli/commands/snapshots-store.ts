@@ -111,7 +111,8 @@ Examples:
         });
       });
       deps.out.line(`relaying ${relay.address} -> ${opts.unix}`);
-      await untilAborted(ctx.signal);
+      // The build that started us holds our stdin open; when it dies (even by SIGKILL), stop.
+      await Promise.race([untilAborted(ctx.signal), untilStdinEnds()]);
       await relay.close();
     });
 }
@@ -148,5 +149,18 @@ function untilAborted(signal: AbortSignal): Promise<string> {
     };
     if (signal.aborted) done();
     else signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Resolves when stdin ends: the process that started us (and held the pipe) is gone. */
+function untilStdinEnds(): Promise<void> {
+  return new Promise((resolve) => {
+    process.stdin.on('end', () => {
+      resolve();
+    });
+    process.stdin.on('error', () => {
+      resolve();
+    });
+    process.stdin.resume();
   });
 }
