@@ -58,4 +58,19 @@ describe('snapshots serve --netns', () => {
     assert.deepEqual(relaysInNetns(), []);
     assert.deepEqual(readdirSync(join(cache, 'run')), [], 'the unix socket was left behind');
   });
+
+  it('a serve killed outright (SIGKILL) leaves no relay behind: the relay sees its stdin end and stops', async () => {
+    const serve = spawn(process.execPath, [MAIN, 'snapshots', 'serve', '--listen', '127.0.0.1:0', '--netns', NETNS], {
+      cwd: cache,
+      env: { ...process.env, TAILS_BUILD_CACHE: cache },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    await once(serve.stdout, 'data');
+    for (let i = 0; i < 50 && relaysInNetns().length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(relaysInNetns().length, 1);
+    serve.kill('SIGKILL');
+    await once(serve, 'exit');
+    for (let i = 0; i < 50 && relaysInNetns().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(relaysInNetns(), [], 'the relay outlived the serve that started it');
+  });
 });
