@@ -2,13 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createDownloader } from '../../src/adapters/download.js';
-import type { Clock } from '../../src/core/ports.js';
+import { recordingClock } from '../helpers/clock.js';
 import { startSnapshotServer, type SnapshotServer } from '../helpers/snapshot-server.js';
-
-function recordingClock(): Clock & { slept: number[] } {
-  const slept: number[] = [];
-  return { slept, now: () => new Date(), sleep: (ms) => { slept.push(ms); return Promise.resolve(); } };
-}
 
 describe('createDownloader: one retry policy', () => {
   let server: SnapshotServer;

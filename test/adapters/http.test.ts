@@ -3,13 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import { createHttp } from '../../src/adapters/http.js';
 import { InterruptedError, NetworkError } from '../../src/core/errors.js';
 import type { Clock, Log } from '../../src/core/ports.js';
+import { recordingClock } from '../helpers/clock.js';
 import { closedPort, startSnapshotServer, type SnapshotServer } from '../helpers/snapshot-server.js';
-
-/** A clock whose sleep returns at once and records how long it was asked to wait. */
-function recordingClock(): Clock & { slept: number[] } {
-  const slept: number[] = [];
-  return { slept, now: () => new Date('2024-10-12T08:00:00Z'), sleep: (ms) => { slept.push(ms); return Promise.resolve(); } };
-}
 
 const quietLog: Log = { info: () => undefined, warn: () => undefined, debug: () => undefined };
 
