@@ -21,6 +21,7 @@ export const doctorMessages = {
     sfdisk: 'sfdisk (box image)',
     debianKeyring: 'gpgv + Debian archive keyring (snapshot signatures)',
     shellcheck: 'shellcheck',
+    diffoscope: 'diffoscope (verify explains differences with it)',
     netns: (netns: string) => `netns ${netns}`,
     kvm: '/dev/kvm',
   },
@@ -39,6 +40,7 @@ export const doctorMessages = {
     sfdisk: `${APT} fdisk`,
     debianKeyring: `${APT} gpgv debian-archive-keyring`,
     shellcheck: `${APT} shellcheck`,
+    diffoscope: `${APT} diffoscope`,
     ip: `${APT} iproute2`,
   },
 

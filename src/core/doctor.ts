@@ -24,6 +24,7 @@ export type CheckId =
   | 'sfdisk'
   | 'debian-keyring'
   | 'shellcheck'
+  | 'diffoscope'
   | 'netns'
   | 'kvm';
 
@@ -191,6 +192,15 @@ export function planDoctorChecks(input: DoctorInput): readonly DoctorCheck[] {
       probes: [probe('shellcheck', ['--version'])],
       judge: { kind: 'exit-zero', detailLine: 'version:' },
       installHint: m.install.shellcheck,
+    },
+    {
+      // tails-build verify explains a mismatch with it when it is installed.
+      id: 'diffoscope',
+      title: m.title.diffoscope,
+      required: false,
+      probes: [probe('diffoscope', ['--version'])],
+      judge: { kind: 'exit-zero' },
+      installHint: m.install.diffoscope,
     },
     {
       id: 'netns',

@@ -40,6 +40,7 @@ describe('planDoctorChecks', () => {
         ['sfdisk', true],
         ['debian-keyring', true],
         ['shellcheck', false],
+        ['diffoscope', false],
         ['netns', false],
         ['kvm', false],
       ],

@@ -16,7 +16,7 @@ export function registerDoctor(program: Command, ctx: CliContext): void {
       `
 Prints one line per check: "ok" or "missing", what was found, and for anything
 missing the command that installs or starts it. Exits 5 when a required check
-fails (optional ones: shellcheck, the network namespace, /dev/kvm). The network
+fails (optional ones: shellcheck, diffoscope, the network namespace, /dev/kvm). The network
 namespace checked is $TAILS_BUILD_NETNS, default ${DEFAULT_NETNS}. Build VMs left by
 builds that were killed are listed, with the command that removes them.
 
