@@ -48,10 +48,11 @@ const HEALTHY: Record<string, Answer> = {
   'sfdisk --version': ok('sfdisk from util-linux 2.38.1\n'),
   'gpgv --keyring /usr/share/keyrings/debian-archive-keyring.gpg --version': ok('gpgv (GnuPG) 2.2.40\n'),
   'shellcheck --version': ok('version: 0.9.0\n'),
+  'diffoscope --version': ok('diffoscope 236\n'),
   'ip netns list': ok('tbns (id: 0)\n'),
   '/usr/bin/test -e /dev/kvm': { stdout: '', stderr: '', exitCode: 1 },
 };
-const ALL = ['git', 'qemu-system-x86_64', 'qemu-img', 'virsh', 'vagrant', 'mmdebstrap', 'debugfs', 'sfdisk', 'gpgv', 'shellcheck', 'ip', '/usr/bin/test'];
+const ALL = ['git', 'qemu-system-x86_64', 'qemu-img', 'virsh', 'vagrant', 'mmdebstrap', 'debugfs', 'sfdisk', 'gpgv', 'shellcheck', 'diffoscope', 'ip', '/usr/bin/test'];
 
 describe('runDoctor', () => {
   it('a healthy host: every required check ok, each probe run once', async () => {
@@ -85,6 +86,7 @@ describe('runDoctor', () => {
         ['sfdisk', 'sfdisk not found on PATH'],
         ['debian-keyring', 'gpgv not found on PATH'],
         ['shellcheck', 'shellcheck not found on PATH'],
+        ['diffoscope', 'diffoscope not found on PATH'],
         ['netns', 'ip not found on PATH'],
       ],
     );
