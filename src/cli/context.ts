@@ -158,10 +158,15 @@ export function vmNetns(ctx: CliContext): string | undefined {
  */
 export function isCi(ctx: CliContext, globals?: GlobalOptions): boolean {
   if (globals?.ci !== undefined) return globals.ci;
-  const ci = ctx.env.CI;
   const set = (name: string): boolean => ctx.env[name] !== undefined && ctx.env[name] !== '';
-  if ((ci !== undefined && ci !== '' && ci !== 'false' && ci !== '0') || set('JENKINS_URL') || set('BUILD_ID')) return true;
+  if (ciEnvSet(ctx) || set('JENKINS_URL') || set('BUILD_ID')) return true;
   return ctx.stdinIsTTY !== true || !ctx.stderrStream.isTTY;
+}
+
+/** CI set in the environment (not merely no TTY): a CI system, which may state the ref it builds. */
+export function ciEnvSet(ctx: CliContext): boolean {
+  const ci = ctx.env.CI;
+  return ci !== undefined && ci !== '' && ci !== 'false' && ci !== '0';
 }
 
 /**

@@ -27,7 +27,8 @@ export interface JUnitSuite {
 }
 
 /** XML 1.0 text: escaped, and without the control characters XML cannot hold (ANSI colours, say). */
-const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*[A-Za-z]`, 'g');
+/** ANSI colour and cursor codes (stripped from CI logs and XML). */
+export const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*[A-Za-z]`, 'g');
 
 export function xmlText(text: string): string {
   return text

@@ -6,7 +6,7 @@
  */
 import type { ListrDefaultRendererLogLevels, ListrLogLevels } from 'listr2';
 import type { Writable } from './output.js';
-import type { StepOutcome } from '../core/junit.js';
+import { ANSI, type StepOutcome } from '../core/junit.js';
 
 export type ProgressMode = 'tty' | 'lines' | 'json' | 'silent';
 
@@ -145,7 +145,6 @@ function elapsed(ms: number): string {
   return s < 60 ? `${String(s)}s` : `${String(Math.floor(s / 60))}m${String(s % 60).padStart(2, '0')}s`;
 }
 
-const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*[A-Za-z]`, 'g');
 
 /** The render stream with colour codes removed (CI logs); only write() is used by listr2's ProcessOutput. */
 function withoutColour(stream: NodeJS.WriteStream): NodeJS.WriteStream {

@@ -12,7 +12,7 @@ import { suiteFromSteps } from '../../core/junit.js';
 import { withJUnit } from '../junit.js';
 import type { StepRecord } from '../../ui/progress.js';
 import { buildInVm, type VmBuildRequest, type VmBuildResult } from '../../app/build-vm.js';
-import { cacheRoot, cacheVolume, depsFor, progressMode, snapshotStoreDir, vmNetns, type CliContext, type GlobalOptions } from '../context.js';
+import { cacheRoot, cacheVolume, ciEnvSet, depsFor, progressMode, snapshotStoreDir, vmNetns, type CliContext, type GlobalOptions } from '../context.js';
 
 export interface IsoFlags extends BuildFlags {
   readonly dryRun?: boolean;
@@ -152,7 +152,7 @@ export function isoInputs(ctx: CliContext, flags: IsoFlags, dryRun: boolean): Is
     optionWords: [...splitOptionString(ctx.env.TAILS_BUILD_OPTIONS), ...tokensFromFlags(flags)],
     httpProxy: ctx.env.http_proxy ?? ctx.env.HTTP_PROXY,
     // Jenkins sets GIT_BRANCH/GIT_COMMIT; another CI (GitLab: see contrib/gitlab) may export them too.
-    ci: { jenkinsUrl: nonEmpty(ctx.env.JENKINS_URL) ?? (isCiEnv(ctx) ? 'CI' : undefined), gitBranch: ctx.env.GIT_BRANCH, gitCommit: ctx.env.GIT_COMMIT },
+    ci: { jenkinsUrl: ctx.env.JENKINS_URL !== undefined && ctx.env.JENKINS_URL !== '' ? ctx.env.JENKINS_URL : ciEnvSet(ctx) ? 'CI' : undefined, gitBranch: ctx.env.GIT_BRANCH, gitCommit: ctx.env.GIT_COMMIT },
     artifactsDir: flags.artifacts ?? ctx.env.ARTIFACTS,
     cwd: ctx.cwd,
     pinnedSerialsJson: ctx.env.APT_SNAPSHOTS_SERIALS,
@@ -210,14 +210,4 @@ function cacheMinFree(value: string | undefined): { cacheMinFreeMiB?: number } {
   if (value === undefined || value === '') return {};
   if (!/^\d+$/.test(value)) throw new UsageError('bad-env', `TAILS_BUILD_CACHE_MIN_FREE_MIB=${value} is not a number of MiB.`, 'Set it to a whole number, e.g. TAILS_BUILD_CACHE_MIN_FREE_MIB=2048, or unset it (default 1024).');
   return { cacheMinFreeMiB: Number(value) };
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value === '' ? undefined : value;
-}
-
-/** CI set in the environment (not merely no TTY): a CI system that may state the ref it builds. */
-function isCiEnv(ctx: CliContext): boolean {
-  const ci = ctx.env.CI;
-  return ci !== undefined && ci !== '' && ci !== 'false' && ci !== '0';
 }
