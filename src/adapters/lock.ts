@@ -99,6 +99,32 @@ export async function acquireHostLock(name: string, options: HostLockOptions): P
   }
 }
 
+/** Takes the lock if it is free (breaking a stale one), without waiting; otherwise returns its holder. */
+export async function tryHostLock(name: string, options: Pick<HostLockOptions, 'dir' | 'command'>): Promise<{ release: () => Promise<void> } | { heldBy: LockHolder | undefined; path: string }> {
+  if (!LOCK_NAME.test(name)) throw new RangeError(`bad lock name "${name}"`);
+  const dir = options.dir ?? DEFAULT_LOCK_DIR;
+  await ensureLockDir(dir);
+  const path = join(dir, `${name}.lock`);
+  const me: LockHolder = { pid: process.pid, command: options.command ?? process.argv.slice(1).join(' '), startedAt: new Date().toISOString(), token: randomBytes(8).toString('hex') };
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    if (await tryCreate(path, me)) {
+      return {
+        release: async () => {
+          const holder = await readHolder(path);
+          if (holder?.token === me.token) await unlink(path).catch(() => undefined);
+        },
+      };
+    }
+    const holder = await readHolder(path);
+    if (holder !== undefined && !isAlive(holder.pid)) {
+      await breakStale(path, holder);
+      continue;
+    }
+    return { heldBy: holder, path };
+  }
+  return { heldBy: await readHolder(path), path };
+}
+
 async function ensureLockDir(dir: string): Promise<void> {
   try {
     await mkdir(dir, { recursive: true });
@@ -206,6 +232,11 @@ export async function pruneStaleLocks(dir: string): Promise<string[]> {
 export function createHostLocks(options: { dir: string; timeoutMs: number; command?: string }): HostLocks {
   return {
     pruneStale: () => pruneStaleLocks(options.dir),
+    tryAcquire: async (name) => {
+      const got = await tryHostLock(name, { dir: options.dir, ...(options.command === undefined ? {} : { command: options.command }) });
+      if ('release' in got) return { release: got.release };
+      return { heldBy: got.heldBy === undefined ? undefined : { pid: got.heldBy.pid, command: got.heldBy.command, startedAt: got.heldBy.startedAt, lockPath: got.path } };
+    },
     acquire: (name, extra) =>
       acquireHostLock(name, {
         dir: options.dir,

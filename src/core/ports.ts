@@ -153,6 +153,8 @@ export interface HostLocks {
   withLock<T>(name: string, fn: () => Promise<T>, options?: { onWait?: (holder: LockWaitInfo) => void }): Promise<T>;
   /** Takes the lock `name` for longer than one call (waiting as withLock does); returns its release. */
   acquire(name: string, options?: { onWait?: (holder: LockWaitInfo) => void }): Promise<() => Promise<void>>;
+  /** Takes the lock `name` only if it is free now; otherwise says who holds it (undefined: unreadable). */
+  tryAcquire(name: string): Promise<{ readonly release: () => Promise<void> } | { readonly heldBy: LockWaitInfo | undefined }>;
   /** Removes the locks whose holder process is gone; returns their paths. */
   pruneStale(): Promise<string[]>;
 }
