@@ -23,12 +23,14 @@ export type GuestCommand = (remote: string, effect?: 'read' | 'write', input?: s
  * once per run): no Ruby start-up per command, and nothing between us and ssh
  * to leave an orphan holding our pipes when a build is interrupted.
  */
-export async function guestSsh(deps: Pick<Deps, 'vagrantHome' | 'runner'>, request: VmAccess, vm: VmIdentity): Promise<GuestCommand> {
+export async function guestSsh(deps: Pick<Deps, 'vagrantHome' | 'runner'>, request: VmAccess, vm: VmIdentity, forward?: { readonly port: number; readonly socket: string }): Promise<GuestCommand> {
   const config = join(vm.stateDir, 'ssh-config');
   const printed = await deps.runner.run(vagrantCommands(deps, request, vm)(['ssh-config'], 'read'), { uninterruptible: true });
   await writeFile(config, printed.stdout);
+  // The build's snapshot server reaches the VM as 127.0.0.1:<port> there, for as long as the session lasts.
+  const forwarding = forward === undefined ? [] : ['-o', 'ExitOnForwardFailure=yes', '-R', `127.0.0.1:${String(forward.port)}:${forward.socket}`];
   return (remote, effect = 'write', input) =>
-    inNetns(request.netns, command('ssh', ['-F', config, '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=30', 'default', remote], { effect, ...(input === undefined ? {} : { input }) }));
+    inNetns(request.netns, command('ssh', ['-F', config, '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=30', ...forwarding, 'default', remote], { effect, ...(input === undefined ? {} : { input }) }));
 }
 
 export type VagrantCommand = (args: readonly string[], effect?: 'read' | 'write', input?: string) => Command;

@@ -14,13 +14,14 @@ import type { BootTestResult } from '../core/boot-test.js';
 import { bootTestIso } from './boot-test.js';
 import { retrieveArtifacts } from './artifacts.js';
 import { preflight } from './build-vm-preflight.js';
-import { ensureCacheDisk } from './cache-disk.js';
+import { takeCacheDisk } from './cache-disk.js';
 import { resolveBuildSerials, type BuildSerials } from './build-serials.js';
 import { excludeFromGit } from './git-exclude.js';
 import type { AcceleratorChoice } from '../core/accelerator.js';
 import {
   buildEnv,
   CACHE_DISK_SERIAL,
+  CACHE_DISKS_DEFAULT,
   CACHE_VOLUME,
   guestScript,
   planVmSettings,
@@ -40,7 +41,7 @@ import { acceleratorStep } from './accelerator-step.js';
 import { withCleanup } from './cleanup.js';
 import { destroyVm, guestSsh, vagrantCommands, type GuestCommand } from './build-vm-access.js';
 import type { Deps } from './deps.js';
-import { guestPort, serveSnapshotsToGuests } from './guest-snapshots.js';
+import { serveSnapshotsOverSsh } from './guest-snapshots.js';
 
 export interface VmBuildRequest {
   readonly project: ProjectConfig;
@@ -56,8 +57,12 @@ export interface VmBuildRequest {
   readonly renderStream: NodeJS.WriteStream;
   /** TAILS_BUILD_CACHE_MIN_FREE_MIB: below it, the cache disk counts as full. */
   readonly cacheMinFreeMiB?: number;
-  /** The apt-cacher-ng volume (TAILS_BUILD_CACHE_VOLUME; default CACHE_VOLUME). */
+  /** The first apt-cacher-ng volume's name (TAILS_BUILD_CACHE_VOLUME; default CACHE_VOLUME). */
   readonly cacheVolume?: string;
+  /** How many cache disks builds share, one build per disk (TAILS_BUILD_CACHE_DISKS; default CACHE_DISKS_DEFAULT). */
+  readonly cacheDisks?: number;
+  /** How long a build waits for a cache disk while every one is in use (TAILS_BUILD_LOCK_TIMEOUT). */
+  readonly cacheWaitMs?: number;
   /** Pins the builder's debian-security snapshot (verify); default: the latest. */
   readonly builderSecurity?: string;
   /** Boot the ISO the build brought back (QEMU, no network) and wait for its marker. */
@@ -74,6 +79,8 @@ export interface VmBuildResult {
   readonly vm: 'destroyed' | 'kept';
   readonly reused: boolean;
   readonly cacheDisk: boolean;
+  /** The cache disk this build used (null: none, and why). */
+  readonly cache: CacheUse;
   readonly artifactsDir: string;
   readonly artifacts: readonly string[];
   readonly log: string;
@@ -84,6 +91,14 @@ export interface VmBuildResult {
   readonly files: readonly ArtifactFile[];
   readonly bootTest: BootTestResult | undefined;
   readonly report: string;
+}
+
+export interface CacheUse {
+  readonly volume: string | null;
+  /** 1-based place in the pool; null without a disk. */
+  readonly disk: number | null;
+  readonly of: number;
+  readonly why?: string;
 }
 
 export interface ArtifactFile {
@@ -97,14 +112,13 @@ interface State {
   serials?: BuildSerials;
   reused: boolean;
   cacheDisk: boolean;
+  cache?: CacheUse;
   exitCode?: number;
   artifacts: string[];
   bootTest?: BootTestResult;
 }
 
 export const BUILD_LOG = 'build.log';
-/** The host-wide lock a build holds from its VM's start to its removal. */
-export const BUILD_LOCK = 'build-vm';
 /** What was built, from what, how, and the sha256 of every artifact. */
 export const BUILD_REPORT = 'build-report.json';
 /** The serial console of the boot test. */
@@ -129,10 +143,10 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
     const state: State = { reused: false, cacheDisk: false, artifacts: [] };
     let buildFailed = false;
     let notOurs = false;
-    // Released last, once the VM is gone (its cache disk free again).
-    let releaseHostBuildLock: (() => Promise<void>) | undefined;
-    cleanup.push('release the host build lock', async () => {
-      await releaseHostBuildLock?.();
+    // Released last, once the VM is gone (its cache disk free again) — or kept with the disk attached.
+    let releaseCacheDisk: (() => Promise<void>) | undefined;
+    cleanup.push('release the cache disk lock', async () => {
+      await releaseCacheDisk?.();
     });
     let recorded = false;
     cleanup.push('destroy the build VM', async () => {
@@ -183,28 +197,33 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
         },
         {
           id: 'vm-up',
-          title: `Start the build VM from ${plan.basebox.name} (checkout over 9p, cache disk attached)`,
+          title: `Start the build VM from ${plan.basebox.name} (checkout over 9p, an apt-cacher-ng disk of its own)`,
+          doneTitle: (s) => `Started the build VM from ${plan.basebox.name} (checkout over 9p, ${s.cache?.volume === null || s.cache === undefined ? 'no cache disk' : `cache disk ${s.cache.volume}`})`,
           run: async (s, report) => {
-            // One build VM at a time per host, until builds can share the guests' snapshot
-            // port and each get a cache disk: a second build waits here, saying for whom.
-            releaseHostBuildLock = await deps.locks.acquire(BUILD_LOCK, {
-              onWait: (holder) => {
-                const line = `waiting for another build to finish: ${holder.command} (pid ${String(holder.pid)}, since ${holder.startedAt}); one build VM runs at a time on this host`;
-                report(line);
-                deps.out.info(line);
-              },
-            });
             s.reused = (await deps.domains.state(vm.domain)) === 'running';
+            const running = s.reused ? await readRunningSettings(vm) : undefined;
             if (s.reused) {
-              const running = await readRunningBox(vm);
-              if (running !== undefined && running !== plan.basebox.name) {
+              if (running?.box !== undefined && running.box !== plan.basebox.name) {
                 notOurs = true;
-                throw new UserError('vm-box-changed', `The kept build VM ${vm.domain} runs the builder box ${running}; this build needs ${plan.basebox.name} (the builder definition or its serials changed).`, {
+                throw new UserError('vm-box-changed', `The kept build VM ${vm.domain} runs the builder box ${running.box}; this build needs ${plan.basebox.name} (the builder definition or its serials changed).`, {
                   hint: 'Destroy it first, so the next build boots the new box: tails-build vm destroy',
                 });
               }
             }
-            s.cacheDisk = await ensureCacheDisk(deps, vm, request.cacheVolume ?? CACHE_VOLUME, report);
+            // A disk of its own, under the disk's lock held until the VM is gone: builds at once each get one.
+            const disk = await takeCacheDisk(deps, {
+              vm,
+              baseVolume: request.cacheVolume ?? CACHE_VOLUME,
+              disks: request.cacheDisks ?? CACHE_DISKS_DEFAULT,
+              waitMs: request.cacheWaitMs ?? 30 * 60_000,
+              report,
+              ...(running === undefined ? {} : { attached: running.cacheVolume }),
+            });
+            releaseCacheDisk = () => disk.release();
+            s.cacheDisk = disk.volume !== null;
+            s.cache = { volume: disk.volume, disk: disk.volume === null ? null : disk.index + 1, of: disk.of, ...(disk.why === undefined ? {} : { why: disk.why }) };
+            report(disk.volume === null ? `no cache disk: ${disk.why ?? ''}` : `cache disk ${disk.volume} (${String(disk.index + 1)} of ${String(disk.of)})`);
+            deps.out.event({ event: 'cache', volume: disk.volume, disk: s.cache.disk, of: disk.of, ...(disk.why === undefined ? {} : { why: disk.why }) });
             await mkdir(vm.stateDir, { recursive: true });
             // Whose VM this is while the build runs: a run killed outright leaves it for tails-build vm prune.
             await writeRunRecord(deps, vm, project.root, false);
@@ -221,7 +240,7 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
               cpuModel: plan.vm.cpuModel,
               checkout: project.root,
               cacheDisk: s.cacheDisk,
-              cacheVolume: request.cacheVolume ?? CACHE_VOLUME,
+              cacheVolume: disk.volume ?? request.cacheVolume ?? CACHE_VOLUME,
             });
             await writeFile(join(vm.stateDir, 'settings.json'), `${JSON.stringify(settings, null, 2)}\n`);
             if (s.reused) {
@@ -242,20 +261,20 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
           run: async (s, report) => {
             // The server's request lines belong in the build log, not among the progress lines.
             const quiet = { ...deps, out: { ...deps.out, info: (m: string) => { writeLog(`[snapshots] ${m}`); } } };
-            const guests = await serveSnapshotsToGuests(quiet, { project, store: request.store, netns: request.netns, cacheRoot: request.cacheRoot, self: request.self });
+            const guests = await serveSnapshotsOverSsh(quiet, { project, store: request.store, cacheRoot: request.cacheRoot });
             cleanup.push('stop serving snapshots to the VM', () => guests.close());
             const script = await readFile(join(request.toolRoot, 'vagrant/provision/setup-build-vm.sh'), 'utf8');
             const env = provisionEnv({
               record,
               snapshotHost: new URL(project.snapshots.guestBaseUrl).hostname,
-              snapshotPort: guestPort(project),
+              snapshotPort: guests.port,
               offline: options.offline,
               builderSecuritySerial: options.offline ? undefined : s.serials?.builderSecurity,
               hostEpoch: deps.clock.now().getTime() / 1000,
               dateOffsetDays: options.dateOffsetDays,
               ...(request.cacheMinFreeMiB === undefined ? {} : { cacheMinFreeMiB: request.cacheMinFreeMiB }),
             });
-            ssh = await guestSsh(deps, request, vm);
+            ssh = await guestSsh(deps, request, vm, guests);
             const result = await deps.runner.tryRun(ssh('sudo bash -s', 'write', guestScript({ ...env, CACHE_SERIAL: s.cacheDisk ? CACHE_DISK_SERIAL : '' }, script)), {
               onLine: (l) => {
                 writeLog(l);
@@ -356,6 +375,7 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
       if (info.isFile()) files.push({ name, bytes: info.size, sha256: await deps.disk.sha256File(path) });
     }
     const bootFailed = state.bootTest !== undefined && !state.bootTest.ok;
+    const cacheUse: CacheUse = state.cache ?? { volume: null, disk: null, of: request.cacheDisks ?? CACHE_DISKS_DEFAULT, why: 'the VM did not start' };
     const report = {
       schema: 'tails-build/build-report@1',
       ok: exitCode === 0 && !bootFailed,
@@ -369,7 +389,7 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
       serialsDeclared: plan.serials,
       options: plan.request.optionWords.map((w) => w.text),
       compression: options.compression,
-      vm: { domain: vm.domain, accelerator: accelerator.accelerator, cpus: plan.vm.cpus, memoryMiB: plan.vm.memoryMiB, reused: state.reused, cacheDisk: state.cacheDisk, after: kept ? 'kept' : 'destroyed' },
+      vm: { domain: vm.domain, accelerator: accelerator.accelerator, cpus: plan.vm.cpus, memoryMiB: plan.vm.memoryMiB, reused: state.reused, cacheDisk: state.cacheDisk, cache: cacheUse, after: kept ? 'kept' : 'destroyed' },
       bootTest: state.bootTest ?? null,
       timings,
       artifacts: files,
@@ -385,6 +405,7 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
       vm: kept ? 'kept' : 'destroyed',
       reused: state.reused,
       cacheDisk: state.cacheDisk,
+      cache: cacheUse,
       artifactsDir,
       artifacts: [...HOST_FILES.filter((f) => f !== BOOT_LOG || state.bootTest !== undefined), ...state.artifacts.filter((a) => !HOST_FILES.includes(a))],
       log,
@@ -403,11 +424,12 @@ async function writeRunRecord(deps: Pick<Deps, 'host' | 'clock'>, vm: VmIdentity
   await writeFile(join(vm.stateDir, RUN_RECORD), `${JSON.stringify(record, null, 2)}\n`);
 }
 
-/** The box a running VM was started from, as its settings file recorded it. */
-async function readRunningBox(vm: VmIdentity): Promise<string | undefined> {
+/** The box a running VM was started from and the cache volume it has attached (null: none), as its settings file recorded them. */
+async function readRunningSettings(vm: VmIdentity): Promise<{ box?: string; cacheVolume?: string | null } | undefined> {
   try {
-    const settings = JSON.parse(await readFile(join(vm.stateDir, 'settings.json'), 'utf8')) as { box?: unknown };
-    return typeof settings.box === 'string' ? settings.box : undefined;
+    const settings = JSON.parse(await readFile(join(vm.stateDir, 'settings.json'), 'utf8')) as { box?: unknown; cacheDisk?: { volume?: unknown } | null };
+    const cache = settings.cacheDisk === null ? null : typeof settings.cacheDisk?.volume === 'string' ? settings.cacheDisk.volume : undefined;
+    return { ...(typeof settings.box === 'string' ? { box: settings.box } : {}), ...(cache === undefined ? {} : { cacheVolume: cache }) };
   } catch {
     return undefined;
   }

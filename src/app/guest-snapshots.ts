@@ -35,6 +35,31 @@ export function guestPort(project: ProjectConfig | undefined): number {
   return Number(url.port === '' ? 80 : url.port);
 }
 
+/** The snapshot server of one build: on a unix socket that ssh forwards into its VM (see guestSsh). */
+export interface SnapshotForward {
+  /** The VM's loopback port ssh listens on (the guest base URL's port). */
+  readonly port: number;
+  /** The server's unix socket on the host. */
+  readonly socket: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves the store to one build VM: the server listens on a unix socket of
+ * its own and every ssh session into the VM carries a remote forward from the
+ * VM's 127.0.0.1:<guest port> to it. Each VM has its own loopback, so builds
+ * running at once never compete for a port, no relay process runs, and the
+ * guest URL stays the same for every build (it ends up in the artifacts).
+ */
+export async function serveSnapshotsOverSsh(deps: Pick<Deps, 'out' | 'snapshotIo'>, request: Omit<GuestSnapshotsRequest, 'netns' | 'self'>): Promise<SnapshotForward> {
+  const withProject = request.project === undefined ? {} : { project: request.project };
+  const socket = join(request.cacheRoot, 'run', `snapshots-${String(process.pid)}-${String(Date.now())}.sock`);
+  await mkdir(dirname(socket), { recursive: true });
+  const server = await startSnapshotServer(deps, { store: request.store, ...withProject, unixSocket: socket });
+  return { port: guestPort(request.project), socket, close: () => server.close() };
+}
+
+/** For `tails-build snapshots serve`: guests of a whole network reach the server on the guest port. */
 export async function serveSnapshotsToGuests(deps: Pick<Deps, 'out' | 'snapshotIo' | 'runner'>, request: GuestSnapshotsRequest): Promise<GuestSnapshots> {
   const withProject = request.project === undefined ? {} : { project: request.project };
   const port = guestPort(request.project);

@@ -8,7 +8,7 @@ import { resolve as resolvePath } from 'node:path';
 import { createDeps, type BoxStoreSettings, type Deps, type Mode } from '../app/deps.js';
 import { DEFAULT_LOCK_DIR } from '../adapters/lock.js';
 import { UsageError } from '../core/errors.js';
-import { CACHE_VOLUME } from '../core/build-vm.js';
+import { CACHE_DISKS_DEFAULT, CACHE_DISKS_MAX, CACHE_VOLUME } from '../core/build-vm.js';
 import { createOutput, type Output, type Writable } from '../ui/output.js';
 import type { EventStreamState } from '../ui/events.js';
 import type { ProgressExtras } from '../ui/progress.js';
@@ -192,6 +192,16 @@ export function boxStoreSettings(ctx: CliContext): BoxStoreSettings {
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : value;
+}
+
+/** How many apt-cacher-ng disks builds share, one build per disk: TAILS_BUILD_CACHE_DISKS (default CACHE_DISKS_DEFAULT). */
+export function cacheDisks(ctx: CliContext): number {
+  const value = ctx.env.TAILS_BUILD_CACHE_DISKS;
+  if (value === undefined || value === '') return CACHE_DISKS_DEFAULT;
+  if (!/^[1-9]\d*$/.test(value) || Number(value) > CACHE_DISKS_MAX) {
+    throw new UsageError('bad-env', `TAILS_BUILD_CACHE_DISKS=${value} is not a number of cache disks from 1 to ${String(CACHE_DISKS_MAX)}.`, `Set it to how many builds may run at once on this host, e.g. TAILS_BUILD_CACHE_DISKS=3, or unset it (default ${String(CACHE_DISKS_DEFAULT)}).`);
+  }
+  return Number(value);
 }
 
 /** The persistent apt-cacher-ng volume: TAILS_BUILD_CACHE_VOLUME (tests use their own), else the default. */

@@ -21,6 +21,20 @@ export const CACHE_DISK_SERIAL = 'tb-acng';
 /** The default name of the persistent apt-cacher-ng volume (TAILS_BUILD_CACHE_VOLUME overrides it: tests use their own). */
 export const CACHE_VOLUME = 'tails-build-apt-cacher-ng.qcow2';
 export const CACHE_VOLUME_GIB = 15;
+/** How many cache disks the pool has by default (TAILS_BUILD_CACHE_DISKS): as many builds run at once, each warm. */
+export const CACHE_DISKS_DEFAULT = 2;
+export const CACHE_DISKS_MAX = 32;
+
+/** The volume of the pool's disk `index` (0-based): the first keeps the base name, the others get -2, -3… */
+export function cacheDiskVolume(base: string, index: number): string {
+  if (index === 0) return base;
+  return base.replace(/(\.qcow2)?$/, `-${String(index + 1)}$1`);
+}
+
+/** The host lock a build holds, for its VM's whole life, on the cache disk it attached. */
+export function cacheDiskLock(volume: string): string {
+  return `cache-disk-${volume}`;
+}
 /** Below this, provisioning asks apt-cacher-ng to clean up, then refuses. */
 export const CACHE_MIN_FREE_MIB = 1024;
 

@@ -25,6 +25,7 @@ export const EVENTS_JSON_SCHEMA = {
     event('step', { id: str, title: str, status: { enum: ['started', 'done', 'failed', 'skipped'] }, ms: { type: 'number' }, message: str, reason: str }, ['id', 'title', 'status']),
     event('output', { id: str, stream: { enum: ['combined', 'stdout', 'stderr'] }, line: str }, ['id', 'line']),
     event('warning', { message: str }, ['message']),
+    event('cache', { volume: { type: ['string', 'null'] }, disk: { type: ['integer', 'null'], minimum: 1 }, of: { type: 'integer', minimum: 1 }, why: str }, ['volume', 'disk', 'of']),
     event('serials', { iso: { type: 'object', additionalProperties: { type: 'string', pattern: '^[0-9TZ]+$' } }, builderSecurity: str }, ['iso', 'builderSecurity']),
     event('artifact', { name: str, bytes: { type: 'integer', minimum: 0 }, sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' }, path: str }, ['name', 'bytes', 'sha256']),
     event('boot-test', { ok: { type: 'boolean' }, markerSeen: { type: 'boolean' }, poweredOff: { type: 'boolean' }, seconds: { type: 'number' }, accelerator: { enum: ['kvm', 'tcg'] }, failure: str }, ['ok', 'markerSeen', 'poweredOff']),

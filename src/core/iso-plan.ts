@@ -98,7 +98,7 @@ export function planIsoBuild(inputs: PlanInputs): IsoBuildPlan {
         title: `Resolve every "latest" ISO serial to a number${request.pinnedSerials === undefined ? '' : ' (pinned by APT_SNAPSHOTS_SERIALS)'}, and the builder's debian-security snapshot${request.builderSecurity === undefined ? ' (the latest)' : ` (pinned: ${request.builderSecurity})`}`,
         implemented: true,
       },
-      { id: 'vm-up', title: 'Start a build VM from the box, checkout shared read-only over 9p, cache disk attached', implemented: true },
+      { id: 'vm-up', title: 'Start a build VM from the box, checkout shared read-only over 9p, an apt-cacher-ng disk of its own attached (or none when every disk is held by a kept VM)', implemented: true },
       {
         id: 'provision',
         title: `Lock the VM to ${request.git.ref}, mount the cache, ${o.offline ? 'keep the box\'s security snapshot (offline)' : 'move the builder to that debian-security snapshot and upgrade (kernel and GRUB held)'}${o.dateOffsetDays === 0 ? '' : `, set the clock ${String(o.dateOffsetDays)} day(s) off`}`,

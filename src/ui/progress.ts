@@ -13,6 +13,8 @@ export type ProgressMode = 'tty' | 'lines' | 'json' | 'silent';
 export interface Step<C> {
   readonly id: string;
   readonly title: string;
+  /** The title once the step is done, when what it did is known only then (e.g. which cache disk it took). */
+  readonly doneTitle?: (ctx: C) => string;
   /** Returns a reason to skip, or undefined to run. */
   readonly skip?: (ctx: C) => string | undefined;
   readonly run: (ctx: C, report: (line: string) => void) => Promise<void>;
@@ -92,7 +94,7 @@ export async function runSteps<C>(steps: readonly Step<C>[], ctx: C, options: Pr
         emit({ event: 'step', id: step.id, title: step.title, status: 'skipped', reason });
         return `${step.title} (skipped: ${reason})`;
       },
-      task: async (_: unknown, task: { output: string }): Promise<void> => {
+      task: async (_: unknown, task: { output: string; title: string }): Promise<void> => {
         const started = options.now().getTime();
         const tail: string[] = [];
         emit({ event: 'step', id: step.id, title: step.title, status: 'started' });
@@ -119,9 +121,11 @@ export async function runSteps<C>(steps: readonly Step<C>[], ctx: C, options: Pr
         }
         clearInterval(heartbeat);
         const ms = options.now().getTime() - started;
+        const title = step.doneTitle?.(ctx) ?? step.title;
+        if (title !== step.title) task.title = title;
         timings.push({ id: step.id, status: 'done', ms });
-        options.onStep?.({ id: step.id, title: step.title, status: 'done', ms, tail });
-        emit({ event: 'step', id: step.id, title: step.title, status: 'done', ms });
+        options.onStep?.({ id: step.id, title, status: 'done', ms, tail });
+        emit({ event: 'step', id: step.id, title, status: 'done', ms });
       },
     }));
   const common = { concurrent: false, exitOnError: true, registerSignalListeners: false };

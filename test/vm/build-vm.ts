@@ -63,6 +63,7 @@ interface BuildResult {
   vm: string;
   reused: boolean;
   cacheDisk: boolean;
+  cache: { volume: string | null; disk: number | null; of: number };
   accelerator: { accelerator: string };
   artifacts: string[];
   log: string;
@@ -253,48 +254,50 @@ export function describeBuildVm(fixture: () => BuildVmFixture): void {
       assert.ok(tryVirsh('vol-info', '--pool', 'default', CACHE_VOLUME) !== undefined, 'the cache volume survives');
     });
 
-    it('two builds on one host: the second waits for the first, saying for whom, then builds (it used to fail with EADDRINUSE)', { timeout: 2 * BUILD_TIMEOUT }, async () => {
+    it('two builds at once on one host: each takes a cache disk of its own and serves its own snapshots; both finish, and both find their cache warm on their second run (the second used to fail with EADDRINUSE, then to wait)', { timeout: 3 * BUILD_TIMEOUT }, async () => {
       const f = fixture();
       // A second checkout of the same commits: the same builder box, another VM.
       const other = makeTempDir('tb-second-');
       chmodSync(other, 0o755);
-      execFileSync('git', ['clone', '-q', f.repo.root, join(other, 'checkout')]);
-      f.repo.write({ slow: 'yes\n' });
-      f.repo.commit('Make the first build slow', '2026-11-04T14:00:00Z');
+      const second = join(other, 'checkout');
+      execFileSync('git', ['clone', '-q', f.repo.root, second]);
+      const env = { ...process.env, ...f.env, TAILS_BUILD_CACHE_DISKS: '2' };
       const start = (cwd: string, dir: string): { child: ChildProcess; out: { stdout: string; stderr: string } } => {
-        const child = spawn(process.execPath, [MAIN, '--json', '--json-output', 'iso', '--store', f.store, '--no-ram', '--memory', '1536', '--artifacts', dir], { cwd, env: { ...process.env, ...f.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, [MAIN, '--json', 'iso', '--store', f.store, '--no-ram', '--memory', '1536', '--artifacts', dir], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
         const out = { stdout: '', stderr: '' };
         child.stdout.setEncoding('utf8').on('data', (d: string) => (out.stdout += d));
         child.stderr.setEncoding('utf8').on('data', (d: string) => (out.stderr += d));
         return { child, out };
       };
-      const until = async (what: () => boolean, ms: number): Promise<boolean> => {
-        for (let waited = 0; waited < ms && !what(); waited += 500) await new Promise((r) => setTimeout(r, 500));
-        return what();
+      const children: ChildProcess[] = [];
+      const round = async (n: number): Promise<{ volume: string; log: string }[]> => {
+        const runs = [start(f.repo.root, makeTempDir(`tb-first-${String(n)}-`)), start(second, makeTempDir(`tb-second-${String(n)}-`))];
+        children.push(...runs.map((r) => r.child));
+        const codes = await Promise.all(runs.map(async (r) => ((await once(r.child, 'exit')) as [number | null])[0]));
+        return runs.map((r, i) => {
+          assert.equal(codes[i], 0, r.out.stderr.slice(-3000));
+          assert.doesNotMatch(r.out.stderr, /EADDRINUSE|waiting for a cache disk/);
+          assertEventStream(r.out.stdout, 0);
+          // Which disk it got, in an event and in the result.
+          const cache = r.out.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { event: string; volume?: string | null; disk?: number; of?: number }).find((e) => e.event === 'cache');
+          if (cache === undefined) throw new assert.AssertionError({ message: `no cache event:\n${r.out.stdout}` });
+          const result = resultOf(r.out.stdout) as BuildResult;
+          assert.equal(cache.of, 2);
+          assert.equal(result.cache.volume, cache.volume);
+          assert.match(r.out.stderr, new RegExp(`Started the build VM from .*cache disk ${String(cache.volume).replaceAll('.', '\\.')}`));
+          return { volume: String(cache.volume), log: readFileSync(result.log, 'utf8') };
+        });
       };
-      const first = start(f.repo.root, makeTempDir('tb-first-artifacts-'));
-      const firstExit = once(first.child, 'exit');
       try {
-        assert.ok(await until(() => first.out.stdout.includes('sleeping on purpose'), 10 * 60_000), `the first build never started:\n${first.out.stderr}`);
-        const second = start(join(other, 'checkout'), makeTempDir('tb-second-artifacts-'));
-        const secondExit = once(second.child, 'exit');
-        assert.ok(await until(() => second.out.stderr.includes('waiting for another build to finish'), 180_000), `the second build did not wait:\n${second.out.stderr}\n${second.out.stdout}`);
-        assert.match(second.out.stderr, /waiting for another build to finish: .*iso.* \(pid \d+/);
-        first.child.kill('SIGINT');
-        assert.equal((await firstExit)[0], 130, first.out.stderr);
-        const [code] = (await secondExit) as [number | null];
-        assert.equal(code, 0, second.out.stderr.slice(-3000));
-        assert.doesNotMatch(second.out.stderr, /EADDRINUSE/);
-        assertEventStream(second.out.stdout, 0);
+        const first = await round(1);
+        // At once: the second build could take only the disk the first did not hold.
+        assert.deepEqual(first.map((r) => r.volume).sort(), [CACHE_VOLUME.replace('.qcow2', '-2.qcow2'), CACHE_VOLUME].sort());
+        for (const r of first) assert.match(r.log, /snapshots: .* forwarded by ssh/);
+        const again = await round(2);
+        for (const r of again) assert.match(r.log, /cached before: [1-9]/, `${r.volume} was not warm on the second run`);
       } finally {
-        // Never leave the first build running into the next test (SIGINT: it cleans up).
-        if (first.child.exitCode === null) {
-          first.child.kill('SIGINT');
-          await firstExit;
-        }
-        f.repo.git('rm', '-q', 'slow');
-        f.repo.commit('Not slow any more', '2026-11-04T15:00:00Z');
-        await runTailsBuild(['vm', 'destroy'], { cwd: join(other, 'checkout'), env: f.env });
+        for (const child of children) if (child.exitCode === null) child.kill('SIGINT');
+        await runTailsBuild(['vm', 'destroy'], { cwd: second, env: f.env });
         rmSync(other, { recursive: true, force: true });
       }
     });

@@ -25,12 +25,12 @@ fi
 mkdir -p /var/lib/tails-build
 printf '%s\n' "$VM_RECORD_JSON" >/var/lib/tails-build/vm.json
 
-# --- 2. The snapshot server: the host side of the management network --------
-gateway="$(ip -4 route show default | awk '{ print $3; exit }')"
-[ -n "$gateway" ] || { echo "E: no default route in the VM; cannot reach the snapshot server" >&2; exit 1; }
+# --- 2. The snapshot server: forwarded by ssh to the VM's own loopback -------
+# Every ssh session of the build carries `-R 127.0.0.1:$SNAPSHOT_PORT:<socket>`
+# to the host's snapshot server: builds running at once each have their own.
 sed -i "/[[:space:]]$SNAPSHOT_HOST\$/d" /etc/hosts
-printf '%s %s\n' "$gateway" "$SNAPSHOT_HOST" >>/etc/hosts
-say "snapshots: $SNAPSHOT_HOST is $gateway"
+printf '127.0.0.1 %s\n' "$SNAPSHOT_HOST" >>/etc/hosts
+say "snapshots: $SNAPSHOT_HOST is this VM's 127.0.0.1:$SNAPSHOT_PORT, forwarded by ssh to the host's server"
 
 # --- 3. The apt-cacher-ng disk: a block device found by its serial -----------
 setup_cache() {

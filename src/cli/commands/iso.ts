@@ -12,7 +12,7 @@ import { suiteFromSteps } from '../../core/junit.js';
 import { withJUnit } from '../junit.js';
 import type { StepRecord } from '../../ui/progress.js';
 import { buildInVm, type VmBuildRequest, type VmBuildResult } from '../../app/build-vm.js';
-import { cacheRoot, cacheVolume, ciEnvSet, depsFor, progressMode, snapshotStoreDir, vmNetns, type CliContext, type GlobalOptions } from '../context.js';
+import { boxStoreSettings, cacheDisks, cacheRoot, cacheVolume, ciEnvSet, depsFor, progressMode, snapshotStoreDir, vmNetns, type CliContext, type GlobalOptions } from '../context.js';
 
 export interface IsoFlags extends BuildFlags {
   readonly dryRun?: boolean;
@@ -79,8 +79,10 @@ the build fails). A VM created for another ref is never reused: destroy it first
 Artifacts and the whole build log (build.log) are copied back even on failure.
 
 Environment: ARTIFACTS (like --artifacts), TAILS_BUILD_NETNS (the network
-namespace of VM networks; default: the one libvirtd runs in), and
-TAILS_BUILD_CACHE_MIN_FREE_MIB (below it the cache disk counts as full; 1024).
+namespace of VM networks; default: the one libvirtd runs in),
+TAILS_BUILD_CACHE_MIN_FREE_MIB (below it the cache disk counts as full; 1024)
+and TAILS_BUILD_CACHE_DISKS (how many apt-cacher-ng disks builds share, one
+build per disk, so that as many run at once, each warm; 2).
 
 Examples:
   tails-build iso --boot-test                    build, then boot the ISO and check it
@@ -176,6 +178,8 @@ export function vmBuildBase(ctx: CliContext, globals: GlobalOptions, flags: IsoF
     renderStream: ctx.stderrStream,
     bootTest: flags.bootTest === true,
     cacheVolume: cacheVolume(ctx),
+    cacheDisks: cacheDisks(ctx),
+    cacheWaitMs: boxStoreSettings(ctx).lockTimeoutMs,
     ...(flags.builderSecuritySerial === undefined ? {} : { builderSecurity: flags.builderSecuritySerial }),
     ...cacheMinFree(ctx.env.TAILS_BUILD_CACHE_MIN_FREE_MIB),
   };
