@@ -1,9 +1,44 @@
-/** Files of the box image pipeline: sparse disks, sectors, trees, hashes. */
+/**
+ * The files port (core/ports.ts#DiskFiles): text files, directories, trees,
+ * and the box image pipeline's sparse disks, sectors and hashes. Reads are
+ * projectFiles' (a missing file is undefined, an unreadable one a UserError).
+ */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, readdir, readFile, truncate, writeFile } from 'node:fs/promises';
+import { appendFile, copyFile, mkdir, open, readdir, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SECTOR_BYTES } from '../core/disk-image.js';
+import type { DiskFiles, FileInfo } from '../core/ports.js';
+import { isCode, projectFiles } from './project-files.js';
+
+export const diskFiles: DiskFiles = {
+  ...projectFiles,
+  writeText: (path, text) => writeFile(path, text),
+  appendText: (path, text) => appendFile(path, text),
+  mkdirp: async (path) => {
+    await mkdir(path, { recursive: true });
+  },
+  stat: statPath,
+  remove: (path) => rm(path, { recursive: true, force: true }),
+  rename: (from, to) => rename(from, to),
+  copyFile: (from, to) => copyFile(from, to),
+  createSparseFile,
+  readSector,
+  writeAt,
+  readBytes,
+  listTree,
+  sha256File,
+};
+
+async function statPath(path: string): Promise<FileInfo | undefined> {
+  try {
+    const info = await stat(path);
+    return { kind: info.isFile() ? 'file' : info.isDirectory() ? 'directory' : 'other', bytes: info.size };
+  } catch (error) {
+    if (isCode(error, 'ENOENT') || isCode(error, 'ENOTDIR')) return undefined;
+    throw error;
+  }
+}
 
 export async function createSparseFile(path: string, bytes: number): Promise<void> {
   await writeFile(path, '');

@@ -4,7 +4,6 @@
  * vagrant-libvirt box (fixed member order and times), import. Same commit and
  * serials ⇒ same box sha256.
  */
-import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parsePackageList, type SnapshotSource } from '../core/basebox-build.js';
 import { messages } from '../core/messages.js';
@@ -85,7 +84,7 @@ export async function createBasebox(deps: Deps, project: ProjectConfig, request:
   const force = request.force || identity.uncommittedChanges.length > 0;
   if (force && !request.force) deps.out.warn(`${identity.definitionDir} has uncommitted changes: rebuilding ${identity.name} instead of reusing it.`);
   const alreadyImported = request.import && (await deps.vagrant.listBoxes()).some((b) => b.name === identity.name);
-  const cached = await fileExists(boxFile);
+  const cached = (await deps.disk.stat(boxFile))?.kind === 'file';
   if (!force && alreadyImported && request.output === undefined) {
     deps.out.info(`${identity.name} is already imported; nothing to do (pass --force to rebuild it).`);
     return { name: identity.name, boxFile, sha256: '', sizeBytes: 0, source: 'imported-already', imported: true, output: undefined, serials, timings: [] };
@@ -99,7 +98,7 @@ export async function createBasebox(deps: Deps, project: ProjectConfig, request:
       await verifyTools(deps, request.isRoot);
       const sources = await serveSnapshots(deps, project, serials, request, cleanup);
       const workDir = join(request.cacheRoot, 'work', `${identity.name}-${process.pid}`);
-      if (!request.keepWork) cleanup.push(`remove ${workDir}`, () => rm(workDir, { recursive: true, force: true }));
+      if (!request.keepWork) cleanup.push(`remove ${workDir}`, () => deps.disk.remove(workDir));
       const definition = await readDefinition(deps, project, request.toolRoot);
       steps.push(
         ...baseboxImageSteps(
@@ -123,9 +122,9 @@ export async function createBasebox(deps: Deps, project: ProjectConfig, request:
       );
     } else {
       deps.out.info(`using the cached ${boxFile} (pass --force to rebuild it).`);
-      state.box = { path: boxFile, sha256: await deps.disk.sha256File(boxFile), sizeBytes: (await stat(boxFile)).size };
+      state.box = { path: boxFile, sha256: await deps.disk.sha256File(boxFile), sizeBytes: (await deps.disk.stat(boxFile))?.bytes ?? 0 };
     }
-    if (request.output !== undefined) steps.push(outputStep(request.output));
+    if (request.output !== undefined) steps.push(outputStep(deps, request.output));
     if (request.import) steps.push(importStep(deps, identity.name));
     const progress = progressOptions(request.progress, (text) => { deps.out.line(text); }, request.renderStream, () => deps.clock.now(), deps.out.progress);
     const timings = await runSteps(steps, state, request.onStep === undefined ? progress : { ...progress, onStep: request.onStep });
@@ -212,29 +211,29 @@ async function serveSnapshots(
   return { host, guest };
 }
 
-function packageStep(deps: Pick<Deps, 'boxArchive'>, identity: BaseboxNameResult, boxFile: string, boxesDir: string): Step<CreateState> {
+function packageStep(deps: Pick<Deps, 'boxArchive' | 'disk'>, identity: BaseboxNameResult, boxFile: string, boxesDir: string): Step<CreateState> {
   return {
     id: 'package',
     title: `Package the vagrant-libvirt box ${identity.name}.box`,
     run: async (state) => {
       if (state.qcow2 === undefined) throw new Error('internal: no qcow2 to package');
-      await mkdir(boxesDir, { recursive: true });
+      await deps.disk.mkdirp(boxesDir);
       const partial = `${boxFile}.partial`;
       const written = await deps.boxArchive.write({ output: partial, boxImage: state.qcow2, virtualSizeBytes: BOX_DISK_BYTES, mtime: identity.sourceDateEpoch });
-      await rename(partial, boxFile);
+      await deps.disk.rename(partial, boxFile);
       state.box = { path: boxFile, sha256: written.sha256, sizeBytes: written.sizeBytes };
     },
   };
 }
 
-function outputStep(output: string): Step<CreateState> {
+function outputStep(deps: Pick<Deps, 'disk'>, output: string): Step<CreateState> {
   return {
     id: 'output',
     title: `Copy the box to ${output}`,
     run: async (state) => {
       if (state.box === undefined) throw new Error('internal: no box to copy');
-      await copyFile(state.box.path, `${output}.partial`);
-      await rename(`${output}.partial`, output);
+      await deps.disk.copyFile(state.box.path, `${output}.partial`);
+      await deps.disk.rename(`${output}.partial`, output);
     },
   };
 }
@@ -250,12 +249,4 @@ function importStep(deps: Deps, name: string): Step<CreateState> {
       state.imported = true;
     },
   };
-}
-
-async function fileExists(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isFile();
-  } catch {
-    return false;
-  }
 }

@@ -3,7 +3,6 @@
  * image → GRUB in the MBR gap → qcow2. Bit-for-bit reproducible: same box
  * name, serials and definition give the same bytes (see core/disk-image.ts).
  */
-import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { planAptSources, planMmdebstrap, type SnapshotSource, BUILDER_HOSTNAME } from '../core/basebox-build.js';
 import { classifyAptFailure } from '../core/apt-errors.js';
@@ -68,9 +67,9 @@ export function baseboxImageSteps(
       id: 'tree',
       title: `Bootstrap the root tree from the frozen snapshots (mmdebstrap, ${req.packages.length} packages)`,
       run: async (state, report) => {
-        await mkdir(req.workDir, { recursive: true });
+        await deps.disk.mkdirp(req.workDir);
         const guestSources = join(req.workDir, 'snapshots.sources');
-        await writeFile(guestSources, planAptSources(req.guestSources));
+        await deps.disk.writeText(guestSources, planAptSources(req.guestSources));
         const tarball = join(req.workDir, 'rootfs.tar');
         const cmd = planMmdebstrap({
           codename: req.codename,
@@ -107,7 +106,7 @@ export function baseboxImageSteps(
       run: async (state, report) => {
         const tarball = required(state.tarball, 'tarball');
         const tree = join(req.workDir, 'tree');
-        await mkdir(tree, { recursive: true });
+        await deps.disk.mkdirp(tree);
         await deps.runner.run(command('mount', ['-t', 'tmpfs', '-o', `size=${TMPFS_BYTES},mode=0755`, 'tmpfs', tree], { effect: 'write' }));
         mounted = true;
         cleanup.push(`unmount ${tree}`, () => unmount(tree));
@@ -121,7 +120,7 @@ export function baseboxImageSteps(
         await deps.runner.run(planMkfs({ image: raw, tree, diskBytes: req.diskBytes, identity, sourceDateEpoch: req.sourceDateEpoch }));
         report('fixing inode times');
         const script = join(req.workDir, 'inode-times.debugfs');
-        await writeFile(script, planInodeTimes(await deps.disk.listTree(tree), req.sourceDateEpoch));
+        await deps.disk.writeText(script, planInodeTimes(await deps.disk.listTree(tree), req.sourceDateEpoch));
         await deps.runner.run(planDebugfs(raw, script, req.sourceDateEpoch));
         state.raw = raw;
       },
@@ -147,16 +146,12 @@ export function baseboxImageSteps(
         const raw = required(state.raw, 'raw disk');
         const qcow2 = join(req.workDir, 'box.img');
         await deps.runner.run(planQcow2Convert(raw, qcow2));
-        await rm(raw, { force: true });
-        if (state.tarball !== undefined) await rm(state.tarball, { force: true });
+        await deps.disk.remove(raw);
+        if (state.tarball !== undefined) await deps.disk.remove(state.tarball);
         state.qcow2 = qcow2;
       },
     },
   ];
-}
-
-export async function fileSize(path: string): Promise<number> {
-  return (await stat(path)).size;
 }
 
 function required<T>(value: T | undefined, what: string): T {

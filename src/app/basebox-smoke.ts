@@ -3,7 +3,6 @@
  * VM and run a command over `vagrant ssh`, then destroy the VM. The accelerator
  * is probed and reported (KVM where it works, TCG otherwise).
  */
-import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inNetns } from '../core/command.js';
 import type { AcceleratorChoice } from '../core/accelerator.js';
@@ -57,9 +56,9 @@ export async function smokeTestBasebox(deps: Deps, request: SmokeRequest): Promi
           id: 'up',
           title: `Boot ${request.name} in a throwaway VM`,
           run: async (s, report) => {
-            await mkdir(request.workDir, { recursive: true });
-            cleanup.push(`remove ${request.workDir}`, () => rm(request.workDir, { recursive: true, force: true }));
-            await writeFile(
+            await deps.disk.mkdirp(request.workDir);
+            cleanup.push(`remove ${request.workDir}`, () => deps.disk.remove(request.workDir));
+            await deps.disk.writeText(
               join(request.workDir, 'Vagrantfile'),
               planSmokeVagrantfile({
                 box: request.name,

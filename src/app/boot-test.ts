@@ -1,5 +1,4 @@
 /** `iso --boot-test`: boot the ISO the build brought back, on the host, with no network. */
-import { writeFile } from 'node:fs/promises';
 import type { Accelerator } from '../core/accelerator.js';
 import { judgeBoot, planBootTest, type BootTestResult } from '../core/boot-test.js';
 import { TIMED_OUT } from '../core/ports.js';
@@ -15,7 +14,7 @@ export interface BootTestRequest {
   readonly timeoutMs?: number;
 }
 
-export async function bootTestIso(deps: Pick<Deps, 'runner' | 'clock'>, request: BootTestRequest): Promise<BootTestResult> {
+export async function bootTestIso(deps: Pick<Deps, 'runner' | 'clock' | 'disk'>, request: BootTestRequest): Promise<BootTestResult> {
   const started = deps.clock.now().getTime();
   const lines: string[] = [];
   const result = await deps.runner.tryRun(planBootTest(request.iso, request.accelerator, request.timeoutMs), {
@@ -25,7 +24,7 @@ export async function bootTestIso(deps: Pick<Deps, 'runner' | 'clock'>, request:
     },
   });
   const consoleText = lines.join('\n');
-  await writeFile(request.log, `${consoleText}\n`);
+  await deps.disk.writeText(request.log, `${consoleText}\n`);
   const verdict = judgeBoot({ commit: request.commit, console: consoleText, exitCode: result.exitCode, timedOut: result.exitCode === TIMED_OUT });
   return {
     ok: verdict.failure === undefined,

@@ -10,13 +10,12 @@ import { createLibvirtPool } from '../adapters/libvirt-pool.js';
 import { createHostLocks } from '../adapters/lock.js';
 import { createVagrant } from '../adapters/vagrant.js';
 import { systemHost } from '../adapters/host.js';
-import { projectFiles } from '../adapters/project-files.js';
 import { createRunner } from '../adapters/runner.js';
 import { createSerialStore } from '../adapters/serial-store.js';
 import { createSnapshotIo } from '../adapters/snapshot-store.js';
 import type { LibvirtPool, VagrantBoxes } from '../core/box-store.js';
 import type { Clock, DiskFiles, Git, Host, HostLocks, Http, ProjectFiles, RelayHandle, Runner } from '../core/ports.js';
-import * as diskFile from '../adapters/disk-file.js';
+import { diskFiles } from '../adapters/disk-file.js';
 import { writeBoxArchive } from '../adapters/box-archive.js';
 import { probeAccelerator } from '../adapters/accelerator.js';
 import { startRelay } from '../adapters/relay.js';
@@ -30,6 +29,7 @@ export interface Deps {
   readonly runner: Runner;
   readonly git: Git;
   readonly http: Http;
+  /** Reading project files: the read-only part of `disk`, the same adapter. */
   readonly files: ProjectFiles;
   readonly clock: Clock;
   readonly host: Host;
@@ -47,7 +47,7 @@ export interface Deps {
   readonly out: Output;
   /** Aborted by SIGINT/SIGTERM; long use cases check it between steps. */
   readonly signal: AbortSignal;
-  /** Disk images and hashes. */
+  /** The files port: text files, trees, disk images, hashes (app/ and cli/ do not import node:fs). */
   readonly disk: DiskFiles;
   /** The vagrant-libvirt .box writer. */
   readonly boxArchive: { write(input: BoxArchiveInput): Promise<BoxArchiveResult> };
@@ -82,11 +82,11 @@ export function createDeps(mode: Mode, out: Output): Deps {
     runner,
     git: createGit(),
     http: createHttp({ clock, log: out, ...mode.http, ...(mode.signal === undefined ? {} : { signal: mode.signal }) }),
-    files: projectFiles,
+    files: diskFiles,
     clock,
     host: systemHost,
     serialStore: createSerialStore(),
-    snapshotIo: createSnapshotIo({ runner, clock, files: projectFiles }),
+    snapshotIo: createSnapshotIo({ runner, clock, files: diskFiles }),
     vagrant: createVagrant(runner, { vagrantHome: mode.boxStore.vagrantHome }),
     pool: createLibvirtPool(runner, { uri: mode.boxStore.libvirtUri }),
     locks: createHostLocks({ dir: mode.boxStore.lockDir, timeoutMs: mode.boxStore.lockTimeoutMs }),
@@ -95,7 +95,7 @@ export function createDeps(mode: Mode, out: Output): Deps {
     vagrantHome: mode.boxStore.vagrantHome,
     out,
     signal: mode.signal ?? new AbortController().signal,
-    disk: diskFile,
+    disk: diskFiles,
     boxArchive: { write: writeBoxArchive },
     accelerator: { probe: () => probeAccelerator(runner) },
     relay: { start: startRelay },

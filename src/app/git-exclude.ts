@@ -5,7 +5,6 @@
  * names are added to the checkout's own, uncommitted exclude file
  * (`.git/info/exclude`), once each.
  */
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, sep } from 'node:path';
 import { command } from '../core/command.js';
 import type { Deps } from './deps.js';
@@ -20,22 +19,17 @@ export function excludeLines(root: string, artifactsDir: string, names: readonly
   return [...new Set(names)].filter((n) => n !== '' && !n.includes('/')).sort().map((n) => `/${prefix}${n.replace(/([*?[\\!#])/g, '\\$1')}`);
 }
 
-export async function excludeFromGit(deps: Pick<Deps, 'runner'>, root: string, artifactsDir: string, names: readonly string[]): Promise<void> {
+export async function excludeFromGit(deps: Pick<Deps, 'runner' | 'disk'>, root: string, artifactsDir: string, names: readonly string[]): Promise<void> {
   const lines = excludeLines(root, artifactsDir, names);
   if (lines.length === 0) return;
   const found = await deps.runner.tryRun(command('git', ['-C', root, 'rev-parse', '--path-format=absolute', '--git-path', 'info/exclude'], { effect: 'read' }));
   const path = found.stdout.trim();
   if (found.exitCode !== 0 || path === '') return;
-  let text = '';
-  try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    text = '';
-  }
+  const text = (await deps.disk.readText(path).catch(() => undefined)) ?? '';
   const have = new Set(text.split('\n'));
   const missing = lines.filter((l) => !have.has(l));
   if (missing.length === 0) return;
-  await mkdir(dirname(path), { recursive: true });
+  await deps.disk.mkdirp(dirname(path));
   const lead = text === '' || text.endsWith('\n') ? '' : '\n';
-  await appendFile(path, `${lead}${have.has(HEADER) ? '' : `${HEADER}\n`}${missing.join('\n')}\n`);
+  await deps.disk.appendText(path, `${lead}${have.has(HEADER) ? '' : `${HEADER}\n`}${missing.join('\n')}\n`);
 }

@@ -7,7 +7,6 @@
  * the VM still answers), with their root volume and state, and so are the host
  * locks of processes that are gone. Never a running build's VM, never a kept one.
  */
-import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { judgeRun, parseRunRecord, RUN_RECORD, type RunVerdict } from '../core/vm-run.js';
 import { destroyVm, type VmAccess } from './build-vm-access.js';
@@ -29,18 +28,14 @@ export interface PruneResult {
 }
 
 /** The runs recorded under `<cacheRoot>/vms`, judged; nothing is changed. */
-export async function findRuns(deps: Pick<Deps, 'host'>, cacheRoot: string): Promise<{ stateDir: string; run: PrunedRun; rootVolume: string }[]> {
+export async function findRuns(deps: Pick<Deps, 'host' | 'disk'>, cacheRoot: string): Promise<{ stateDir: string; run: PrunedRun; rootVolume: string }[]> {
   const vms = join(cacheRoot, 'vms');
-  let ids: string[];
-  try {
-    ids = (await readdir(vms)).sort();
-  } catch {
-    return [];
-  }
+  // An unreadable vms/ is as good as none: doctor asks too, and must not fail on it.
+  const ids = await deps.disk.listDirectories(vms).catch(() => []);
   const found: { stateDir: string; run: PrunedRun; rootVolume: string }[] = [];
   for (const id of ids) {
     const stateDir = join(vms, id);
-    const text = await readFile(join(stateDir, RUN_RECORD), 'utf8').catch(() => undefined);
+    const text = await deps.disk.readText(join(stateDir, RUN_RECORD)).catch(() => undefined);
     const record = text === undefined ? undefined : parseRunRecord(text);
     if (record === undefined) continue;
     const verdict = judgeRun(record, deps.host.processStart(record.pid));
@@ -62,7 +57,7 @@ export async function pruneVms(deps: Deps, request: VmAccess & { readonly cacheR
     }
     const domainPrefix = run.domain.endsWith('default') ? run.domain.slice(0, -'default'.length) : run.domain;
     await destroyVm(deps, { domainPrefix, domain: run.domain, rootVolume, stateDir }, request, `its build (pid ${String(run.pid)}, started ${run.startedAt}) is gone`);
-    await rm(stateDir, { recursive: true, force: true });
+    await deps.disk.remove(stateDir);
     runs.push({ ...run, action: 'removed' });
   }
   const locks = request.dryRun ? [] : await deps.locks.pruneStale();

@@ -7,7 +7,9 @@ import type { Command } from 'commander';
 import { resolve as resolvePath } from 'node:path';
 import { createDeps, type BoxStoreSettings, type Deps, type Mode } from '../app/deps.js';
 import { DEFAULT_LOCK_DIR } from '../adapters/lock.js';
+import { diskFiles } from '../adapters/disk-file.js';
 import { UsageError } from '../core/errors.js';
+import type { DiskFiles } from '../core/ports.js';
 import { CACHE_DISKS_DEFAULT, CACHE_DISKS_MAX, CACHE_VOLUME } from '../core/build-vm.js';
 import { createOutput, type Output, type Writable } from '../ui/output.js';
 import type { EventStreamState } from '../ui/events.js';
@@ -86,6 +88,14 @@ export function depsFor(ctx: CliContext, cmd: Command, extra: { dryRun?: boolean
   const globals = globalsOf(cmd);
   const out = outputFor(ctx, globals);
   return { deps: createDeps({ dryRun: extra.dryRun === true, env: ctx.env, http: httpTuning(ctx), boxStore: boxStoreSettings(ctx), signal: ctx.signal }, out), globals };
+}
+
+/**
+ * The files port (the adapter deps.disk is), for what cli/ writes outside a
+ * command's deps: the JUnit report, written whatever happened.
+ */
+export function filesFor(_ctx: CliContext): DiskFiles {
+  return diskFiles;
 }
 
 /**

@@ -1,8 +1,7 @@
 /** `--junit FILE`: the JUnit report of a long command, written whatever happens. */
-import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { renderJUnit, type JUnitSuite } from '../core/junit.js';
-import type { CliContext } from './context.js';
+import { filesFor, type CliContext } from './context.js';
 
 /**
  * Runs `body` and writes the JUnit report to `file` (when asked) whatever
@@ -24,8 +23,9 @@ export async function withJUnit<T>(
   } finally {
     if (file !== undefined) {
       const path = resolvePath(ctx.cwd, file);
-      await mkdir(dirname(path), { recursive: true });
-      await writeFile(path, renderJUnit(suites(outcome)));
+      const files = filesFor(ctx);
+      await files.mkdirp(dirname(path));
+      await files.writeText(path, renderJUnit(suites(outcome)));
     }
   }
 }

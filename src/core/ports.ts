@@ -104,7 +104,10 @@ export interface Git {
   readHead(root: string): Promise<GitHead>;
 }
 
-/** Reads project files. Writes go through dedicated adapters (serial store). */
+/**
+ * Reads project files: the read-only part of the files port (DiskFiles), which
+ * is what `deps.files` is given. Serials are written by the serial store.
+ */
 export interface ProjectFiles {
   /** Text of a file, or undefined when it does not exist. */
   readText(path: string): Promise<string | undefined>;
@@ -112,9 +115,32 @@ export interface ProjectFiles {
   listDirectories(path: string): Promise<readonly string[]>;
 }
 
-/** Facts about the host machine. */
-/** Files as disk images and hashes (adapters/disk-file.ts). */
-export interface DiskFiles {
+/** What is at a path (symlinks followed). */
+export interface FileInfo {
+  readonly kind: 'file' | 'directory' | 'other';
+  readonly bytes: number;
+}
+
+/**
+ * The files port (adapters/disk-file.ts, `deps.disk`): every file app/ and cli/
+ * read or write goes through it — text files, trees, disk images, hashes.
+ * Its read-only part, ProjectFiles, is `deps.files`.
+ */
+export interface DiskFiles extends ProjectFiles {
+  /** Writes `text` to `path`, replacing what was there. */
+  writeText(path: string, text: string): Promise<void>;
+  /** Appends `text` to `path`, creating the file when it does not exist. */
+  appendText(path: string, text: string): Promise<void>;
+  /** Creates the directory `path` and its parents; nothing when it exists. */
+  mkdirp(path: string): Promise<void>;
+  /** What is at `path`, or undefined when nothing is. */
+  stat(path: string): Promise<FileInfo | undefined>;
+  /** Removes the file or the whole tree at `path`; nothing when there is none. */
+  remove(path: string): Promise<void>;
+  /** Renames `from` to `to`, replacing `to` (atomic on one filesystem). */
+  rename(from: string, to: string): Promise<void>;
+  /** Copies the file `from` to `to`, replacing `to`. */
+  copyFile(from: string, to: string): Promise<void>;
   createSparseFile(path: string, bytes: number): Promise<void>;
   readSector(path: string, sector: number): Promise<Uint8Array>;
   writeAt(path: string, offset: number, data: Uint8Array): Promise<void>;
@@ -130,6 +156,7 @@ export interface RelayHandle {
   close(): Promise<void>;
 }
 
+/** Facts about the host machine. */
 export interface Host {
   cpuCount(): number;
   /** MemAvailable of /proc/meminfo, in MiB (what a new VM can get without swapping). */

@@ -1,6 +1,5 @@
 /** `tails-build verify`: build twice in fresh VMs (or once against a published report) and compare. */
 import type { Command } from 'commander';
-import { readFile, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { computeIsoPlan } from '../../app/iso-plan.js';
 import { excludeFromGit } from '../../app/git-exclude.js';
@@ -8,6 +7,7 @@ import { loadProject } from '../../app/project.js';
 import { verify } from '../../app/verify.js';
 import { UserError } from '../../core/errors.js';
 import { parsePublishedBuild } from '../../core/verify.js';
+import type { Deps } from '../../app/deps.js';
 import { depsFor, type CliContext } from '../context.js';
 import { addBuildFlags, isoInputs, junitProperties, printPlan, vmBuildBase, type IsoFlags } from './iso.js';
 import { withJUnit } from '../junit.js';
@@ -54,7 +54,7 @@ Examples:
       let plan: IsoBuildPlan | undefined;
       await withJUnit(ctx, flags.junit, (outcome) => [suiteFromSteps('tails-build verify', started, steps, outcome, plan === undefined ? {} : junitProperties(plan))], async () => {
         const project = await loadProject(deps, { projectDir: globals.project, cwd: ctx.cwd });
-        const against = flags.against === undefined ? undefined : await readReport(resolve(ctx.cwd, flags.against));
+        const against = flags.against === undefined ? undefined : await readReport(deps, resolve(ctx.cwd, flags.against));
         const base = isoInputs(ctx, flags, false);
         // The published build's compression reaches its bytes: rebuild with it unless told otherwise.
         const compression = against?.report.compression;
@@ -94,7 +94,7 @@ Examples:
           ms: 0,
           tail: result.comparison.files.map((f) => `${f.identical ? 'identical' : 'DIFFERENT'} ${f.name}: ${f.first ?? '(missing)'} / ${f.second ?? '(missing)'}`),
         });
-        await writeFile(join(outputDir, VERIFY_REPORT), `${JSON.stringify(summary, null, 2)}\n`);
+        await deps.disk.writeText(join(outputDir, VERIFY_REPORT), `${JSON.stringify(summary, null, 2)}\n`);
         await excludeFromGit(deps, project.root, outputDir, [VERIFY_REPORT, ...result.diffoscope.map((p) => basename(p))]);
         deps.out.event({ event: 'verify', identical: summary.identical, files: summary.files });
         if (globals.json) deps.out.result(summary);
@@ -120,12 +120,17 @@ Examples:
     });
 }
 
-async function readReport(path: string): Promise<{ report: ReturnType<typeof parsePublishedBuild>; source: string }> {
-  let text: string;
+async function readReport(deps: Pick<Deps, 'disk'>, path: string): Promise<{ report: ReturnType<typeof parsePublishedBuild>; source: string }> {
+  const cannot = (why: string): UserError =>
+    new UserError('no-build-report', `Cannot read the build report ${path}: ${why}.`, { hint: 'Pass the build-report.json a tails-build iso wrote next to its artifacts.' });
+  let text: string | undefined;
   try {
-    text = await readFile(path, 'utf8');
+    text = await deps.disk.readText(path);
   } catch (error) {
-    throw new UserError('no-build-report', `Cannot read the build report ${path}: ${error instanceof Error ? error.message : String(error)}.`, { hint: 'Pass the build-report.json a tails-build iso wrote next to its artifacts.' });
+    // The files port says "Cannot read <path>: <reason>." with the reason as its cause.
+    const reason = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+    throw cannot(reason instanceof Error ? reason.message : String(reason));
   }
+  if (text === undefined) throw cannot('no such file');
   return { report: parsePublishedBuild(text, path), source: path };
 }

@@ -1,6 +1,5 @@
 /** `tails-build vm …`: the build VM of this checkout (kept by keeprunning or rescue). */
 import type { Command } from 'commander';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { destroyVm, guestSsh } from '../../app/build-vm-access.js';
 import { pruneVms } from '../../app/vm-prune.js';
@@ -25,7 +24,7 @@ export function registerVm(program: Command, ctx: CliContext): void {
       const state = await deps.domains.state(id.domain);
       let settings: { box?: string } = {};
       try {
-        settings = JSON.parse(await readFile(join(id.stateDir, 'settings.json'), 'utf8')) as { box?: string };
+        settings = JSON.parse((await deps.disk.readText(join(id.stateDir, 'settings.json'))) ?? '{}') as { box?: string };
       } catch {
         // no VM was ever started for this checkout
       }
