@@ -182,6 +182,6 @@ export interface HostLocks {
   acquire(name: string, options?: { onWait?: (holder: LockWaitInfo) => void }): Promise<() => Promise<void>>;
   /** Takes the lock `name` only if it is free now; otherwise says who holds it (undefined: unreadable). */
   tryAcquire(name: string): Promise<{ readonly release: () => Promise<void> } | { readonly heldBy: LockWaitInfo | undefined }>;
-  /** Removes the locks whose holder process is gone; returns their paths. */
+  /** Removes the lock files nobody holds (what killed runs left; a held lock is never touched); returns their paths. */
   pruneStale(): Promise<string[]>;
 }
