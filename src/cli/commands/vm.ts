@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { destroyVm, guestSsh } from '../../app/build-vm-access.js';
 import { pruneVms } from '../../app/vm-prune.js';
 import { loadProject } from '../../app/project.js';
-import { vmIdentity } from '../../core/build-vm.js';
+import { CACHE_DISKS_MAX, cacheDiskLock, cacheDiskVolume, vmIdentity } from '../../core/build-vm.js';
 import { formatCommand } from '../../core/command.js';
 import { UserError } from '../../core/errors.js';
 import { cacheRoot, cacheVolume, depsFor, vmNetns, type CliContext } from '../context.js';
@@ -95,23 +95,43 @@ Examples:
     });
 
   vm.command('clear-cache')
-    .description('delete the apt-cacher-ng disk shared by build VMs (the next build creates an empty one)')
+    .description('delete the apt-cacher-ng disks build VMs share (each next build creates an empty one); a disk in use is refused, never deleted')
     .action(async (_opts: unknown, cmd: Command) => {
       const { deps, globals } = depsFor(ctx, cmd);
-      const volume = (await deps.pool.listVolumes()).find((v) => v.name === cacheVolume(ctx));
-      if (volume === undefined) {
-        if (globals.json) deps.out.data({ volume: cacheVolume(ctx), removed: false });
+      const names = Array.from({ length: CACHE_DISKS_MAX }, (_, i) => cacheDiskVolume(cacheVolume(ctx), i));
+      const volumes = (await deps.pool.listVolumes()).filter((v) => names.includes(v.name)).sort((a, b) => names.indexOf(a.name) - names.indexOf(b.name));
+      if (volumes.length === 0) {
+        if (globals.json) deps.out.data({ volumes: [] });
         else deps.out.line(`${cacheVolume(ctx)}: no such volume, nothing to do`);
         return;
       }
-      const users = await deps.domains.usersOfFile(volume.path);
-      if (users.length > 0) {
-        throw new UserError('cache-in-use', `The apt-cacher-ng disk ${volume.path} is attached to ${users.join(', ')}.`, {
-          hint: 'Destroy that VM first: tails-build vm destroy (run in its checkout), then rerun tails-build vm clear-cache',
+      const busy: string[] = [];
+      const removed: string[] = [];
+      for (const volume of volumes) {
+        // Under the disk's lock: never delete a disk a starting build has just taken.
+        const got = await deps.locks.tryAcquire(cacheDiskLock(volume.name));
+        if (!('release' in got)) {
+          busy.push(`${volume.name} is held by ${got.heldBy === undefined ? 'a build' : `${got.heldBy.command} (pid ${String(got.heldBy.pid)})`}`);
+          continue;
+        }
+        try {
+          const users = await deps.domains.usersOfFile(volume.path);
+          if (users.length > 0) {
+            busy.push(`${volume.name} is attached to ${users.join(', ')}`);
+            continue;
+          }
+          await deps.pool.deleteVolume(volume.name);
+          removed.push(volume.name);
+          if (!globals.json) deps.out.line(`${volume.name}: deleted`);
+        } finally {
+          await got.release();
+        }
+      }
+      if (globals.json) deps.out.data({ volumes: [...removed.map((v) => ({ volume: v, removed: true })), ...busy.map((b) => ({ volume: b.split(' ')[0], removed: false }))] });
+      if (busy.length > 0) {
+        throw new UserError('cache-in-use', `Not deleted, in use: ${busy.join('; ')}.`, {
+          hint: 'Let the build finish, or destroy the VM first: tails-build vm destroy (run in its checkout); then rerun tails-build vm clear-cache',
         });
       }
-      await deps.pool.deleteVolume(cacheVolume(ctx));
-      if (globals.json) deps.out.data({ volume: cacheVolume(ctx), removed: true });
-      else deps.out.line(`${cacheVolume(ctx)}: deleted`);
     });
 }
