@@ -80,7 +80,7 @@ export function createDeps(mode: Mode, out: Output): Deps {
   const runner = createRunner({ log: out, dryRun: mode.dryRun, path: mode.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', baseEnv: mode.env, ...(mode.signal === undefined ? {} : { signal: mode.signal }) });
   return {
     runner,
-    git: createGit(),
+    git: createGit({ log: out, ...(mode.signal === undefined ? {} : { signal: mode.signal }) }),
     http: createHttp({ clock, log: out, ...mode.http, ...(mode.signal === undefined ? {} : { signal: mode.signal }) }),
     files: diskFiles,
     clock,
