@@ -15,7 +15,7 @@ set -euo pipefail
 # (bookworm) and Debian 13 (trixie).
 HOST_PACKAGES="git ca-certificates curl qemu-system-x86 qemu-utils libvirt-daemon-system
   libvirt-clients libvirt-dev mmdebstrap debootstrap vagrant vagrant-libvirt xorriso
-  squashfs-tools dnsmasq-base iptables fdisk e2fsprogs shellcheck socat iproute2
+  squashfs-tools dnsmasq-base iptables fdisk e2fsprogs shellcheck socat iproute2 acl
   debian-archive-keyring gpgv gnupg xz-utils openssh-client python3 make g++"
 # Debian 13's libvirt (11.3) is split further than Debian 12's (9.0), where all of
 # this is in libvirt-daemon: virtlogd, virtlockd and the QEMU, network and storage
@@ -193,8 +193,46 @@ ensure_daemon() {
   if [ "$name" = libvirtd ] && ! kvm_usable; then
     start_libvirtd_without_kvm
   else
-    run ip netns exec "$NETNS" "/usr/sbin/$name" -d
+    local extra=()
+    [ "$name" != libvirtd ] || mapfile -t extra < <(libvirtd_conf_args)
+    run ip netns exec "$NETNS" "/usr/sbin/$name" -d "${extra[@]}"
   fi
+}
+
+# Members of the libvirt group use qemu:///system as themselves (Tails
+# developers do). libvirt asks polkit over D-Bus whether they may; without a
+# system bus (no systemd) every such call fails with "Unable to get system bus
+# connection". There, libvirtd gets a copy of its configuration in which the
+# read-write socket belongs to the libvirt group (0770) and needs no polkit:
+# the group is the permission, as libvirt documents for hosts without polkit.
+LIBVIRTD_CONF=/run/tails-build/libvirtd.conf
+no_system_bus() { [ ! -S /run/dbus/system_bus_socket ]; }
+libvirtd_conf_args() {
+  no_system_bus || return 0
+  mkdir -p "$(dirname "$LIBVIRTD_CONF")"
+  getent group libvirt >/dev/null || groupadd --system libvirt
+  { grep -Ev '^[[:space:]]*(unix_sock_group|unix_sock_ro_perms|unix_sock_rw_perms|auth_unix_ro|auth_unix_rw)[[:space:]]*=' /etc/libvirt/libvirtd.conf || true
+    printf '%s\n' 'unix_sock_group = "libvirt"' 'unix_sock_ro_perms = "0777"' 'unix_sock_rw_perms = "0770"' 'auth_unix_ro = "none"' 'auth_unix_rw = "none"'
+  } >"$LIBVIRTD_CONF"
+  printf '%s\n' -f "$LIBVIRTD_CONF"
+}
+
+# A libvirtd started without that (by hand, or an older bootstrap) answers only
+# root: restart it (running domains are reattached by libvirtd).
+ensure_libvirt_group_socket() {
+  local pid sock=/run/libvirt/libvirt-sock
+  no_system_bus || return 0
+  pid="$(daemon_pid libvirtd)"
+  [ -n "$pid" ] || return 0
+  if [ "$(stat -c %G "$sock" 2>/dev/null)" = libvirt ]; then
+    say "libvirt socket: members of the libvirt group may use $LIBVIRT_URI (no polkit here)"
+    return 0
+  fi
+  say "libvirtd (pid $pid) answers only root here (its socket asks polkit, and there is no D-Bus system bus): restarting it so that the libvirt group may use it"
+  kill "$pid"
+  for _ in $(seq 1 50); do [ -d "/proc/$pid" ] || break; sleep 0.2; done
+  [ ! -d "/proc/$pid" ] || die "libvirtd (pid $pid) did not stop within 10 s; stop it and rerun"
+  ensure_daemon libvirtd
 }
 
 # KVM works when QEMU runs the firmware's self test (no boot device: it exits
@@ -239,7 +277,7 @@ start_libvirtd_without_kvm() {
     echo 'namespaces = []'; } >"$QEMU_CONF"
   say "KVM is unusable here (QEMU aborts or crawls with -cpu host): libvirtd runs with /dev/kvm hidden, so domains use TCG and libvirt keeps its QEMU probe"
   run ip netns exec "$NETNS" unshare --mount --propagation private sh -c \
-    "mount --bind $NO_KVM /dev/kvm && mount --bind $QEMU_CONF /etc/libvirt/qemu.conf && exec /usr/sbin/libvirtd -d"
+    "mount --bind $NO_KVM /dev/kvm && mount --bind $QEMU_CONF /etc/libvirt/qemu.conf && exec /usr/sbin/libvirtd -d $(libvirtd_conf_args | tr '\n' ' ')"
 }
 
 # A libvirtd started before that (by hand, or an older bootstrap) still sees the
@@ -266,6 +304,7 @@ ensure_libvirt() {
   ensure_daemon virtlockd
   ensure_daemon libvirtd
   ensure_libvirtd_sees_no_broken_kvm
+  ensure_libvirt_group_socket
   local deadline=$((SECONDS + 10)) waited=""
   until libvirt_answers; do
     if [ "$SECONDS" -ge "$deadline" ]; then
@@ -276,6 +315,10 @@ ensure_libvirt() {
     sleep 0.2
   done
   say "libvirt answers on $LIBVIRT_URI"
+  # For users other than root, who may not read root's libvirtd's namespace:
+  # where VM networks live (tails-build reads it; see src/adapters/host.ts).
+  mkdir -p /run/tails-build && chmod 755 /run/tails-build
+  printf '%s\n' "$NETNS" >/run/tails-build/vm-netns && chmod 644 /run/tails-build/vm-netns
   # The first call into the QEMU driver probes QEMU's capabilities (12 s on an idle
   # new machine here). Do it now, once, rather than inside the first build or test.
   if [ -z "$(ls -A /var/cache/libvirt/qemu/capabilities 2>/dev/null)" ]; then

@@ -33,7 +33,7 @@ export const diskFiles: DiskFiles = {
 async function statPath(path: string): Promise<FileInfo | undefined> {
   try {
     const info = await stat(path);
-    return { kind: info.isFile() ? 'file' : info.isDirectory() ? 'directory' : 'other', bytes: info.size };
+    return { kind: info.isFile() ? 'file' : info.isDirectory() ? 'directory' : 'other', bytes: info.size, mode: info.mode & 0o7777, uid: info.uid, gid: info.gid };
   } catch (error) {
     if (isCode(error, 'ENOENT') || isCode(error, 'ENOTDIR')) return undefined;
     throw error;

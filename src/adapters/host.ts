@@ -7,6 +7,7 @@ export const systemHost: Host = {
   cpuCount: () => availableParallelism(),
   availableMemoryMiB: () => parseMemAvailableMiB(readFileSync('/proc/meminfo', 'utf8')) ?? Math.floor(freemem() / 1048576),
   pid: () => process.pid,
+  uid: () => process.getuid?.() ?? 0,
   processStart: (pid) => {
     try {
       return parseProcessStart(readFileSync(`/proc/${String(pid)}/stat`, 'utf8'));
@@ -26,17 +27,41 @@ export function parseMemAvailableMiB(meminfo: string): number | undefined {
  * or undefined (not running, or in the host namespace). VM networks are where
  * libvirtd is: vagrant and ssh must run there too, never reach them from the host.
  */
-export function libvirtdNetns(pidFile = '/run/libvirtd.pid', netnsDir = '/run/netns'): string | undefined {
+export function libvirtdNetns(pidFile = '/run/libvirtd.pid', netnsDir = '/run/netns', hintFile = VM_NETNS_HINT): string | undefined {
   try {
     const pid = readFileSync(pidFile, 'utf8').trim();
     if (!/^\d+$/.test(pid)) return undefined;
-    const own = statSync(`/proc/${pid}/ns/net`);
-    for (const name of readdirSync(netnsDir)) {
-      const ns = statSync(`${netnsDir}/${name}`);
-      if (ns.ino === own.ino && ns.dev === own.dev) return name;
+    try {
+      return netnsOf(`/proc/${pid}/ns/net`, netnsDir);
+    } catch {
+      // Another user's process (root's libvirtd, seen by a member of the libvirt group):
+      // its namespace is not ours to read; bootstrap.sh wrote down where it started it.
+      const hinted = readFileSync(hintFile, 'utf8').trim();
+      return /^[A-Za-z0-9_.-]+$/.test(hinted) ? hinted : undefined;
     }
   } catch {
-    // no libvirtd, no namespaces, or not ours to read: nothing to follow
+    // no libvirtd, no namespaces: nothing to follow
+  }
+  return undefined;
+}
+
+/** Where bootstrap.sh writes the name of the namespace it started libvirtd in (world-readable). */
+export const VM_NETNS_HINT = '/run/tails-build/vm-netns';
+
+/** The named network namespace this process runs in, or undefined (the host's, or an unnamed one). */
+export function ownNetns(netnsDir = '/run/netns'): string | undefined {
+  try {
+    return netnsOf('/proc/self/ns/net', netnsDir);
+  } catch {
+    return undefined;
+  }
+}
+
+function netnsOf(nsPath: string, netnsDir: string): string | undefined {
+  const own = statSync(nsPath);
+  for (const name of readdirSync(netnsDir)) {
+    const ns = statSync(`${netnsDir}/${name}`);
+    if (ns.ino === own.ino && ns.dev === own.dev) return name;
   }
   return undefined;
 }

@@ -3,11 +3,10 @@
  * is imported, QEMU can read the checkout, the build command exists, and the
  * artifacts can be written — each refusal naming the fact and the next command.
  */
-import { access, constants, mkdir, stat } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { VmIdentity } from '../core/build-vm.js';
 import { command } from '../core/command.js';
+import { firstDenied, parseGetfacl, pathChain, type AccessAcl, type PathEntry, type Principal } from '../core/file-access.js';
 import { doctorMessages } from '../core/doctor-messages.js';
 import { UserError } from '../core/errors.js';
 import { DEFAULT_BUILD_COMMAND, DEFAULT_BUILD_SCRIPT } from '../core/project.js';
@@ -17,7 +16,7 @@ import type { Deps } from './deps.js';
 
 export async function preflight(deps: Deps, request: VmBuildRequest, vm: VmIdentity): Promise<void> {
   // Before anything is created: where the log and the artifacts go.
-  await checkArtifactsDir(request.plan.request.artifactsDir);
+  await checkArtifactsDir(deps, request.plan.request.artifactsDir);
   // Before anything else: every later step needs libvirt, and its own errors say little.
   const uri = deps.libvirtUri;
   const answer = await deps.runner.tryRun(command('virsh', ['-c', uri, 'uri'], { effect: 'read', timeoutMs: 20_000 }));
@@ -25,7 +24,7 @@ export async function preflight(deps: Deps, request: VmBuildRequest, vm: VmIdent
     const why = answer.stderr.trim().split('\n').pop() ?? `exit code ${String(answer.exitCode)}`;
     throw new UserError('libvirt-down', `libvirt does not answer at ${uri}, so no build VM can start: ${why}`, {
       kind: 'prerequisite',
-      hint: doctorMessages.fix.libvirtDown(uri, request.netns ?? 'tbns'),
+      hint: doctorMessages.fix.libvirtDown(uri, request.netns ?? 'tbns', deps.host.uid() === 0 ? undefined : `uid ${String(deps.host.uid())}`),
     });
   }
   // QEMU's own "cannot set up guest memory 'pc.ram'" is buried in vagrant's output (Tails #20085).
@@ -45,18 +44,8 @@ export async function preflight(deps: Deps, request: VmBuildRequest, vm: VmIdent
       hint: 'Create and import it first: tails-build basebox create',
     });
   }
-  // QEMU runs as libvirt-qemu: the 9p share fails obscurely when it cannot read the checkout.
-  const qemuUser = await deps.runner.tryRun(command('id', ['-u', 'libvirt-qemu'], { effect: 'read' }));
-  if (qemuUser.exitCode === 0) {
-    const root = request.project.root;
-    const probe = await deps.runner.tryRun(command('runuser', ['-u', 'libvirt-qemu', '--', 'test', '-r', join(root, '.git', 'HEAD')], { effect: 'read' }));
-    if (probe.exitCode !== 0) {
-      throw new UserError('checkout-unreadable', `QEMU runs as libvirt-qemu, which cannot read ${join(root, '.git', 'HEAD')}, so the checkout cannot be shared with the build VM.`, {
-        hint: `Let it traverse every parent directory and read the checkout, e.g.: setfacl -m user:libvirt-qemu:rx ${parents(root).join(' ')} && setfacl -R -m user:libvirt-qemu:rX ${root}`,
-      });
-    }
-  }
-  if (request.buildCommand === DEFAULT_BUILD_COMMAND && !existsSync(join(request.project.root, DEFAULT_BUILD_SCRIPT))) {
+  await checkQemuReadsCheckout(deps, request.project.root);
+  if (request.buildCommand === DEFAULT_BUILD_COMMAND && (await deps.disk.stat(join(request.project.root, DEFAULT_BUILD_SCRIPT))) === undefined) {
     throw new UserError('no-build-script', `The project's build command is the default, "${DEFAULT_BUILD_COMMAND}", but ${join(request.project.root, DEFAULT_BUILD_SCRIPT)} does not exist.`, {
       hint: `Add that script, or set "buildCommand" in ${join(request.project.root, 'tails-build.json')} to what the VM should run (with ARTIFACTS_DIR set).`,
     });
@@ -66,17 +55,59 @@ export async function preflight(deps: Deps, request: VmBuildRequest, vm: VmIdent
   if (state !== 'absent' && state !== 'running') await destroyVm(deps, vm, request, 'left by an earlier run');
 }
 
+/**
+ * QEMU runs as libvirt-qemu: the 9p share fails obscurely when it cannot read
+ * the checkout. Root asks the kernel (runuser … test -r); another user cannot
+ * become libvirt-qemu, so it computes the kernel's answer from every
+ * directory's mode bits and ACLs (core/file-access.ts).
+ */
+async function checkQemuReadsCheckout(deps: Deps, root: string): Promise<void> {
+  const head = join(root, '.git', 'HEAD');
+  const uid = await deps.runner.tryRun(command('id', ['-u', 'libvirt-qemu'], { effect: 'read' }));
+  if (uid.exitCode !== 0) return; // no such user: QEMU runs as someone else here
+  let denied: string | undefined;
+  if (deps.host.uid() === 0) {
+    const probe = await deps.runner.tryRun(command('runuser', ['-u', 'libvirt-qemu', '--', 'test', '-r', head], { effect: 'read' }));
+    if (probe.exitCode !== 0) denied = head;
+  } else {
+    const gids = await deps.runner.tryRun(command('id', ['-G', 'libvirt-qemu'], { effect: 'read' }));
+    const qemu: Principal = { name: 'libvirt-qemu', uid: Number(uid.stdout.trim()), gids: gids.stdout.trim().split(/\s+/).filter((g) => g !== '').map(Number) };
+    const chain: PathEntry[] = [];
+    for (const path of pathChain(head)) {
+      const info = await deps.disk.stat(path);
+      if (info === undefined) break;
+      chain.push({ path, mode: info.mode, uid: info.uid, gid: info.gid });
+    }
+    // ACLs can grant what the mode bits refuse (the fix below uses them); without getfacl, the bits decide.
+    const acl = await deps.runner.tryRun(command('getfacl', ['--absolute-names', '--numeric', '--', ...chain.map((e) => e.path)], { effect: 'read' })).catch(() => undefined);
+    const acls = acl === undefined ? new Map<string, AccessAcl>() : parseGetfacl(acl.stdout);
+    const found = firstDenied(qemu, chain.map((e) => {
+      const entry = acls.get(e.path);
+      return entry === undefined ? e : { ...e, acl: entry };
+    }));
+    if (found !== undefined) denied = found.needs === 'read' ? head : `${found.path} (it may not enter it)`;
+  }
+  if (denied !== undefined) {
+    throw new UserError('checkout-unreadable', `QEMU runs as libvirt-qemu, which cannot read ${head}${denied === head ? '' : ` (stopped at ${denied})`}, so the checkout cannot be shared with the build VM.`, {
+      hint: `Let it traverse every parent directory and read the checkout, e.g.: setfacl -m user:libvirt-qemu:rx ${parents(root).join(' ')} && setfacl -R -m user:libvirt-qemu:rX ${root}`,
+    });
+  }
+}
+
 /** The artifacts dir exists as a writable directory, or can be made one. */
-async function checkArtifactsDir(dir: string): Promise<void> {
-  const info = await stat(dir).catch(() => undefined);
-  if (info !== undefined && !info.isDirectory()) {
+async function checkArtifactsDir(deps: Deps, dir: string): Promise<void> {
+  const info = await deps.disk.stat(dir).catch(() => undefined);
+  if (info !== undefined && info.kind !== 'directory') {
     throw new UserError('artifacts-not-a-dir', `The artifacts dir ${dir} exists and is not a directory, so the build log and artifacts cannot go there.`, {
       hint: 'Name a directory: tails-build iso --artifacts DIR (or set ARTIFACTS); it is created if missing.',
     });
   }
   try {
-    await mkdir(dir, { recursive: true });
-    await access(dir, constants.W_OK);
+    await deps.disk.mkdirp(dir);
+    // Written and removed: the one test of "writable" that holds for ACLs, read-only mounts and root alike.
+    const probe = join(dir, `.tails-build-probe-${String(deps.host.pid())}`);
+    await deps.disk.writeText(probe, '');
+    await deps.disk.remove(probe);
   } catch (error) {
     throw new UserError('artifacts-unwritable', `The artifacts dir ${dir} cannot be created or written: ${error instanceof Error ? error.message : String(error)}.`, {
       hint: 'Name a directory this user can write: tails-build iso --artifacts DIR (or set ARTIFACTS).',

@@ -2,13 +2,13 @@
  * What the CLI learned from the process, once (STYLE rule 9): argv, env, cwd,
  * streams. Nothing below cli/ reads process.* directly.
  */
-import { libvirtdNetns } from '../adapters/host.js';
+import { libvirtdNetns, ownNetns } from '../adapters/host.js';
 import type { Command } from 'commander';
 import { resolve as resolvePath } from 'node:path';
 import { createDeps, type BoxStoreSettings, type Deps, type Mode } from '../app/deps.js';
 import { DEFAULT_LOCK_DIR } from '../adapters/lock.js';
 import { diskFiles } from '../adapters/disk-file.js';
-import { UsageError } from '../core/errors.js';
+import { UsageError, UserError } from '../core/errors.js';
 import type { DiskFiles } from '../core/ports.js';
 import { CACHE_DISKS_DEFAULT, CACHE_DISKS_MAX, CACHE_VOLUME } from '../core/build-vm.js';
 import { createOutput, type Output, type Writable } from '../ui/output.js';
@@ -147,18 +147,24 @@ export function progressMode(ctx: CliContext, globals: GlobalOptions): 'json' | 
 }
 
 /**
- * The network namespace VM networks live in (TAILS_BUILD_NETNS, set by
- * provision/host/bootstrap.sh on shared CI hosts); undefined on a laptop,
- * where libvirt's networks live in the host namespace as usual.
- */
-/**
- * The network namespace VM networks live in: TAILS_BUILD_NETNS when set ("" for
- * none), else the namespace the running libvirtd was started in, if any.
+ * The network namespace vagrant, ssh and scp must enter to reach VM networks:
+ * TAILS_BUILD_NETNS when set ("" for none), else the one libvirtd runs in;
+ * none when this process already runs there (a session started inside it).
+ * Entering one takes root (`ip netns exec`): any other user is told how to
+ * start a session inside it instead.
  */
 export function vmNetns(ctx: CliContext): string | undefined {
-  const ns = ctx.env.TAILS_BUILD_NETNS;
-  if (ns !== undefined) return ns === '' ? undefined : ns;
-  return libvirtdNetns();
+  const set = ctx.env.TAILS_BUILD_NETNS;
+  const ns = set === undefined ? libvirtdNetns() : set === '' ? undefined : set;
+  if (ns === undefined || ownNetns() === ns) return undefined;
+  if (ctx.uid !== undefined && ctx.uid !== 0) {
+    const user = ctx.env.USER ?? ctx.env.LOGNAME ?? String(ctx.uid);
+    throw new UserError('netns-needs-root', `VM networks live in the network namespace ${ns} (where libvirtd runs), and entering it takes root (ip netns exec); this runs as ${user} (uid ${String(ctx.uid)}), outside it.`, {
+      kind: 'prerequisite',
+      hint: `Start your session inside it once, as root: ip netns exec ${ns} runuser -u ${user} -- bash -l — then run tails-build there (a Jenkins agent: start it that way).`,
+    });
+  }
+  return ns;
 }
 
 /**

@@ -45,8 +45,10 @@ export const doctorMessages = {
   },
 
   fix: {
-    libvirtDown: (uri: string, netns: string) =>
-      uri === 'qemu:///system'
+    libvirtDown: (uri: string, netns: string, user?: string) =>
+      user !== undefined && uri === 'qemu:///system'
+        ? `As ${user}, libvirt answers only if you are in the libvirt group and libvirtd lets that group in (where there is no polkit, as on hosts without systemd). As root: ${SETUP} (it starts libvirtd with a libvirt-group socket) and usermod -aG libvirt ${user}; then log in again and check with \`virsh -c ${uri} uri\`.`
+        : uri === 'qemu:///system'
         ? `Start libvirt inside the ${netns} network namespace: ${SETUP} (it runs \`ip netns exec ${netns} libvirtd -d\` after virtlogd and virtlockd), then check with \`virsh -c ${uri} version\`.`
         : `Check that a libvirtd serves ${uri} (\`virsh -c '${uri}' version\`), or drop --libvirt-uri/LIBVIRT_DEFAULT_URI to use qemu:///system, which ${SETUP} starts.`,
     netnsMissing: (netns: string) => `${SETUP} creates it (ip netns add ${netns} && ip -n ${netns} link set lo up).`,

@@ -80,6 +80,8 @@ export interface DoctorReport {
 export interface DoctorInput {
   readonly libvirtUri: string;
   readonly netns: string;
+  /** Who runs the checks when not root (the fixes differ: root's setup, the libvirt group). */
+  readonly user?: string;
   /** `process.versions.node` of the running node, passed in by cli/. */
   readonly nodeVersion: string;
 }
@@ -135,7 +137,7 @@ export function planDoctorChecks(input: DoctorInput): readonly DoctorCheck[] {
       probes: [probe('virsh', ['-c', input.libvirtUri, 'version'], LIBVIRT_TIMEOUT)],
       judge: { kind: 'libvirt', uri: input.libvirtUri },
       installHint: m.install.libvirt,
-      fixHint: m.fix.libvirtDown(input.libvirtUri, input.netns),
+      fixHint: m.fix.libvirtDown(input.libvirtUri, input.netns, input.user),
     },
     {
       id: 'vagrant',

@@ -59,7 +59,7 @@ export const messages = {
     notRoot: () =>
       new UserError('basebox-needs-root', 'Creating the builder box needs root: mmdebstrap runs in root mode and the root tree is extracted into a tmpfs.', {
         kind: 'prerequisite',
-        hint: 'Run it as root (sudo tails-build basebox create), as Tails does for vmdb2.',
+        hint: 'Run it as root (sudo tails-build basebox create), as Tails does for vmdb2; to build as yourself afterwards, have root write the box (sudo tails-build basebox create --no-import --output /tmp/builder.box) and import it into your vagrant: tails-build basebox import /tmp/builder.box',
       }),
     toolMissing: (tool: string, pkg: string) =>
       new UserError('basebox-tool-missing', `${tool} is not on PATH; creating the builder box needs it.`, {

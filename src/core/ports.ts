@@ -119,6 +119,10 @@ export interface ProjectFiles {
 export interface FileInfo {
   readonly kind: 'file' | 'directory' | 'other';
   readonly bytes: number;
+  /** Permission bits (mode & 0o7777), owner and group: who else may read it (see core/file-access.ts). */
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
 }
 
 /**
@@ -163,6 +167,8 @@ export interface Host {
   availableMemoryMiB(): number;
   /** This process's id. */
   pid(): number;
+  /** The user this process runs as (0: root). */
+  uid(): number;
   /** When process `pid` started (an opaque token), or undefined when there is no such process. */
   processStart(pid: number): string | undefined;
 }

@@ -10,6 +10,7 @@ const host: Host = {
   cpuCount: () => 1,
   availableMemoryMiB: () => 1024,
   pid: () => 1,
+  uid: () => 0,
   processStart: (pid) => ({ 100: 's100', 200: 's200' } as Record<number, string>)[pid],
 };
 

@@ -62,9 +62,9 @@ export function memoryFiles(initial: Readonly<Record<string, string>> = {}): Mem
       mkdirp(path);
     },
     stat: async (path): Promise<FileInfo | undefined> => {
-      if (dirs.has(path)) return { kind: 'directory', bytes: 0 };
+      if (dirs.has(path)) return { kind: 'directory', bytes: 0, mode: 0o755, uid: 0, gid: 0 };
       const text = texts.get(path);
-      return text === undefined ? undefined : { kind: 'file', bytes: Buffer.byteLength(text) };
+      return text === undefined ? undefined : { kind: 'file', bytes: Buffer.byteLength(text), mode: 0o644, uid: 0, gid: 0 };
     },
     remove: async (path) => {
       for (const p of [...texts.keys()]) if (within(p, path)) texts.delete(p);

@@ -30,6 +30,7 @@ Examples:
       const checks = planDoctorChecks({
         libvirtUri: nonEmpty(opts.libvirtUri) ?? nonEmpty(ctx.env.LIBVIRT_DEFAULT_URI) ?? DEFAULT_LIBVIRT_URI,
         netns: nonEmpty(ctx.env.TAILS_BUILD_NETNS) ?? DEFAULT_NETNS,
+        ...(ctx.uid === undefined || ctx.uid === 0 ? {} : { user: ctx.env.USER ?? ctx.env.LOGNAME ?? `uid ${String(ctx.uid)}` }),
         // The node running us is the one that matters; cli/ is where process facts are read.
         nodeVersion: process.versions.node,
       });
