@@ -9,9 +9,6 @@ const EXECA_PATH = { name: 'execa', message: 'Use the Runner (src/adapters/runne
 const ADAPTERS_PATTERN = { group: ['**/adapters/*'], message: 'Reach adapters through deps (src/app/deps.ts), not around it.' };
 const FS_PATTERN = { group: ['node:fs', 'node:fs/*', 'fs', 'fs/*'], message: 'Reach files through deps (the files port), not node:fs.' };
 const COMPOSITION_ROOTS = ['src/app/deps.ts', 'src/cli/context.ts'];
-// TEMPORARY: being rewritten elsewhere; they still import node:fs. Remove from
-// this list (and drop the block below) once they use deps.disk.
-const FS_NOT_YET = ['src/app/build-vm.ts', 'src/app/build-vm-access.ts', 'src/app/build-vm-preflight.ts', 'src/app/guest-snapshots.ts'];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'eslint.config.js'] },
@@ -50,16 +47,9 @@ export default tseslint.config(
     // Use cases and the CLI reach the world through deps (STYLE rule 4): only the
     // composition root (app/deps.ts) and cli/context.ts import adapters or node:fs.
     files: ['src/app/**/*.ts', 'src/cli/**/*.ts', 'src/ui/**/*.ts'],
-    ignores: [...COMPOSITION_ROOTS, ...FS_NOT_YET],
+    ignores: COMPOSITION_ROOTS,
     rules: {
       'no-restricted-imports': ['error', { paths: [EXECA_PATH], patterns: [ADAPTERS_PATTERN, FS_PATTERN] }],
-    },
-  },
-  {
-    // TEMPORARY (see FS_NOT_YET): the adapters ban without the node:fs one.
-    files: FS_NOT_YET,
-    rules: {
-      'no-restricted-imports': ['error', { paths: [EXECA_PATH], patterns: [ADAPTERS_PATTERN] }],
     },
   },
   {

@@ -5,10 +5,11 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { appendFile, copyFile, mkdir, open, readdir, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SECTOR_BYTES } from '../core/disk-image.js';
-import type { DiskFiles, FileInfo } from '../core/ports.js';
+import type { DiskFiles, FileInfo, LogFile } from '../core/ports.js';
 import { isCode, projectFiles } from './project-files.js';
 
 export const diskFiles: DiskFiles = {
@@ -19,6 +20,7 @@ export const diskFiles: DiskFiles = {
     await mkdir(path, { recursive: true });
   },
   stat: statPath,
+  openLog,
   remove: (path) => rm(path, { recursive: true, force: true }),
   rename: (from, to) => rename(from, to),
   copyFile: (from, to) => copyFile(from, to),
@@ -38,6 +40,26 @@ async function statPath(path: string): Promise<FileInfo | undefined> {
     if (isCode(error, 'ENOENT') || isCode(error, 'ENOTDIR')) return undefined;
     throw error;
   }
+}
+
+function openLog(path: string): LogFile {
+  const stream = createWriteStream(path, { flags: 'w' });
+  let failed: Error | undefined;
+  // A full or vanished filesystem must fail the build, not kill the process before the cleanups run.
+  stream.on('error', (error) => {
+    failed ??= error;
+  });
+  return {
+    write: (text) => {
+      if (!stream.destroyed) stream.write(text);
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (stream.destroyed) resolve();
+        else stream.end(resolve);
+      }),
+    error: () => failed,
+  };
 }
 
 export async function createSparseFile(path: string, bytes: number): Promise<void> {

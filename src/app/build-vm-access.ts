@@ -3,7 +3,6 @@
  * Vagrantfile and state dir, plain ssh with vagrant's ssh-config, and removal
  * through libvirt. Used by the build (build-vm.ts) and by `tails-build vm`.
  */
-import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { VmIdentity } from '../core/build-vm.js';
 import { command, inNetns, type Command } from '../core/command.js';
@@ -23,10 +22,10 @@ export type GuestCommand = (remote: string, effect?: 'read' | 'write', input?: s
  * once per run): no Ruby start-up per command, and nothing between us and ssh
  * to leave an orphan holding our pipes when a build is interrupted.
  */
-export async function guestSsh(deps: Pick<Deps, 'vagrantHome' | 'runner'>, request: VmAccess, vm: VmIdentity, forward?: { readonly port: number; readonly socket: string }): Promise<GuestCommand> {
+export async function guestSsh(deps: Pick<Deps, 'vagrantHome' | 'runner' | 'disk'>, request: VmAccess, vm: VmIdentity, forward?: { readonly port: number; readonly socket: string }): Promise<GuestCommand> {
   const config = join(vm.stateDir, 'ssh-config');
   const printed = await deps.runner.run(vagrantCommands(deps, request, vm)(['ssh-config'], 'read'), { uninterruptible: true });
-  await writeFile(config, printed.stdout);
+  await deps.disk.writeText(config, printed.stdout);
   // The build's snapshot server reaches the VM as 127.0.0.1:<port> there, for as long as the session lasts.
   const forwarding = forward === undefined ? [] : ['-o', 'ExitOnForwardFailure=yes', '-R', `127.0.0.1:${String(forward.port)}:${forward.socket}`];
   return (remote, effect = 'write', input) =>
@@ -59,8 +58,8 @@ export function vagrantCommands(deps: Pick<Deps, 'vagrantHome'>, request: VmAcce
 export async function destroyVm(deps: Deps, vm: VmIdentity, request: VmAccess, why: string): Promise<boolean> {
   const state = await deps.domains.state(vm.domain);
   if (state === 'absent') {
-    await rm(join(vm.stateDir, '.vagrant'), { recursive: true, force: true });
-    await rm(join(vm.stateDir, RUN_RECORD), { force: true });
+    await deps.disk.remove(join(vm.stateDir, '.vagrant'));
+    await deps.disk.remove(join(vm.stateDir, RUN_RECORD));
     return false;
   }
   deps.out.info(`Destroying the build VM ${vm.domain} (${why}).`);
@@ -68,7 +67,8 @@ export async function destroyVm(deps: Deps, vm: VmIdentity, request: VmAccess, w
     // Best effort: a VM interrupted while booting has no ssh yet, and must go all the same.
     let why: string | undefined;
     try {
-      const script = await readFile(join(request.toolRoot, 'vagrant/provision/teardown.sh'), 'utf8');
+      const script = await deps.disk.readText(join(request.toolRoot, 'vagrant/provision/teardown.sh'));
+      if (script === undefined) throw new Error('vagrant/provision/teardown.sh is missing from the tool\'s own files');
       const ssh = await guestSsh(deps, request, vm);
       const stopped = await deps.runner.tryRun({ ...ssh('sudo bash -s', 'write', script), timeoutMs: 120_000 }, { uninterruptible: true });
       if (stopped.exitCode !== 0) why = stopped.stderr.split('\n').filter((l) => l.startsWith('E: ')).map((l) => l.slice(3)).join('; ') || `exit ${String(stopped.exitCode)}`;
@@ -78,8 +78,8 @@ export async function destroyVm(deps: Deps, vm: VmIdentity, request: VmAccess, w
     if (why !== undefined) deps.out.warn(`Could not stop apt-cacher-ng cleanly in ${vm.domain} (${why}); the cache disk is checked with e2fsck when next used.`);
   }
   await deps.domains.remove(vm.domain, vm.rootVolume, deps.pool.name);
-  await rm(join(vm.stateDir, '.vagrant'), { recursive: true, force: true });
-  await rm(join(vm.stateDir, RUN_RECORD), { force: true });
+  await deps.disk.remove(join(vm.stateDir, '.vagrant'));
+  await deps.disk.remove(join(vm.stateDir, RUN_RECORD));
   return true;
 }
 

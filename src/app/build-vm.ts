@@ -6,8 +6,6 @@
  * and its log back, and destroys the VM through libvirt — on success and on
  * failure, unless keeprunning (keep) or rescue (keep on failure) says not to.
  */
-import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { RUN_RECORD, type RunRecord } from '../core/vm-run.js';
 import { join } from 'node:path';
 import type { BootTestResult } from '../core/boot-test.js';
@@ -159,19 +157,12 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
       if (recorded) await writeRunRecord(deps, vm, project.root, true);
       if (fate === 'keep') deps.out.info(`The build VM ${vm.domain} was kept (${why}). Inspect it with: tails-build vm ssh; remove it with: tails-build vm destroy`);
     });
-    await mkdir(artifactsDir, { recursive: true });
-    const logStream = createWriteStream(log, { flags: 'w' });
-    // A full or vanished artifacts filesystem must fail the build, not kill the process before the cleanups run.
-    let logError: Error | undefined;
-    logStream.on('error', (error) => {
-      logError ??= error;
-    });
-    cleanup.push('close the build log', () => new Promise<void>((resolve) => {
-      if (logStream.destroyed) resolve();
-      else logStream.end(resolve);
-    }));
+    await deps.disk.mkdirp(artifactsDir);
+    // A full or vanished artifacts filesystem fails the build (below), never kills the process before the cleanups run.
+    const logFile = deps.disk.openLog(log);
+    cleanup.push('close the build log', () => logFile.close());
     const writeLog = (line: string): void => {
-      logStream.write(`${line}\n`);
+      logFile.write(`${line}\n`);
     };
 
     let ssh: GuestCommand | undefined;
@@ -201,7 +192,7 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
           doneTitle: (s) => `Started the build VM from ${plan.basebox.name} (checkout over 9p, ${s.cache?.volume === null || s.cache === undefined ? 'no cache disk' : `cache disk ${s.cache.volume}`})`,
           run: async (s, report) => {
             s.reused = (await deps.domains.state(vm.domain)) === 'running';
-            const running = s.reused ? await readRunningSettings(vm) : undefined;
+            const running = s.reused ? await readRunningSettings(deps, vm) : undefined;
             if (s.reused) {
               if (running?.box !== undefined && running.box !== plan.basebox.name) {
                 notOurs = true;
@@ -224,7 +215,7 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
             s.cache = { volume: disk.volume, disk: disk.volume === null ? null : disk.index + 1, of: disk.of, ...(disk.why === undefined ? {} : { why: disk.why }) };
             report(disk.volume === null ? `no cache disk: ${disk.why ?? ''}` : `cache disk ${disk.volume} (${String(disk.index + 1)} of ${String(disk.of)})`);
             deps.out.event({ event: 'cache', volume: disk.volume, disk: s.cache.disk, of: disk.of, ...(disk.why === undefined ? {} : { why: disk.why }) });
-            await mkdir(vm.stateDir, { recursive: true });
+            await deps.disk.mkdirp(vm.stateDir);
             // Whose VM this is while the build runs: a run killed outright leaves it for tails-build vm prune.
             await writeRunRecord(deps, vm, project.root, false);
             recorded = true;
@@ -242,7 +233,7 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
               cacheDisk: s.cacheDisk,
               cacheVolume: disk.volume ?? request.cacheVolume ?? CACHE_VOLUME,
             });
-            await writeFile(join(vm.stateDir, 'settings.json'), `${JSON.stringify(settings, null, 2)}\n`);
+            await deps.disk.writeText(join(vm.stateDir, 'settings.json'), `${JSON.stringify(settings, null, 2)}\n`);
             if (s.reused) {
               report(`reusing the running VM ${vm.domain} (keeprunning)`);
               return;
@@ -263,7 +254,7 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
             const quiet = { ...deps, out: { ...deps.out, info: (m: string) => { writeLog(`[snapshots] ${m}`); } } };
             const guests = await serveSnapshotsOverSsh(quiet, { project, store: request.store, cacheRoot: request.cacheRoot });
             cleanup.push('stop serving snapshots to the VM', () => guests.close());
-            const script = await readFile(join(request.toolRoot, 'vagrant/provision/setup-build-vm.sh'), 'utf8');
+            const script = await toolScript(deps, request.toolRoot, 'vagrant/provision/setup-build-vm.sh');
             const env = provisionEnv({
               record,
               snapshotHost: new URL(project.snapshots.guestBaseUrl).hostname,
@@ -294,7 +285,7 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
           id: 'build',
           title: `Build ${record.ref} at ${record.commit.slice(0, 12)} from a fresh clone`,
           run: async (s, report) => {
-            const script = await readFile(join(request.toolRoot, 'vagrant/provision/run-build.sh'), 'utf8');
+            const script = await toolScript(deps, request.toolRoot, 'vagrant/provision/run-build.sh');
             if (ssh === undefined) throw new Error('the VM was not provisioned');
             if (s.serials === undefined) throw new Error('the serials were not resolved');
             const env = buildEnv({
@@ -359,6 +350,7 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
       state,
       { ...progressOptions(request.progress, (text) => { deps.out.line(text); }, request.renderStream, () => deps.clock.now(), deps.out.progress), ...(request.onStep === undefined ? {} : { onStep: request.onStep }) },
     );
+    const logError = logFile.error();
     if (logError !== undefined) {
       throw new UserError('build-log-unwritable', `Writing the build log ${log} failed: ${logError.message}.`, {
         kind: 'external',
@@ -371,8 +363,8 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
     const files: ArtifactFile[] = [];
     for (const name of state.artifacts.filter((a) => !HOST_FILES.includes(a))) {
       const path = join(artifactsDir, name);
-      const info = await stat(path);
-      if (info.isFile()) files.push({ name, bytes: info.size, sha256: await deps.disk.sha256File(path) });
+      const info = await deps.disk.stat(path);
+      if (info?.kind === 'file') files.push({ name, bytes: info.bytes, sha256: await deps.disk.sha256File(path) });
     }
     const bootFailed = state.bootTest !== undefined && !state.bootTest.ok;
     const cacheUse: CacheUse = state.cache ?? { volume: null, disk: null, of: request.cacheDisks ?? CACHE_DISKS_DEFAULT, why: 'the VM did not start' };
@@ -395,7 +387,7 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
       artifacts: files,
       log: BUILD_LOG,
     };
-    await writeFile(join(artifactsDir, BUILD_REPORT), `${JSON.stringify(report, null, 2)}\n`);
+    await deps.disk.writeText(join(artifactsDir, BUILD_REPORT), `${JSON.stringify(report, null, 2)}\n`);
     await excludeFromGit(deps, project.root, artifactsDir, [...HOST_FILES, ...state.artifacts]);
     return {
       ok: exitCode === 0 && !bootFailed,
@@ -418,21 +410,28 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
   });
 }
 
-async function writeRunRecord(deps: Pick<Deps, 'host' | 'clock'>, vm: VmIdentity, checkout: string, kept: boolean): Promise<void> {
+async function writeRunRecord(deps: Pick<Deps, 'host' | 'clock' | 'disk'>, vm: VmIdentity, checkout: string, kept: boolean): Promise<void> {
   const pid = deps.host.pid();
   const record: RunRecord = { pid, processStart: deps.host.processStart(pid), startedAt: deps.clock.now().toISOString(), domain: vm.domain, rootVolume: vm.rootVolume, checkout, kept };
-  await writeFile(join(vm.stateDir, RUN_RECORD), `${JSON.stringify(record, null, 2)}\n`);
+  await deps.disk.writeText(join(vm.stateDir, RUN_RECORD), `${JSON.stringify(record, null, 2)}\n`);
 }
 
 /** The box a running VM was started from and the cache volume it has attached (null: none), as its settings file recorded them. */
-async function readRunningSettings(vm: VmIdentity): Promise<{ box?: string; cacheVolume?: string | null } | undefined> {
+async function readRunningSettings(deps: Pick<Deps, 'disk'>, vm: VmIdentity): Promise<{ box?: string; cacheVolume?: string | null } | undefined> {
   try {
-    const settings = JSON.parse(await readFile(join(vm.stateDir, 'settings.json'), 'utf8')) as { box?: unknown; cacheDisk?: { volume?: unknown } | null };
+    const settings = JSON.parse((await deps.disk.readText(join(vm.stateDir, 'settings.json'))) ?? '') as { box?: unknown; cacheDisk?: { volume?: unknown } | null };
     const cache = settings.cacheDisk === null ? null : typeof settings.cacheDisk?.volume === 'string' ? settings.cacheDisk.volume : undefined;
     return { ...(typeof settings.box === 'string' ? { box: settings.box } : {}), ...(cache === undefined ? {} : { cacheVolume: cache }) };
   } catch {
     return undefined;
   }
+}
+
+/** One of the tool's own guest scripts (vagrant/provision/…). */
+export async function toolScript(deps: Pick<Deps, 'disk'>, toolRoot: string, path: string): Promise<string> {
+  const text = await deps.disk.readText(join(toolRoot, path));
+  if (text === undefined) throw new Error(`${join(toolRoot, path)} is missing from the tool's own files`);
+  return text;
 }
 
 function lastLines(text: string, n = 5): string {

@@ -5,7 +5,6 @@
  * host's loopback, and the host namespace must get no private address. Without
  * one (a laptop), it listens on vagrant-libvirt's management gateway.
  */
-import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { command, inNetns } from '../core/command.js';
 import { GUEST_SNAPSHOT_BASE_URL, type ProjectConfig } from '../core/project.js';
@@ -51,16 +50,16 @@ export interface SnapshotForward {
  * running at once never compete for a port, no relay process runs, and the
  * guest URL stays the same for every build (it ends up in the artifacts).
  */
-export async function serveSnapshotsOverSsh(deps: Pick<Deps, 'out' | 'snapshotIo'>, request: Omit<GuestSnapshotsRequest, 'netns' | 'self'>): Promise<SnapshotForward> {
+export async function serveSnapshotsOverSsh(deps: Pick<Deps, 'out' | 'snapshotIo' | 'disk'>, request: Omit<GuestSnapshotsRequest, 'netns' | 'self'>): Promise<SnapshotForward> {
   const withProject = request.project === undefined ? {} : { project: request.project };
   const socket = join(request.cacheRoot, 'run', `snapshots-${String(process.pid)}-${String(Date.now())}.sock`);
-  await mkdir(dirname(socket), { recursive: true });
+  await deps.disk.mkdirp(dirname(socket));
   const server = await startSnapshotServer(deps, { store: request.store, ...withProject, unixSocket: socket });
   return { port: guestPort(request.project), socket, close: () => server.close() };
 }
 
 /** For `tails-build snapshots serve`: guests of a whole network reach the server on the guest port. */
-export async function serveSnapshotsToGuests(deps: Pick<Deps, 'out' | 'snapshotIo' | 'runner'>, request: GuestSnapshotsRequest): Promise<GuestSnapshots> {
+export async function serveSnapshotsToGuests(deps: Pick<Deps, 'out' | 'snapshotIo' | 'runner' | 'disk'>, request: GuestSnapshotsRequest): Promise<GuestSnapshots> {
   const withProject = request.project === undefined ? {} : { project: request.project };
   const port = guestPort(request.project);
   if (request.netns === undefined) {
@@ -68,7 +67,7 @@ export async function serveSnapshotsToGuests(deps: Pick<Deps, 'out' | 'snapshotI
     return { guestUrl: server.url, close: () => server.close() };
   }
   const socket = join(request.cacheRoot, 'run', `snapshots-${String(process.pid)}-${String(Date.now())}.sock`);
-  await mkdir(dirname(socket), { recursive: true });
+  await deps.disk.mkdirp(dirname(socket));
   const server = await startSnapshotServer(deps, { store: request.store, ...withProject, unixSocket: socket });
   try {
     const relay = await deps.runner.start(

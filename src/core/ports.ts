@@ -130,7 +130,18 @@ export interface FileInfo {
  * read or write goes through it — text files, trees, disk images, hashes.
  * Its read-only part, ProjectFiles, is `deps.files`.
  */
+/** A file written piece by piece as a build runs (the build log): a write never throws, the first error is kept. */
+export interface LogFile {
+  write(text: string): void;
+  /** Flushes and closes; resolves even after an error. */
+  close(): Promise<void>;
+  /** The first write error (a full or vanished filesystem), if any. */
+  error(): Error | undefined;
+}
+
 export interface DiskFiles extends ProjectFiles {
+  /** Creates (or empties) `path` for writing piece by piece. */
+  openLog(path: string): LogFile;
   /** Writes `text` to `path`, replacing what was there. */
   writeText(path: string, text: string): Promise<void>;
   /** Appends `text` to `path`, creating the file when it does not exist. */

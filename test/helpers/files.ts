@@ -58,6 +58,17 @@ export function memoryFiles(initial: Readonly<Record<string, string>> = {}): Mem
       parentMustExist('appendText', path);
       texts.set(path, (texts.get(path) ?? '') + text);
     },
+    openLog: (path) => {
+      parentMustExist('openLog', path);
+      texts.set(path, '');
+      return {
+        write: (text: string) => {
+          texts.set(path, (texts.get(path) ?? '') + text);
+        },
+        close: async () => undefined,
+        error: () => undefined,
+      };
+    },
     mkdirp: async (path) => {
       mkdirp(path);
     },
