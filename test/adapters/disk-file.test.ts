@@ -1,6 +1,6 @@
 /** The files port's adapter on a real temp dir: text files, directories, stat, remove, rename, copy, hashes. */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { diskFiles } from '../../src/adapters/disk-file.js';
@@ -26,10 +26,11 @@ describe('diskFiles', () => {
     assert.deepEqual(await diskFiles.listDirectories(join(root, 'a')), ['b']);
   });
 
-  it('says what is at a path: file (with its size), directory, other, or nothing', async () => {
+  it('says what is at a path: file (with its size, mode and owner), directory, other, or nothing', async () => {
     const file = join(root, 'sized');
     await diskFiles.writeText(file, 'héllo');
-    assert.deepEqual(await diskFiles.stat(file), { kind: 'file', bytes: 6 });
+    chmodSync(file, 0o640);
+    assert.deepEqual(await diskFiles.stat(file), { kind: 'file', bytes: 6, mode: 0o640, uid: process.getuid?.(), gid: process.getgid?.() });
     assert.equal((await diskFiles.stat(root))?.kind, 'directory');
     assert.equal(await diskFiles.stat(join(root, 'nothing')), undefined);
     assert.equal(await diskFiles.stat(join(file, 'below-a-file')), undefined);
@@ -48,5 +49,23 @@ describe('diskFiles', () => {
     await diskFiles.remove(tree);
     await diskFiles.remove(tree);
     assert.equal(await diskFiles.stat(tree), undefined);
+  });
+});
+
+describe('diskFiles.openLog', () => {
+  it('writes piece by piece; a write to a file that cannot be written keeps the error instead of throwing', async () => {
+    const root = makeTempDir('tb-log-');
+    const log = diskFiles.openLog(join(root, 'build.log'));
+    log.write('one\n');
+    log.write('two\n');
+    await log.close();
+    assert.equal(log.error(), undefined);
+    assert.equal(readFileSync(join(root, 'build.log'), 'utf8'), 'one\ntwo\n');
+    // A directory that does not exist: the open fails later, as a full disk does.
+    const broken = diskFiles.openLog(join(root, 'missing', 'build.log'));
+    broken.write('lost\n');
+    await broken.close();
+    assert.match(String(broken.error()?.message), /ENOENT/);
+    rmSync(root, { recursive: true, force: true });
   });
 });
