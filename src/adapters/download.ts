@@ -14,7 +14,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Clock } from '../core/ports.js';
 import type { DownloadOutcome, Expected, FetchedBytes } from '../core/snapshot-store.js';
-import { snapshotStoreMessages as msg } from '../core/snapshot-store-messages.js';
+import { snapshotStoreMessages as msg } from '../core/messages/index.js';
 import { isRetryableStatus, RETRY_DEFAULTS, retryDelayMs, type RetryPolicy } from '../core/retry.js';
 
 export interface DownloadOptions {

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { formatCommand } from '../core/command.js';
 import { InterruptedError, UserError } from '../core/errors.js';
 import type { Git, GitHead, LastCommit, Log } from '../core/ports.js';
-import { messages } from '../core/messages.js';
+import { messages } from '../core/messages/index.js';
 
 export interface GitOptions {
   /** Each git call is logged here (debug), as the runner logs its commands. */

@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Socket } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import type { HttpListenTarget, ListeningServer, ServedRequest, ServedResponse } from '../core/snapshot-store.js';
-import { snapshotStoreMessages as msg } from '../core/snapshot-store-messages.js';
+import { snapshotStoreMessages as msg } from '../core/messages/index.js';
 
 export async function listenHttp(
   target: HttpListenTarget,

@@ -5,7 +5,7 @@
  * injected clock, so tests run fast.
  */
 import type { Clock, Http, HttpGetOptions, HttpResponse, Log } from '../core/ports.js';
-import { snapshotMessages as msg } from '../core/snapshot-messages.js';
+import { snapshotMessages as msg } from '../core/messages/index.js';
 import { InterruptedError } from '../core/errors.js';
 import { isRetryableStatus, RETRY_DEFAULTS, retryAfterMs, retryDelayMs } from '../core/retry.js';
 

@@ -15,7 +15,7 @@ import {
   type DomainDisks,
   type LibvirtPool,
 } from '../core/box-store.js';
-import { boxStoreMessages } from '../core/box-store-messages.js';
+import { boxStoreMessages } from '../core/messages/index.js';
 import { joinErrors } from '../core/errors.js';
 import type { Runner } from '../core/ports.js';
 

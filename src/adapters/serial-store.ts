@@ -11,7 +11,7 @@ import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, unlink, writeFile 
 import { basename, dirname, join } from 'node:path';
 import { UserError } from '../core/errors.js';
 import type { SerialSet, SerialStore, SerialWrite } from '../core/serials.js';
-import { snapshotMessages as msg } from '../core/snapshot-messages.js';
+import { snapshotMessages as msg } from '../core/messages/index.js';
 import { isCode } from './project-files.js';
 
 export const SERIAL_FILE = 'serial';

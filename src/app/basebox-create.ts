@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { parsePackageList, type SnapshotSource } from '../core/basebox-build.js';
-import { messages } from '../core/messages.js';
+import { messages } from '../core/messages/index.js';
 import { isLoopbackUrl, resolveArchiveOrigin, resolveGuestBaseUrl, resolveMirrorSource, type ProjectConfig } from '../core/project.js';
 import { snapshotUrl } from '../core/snapshot-origin.js';
 import { LATEST } from '../core/serials.js';

@@ -18,7 +18,7 @@ import {
   type VagrantBoxImage,
   type VagrantBoxes,
 } from '../core/box-store.js';
-import { boxStoreMessages as msg } from '../core/box-store-messages.js';
+import { boxStoreMessages as msg } from '../core/messages/index.js';
 import type { Clock, HostLocks, Log } from '../core/ports.js';
 
 /** The lock guarding box import, pool writes and VM networks on this host. */

@@ -5,7 +5,7 @@
  * meanwhile is kept.
  */
 import { findDomainsUsing, isBoxVolumeOf, type PoolVolumeInfo } from '../core/box-store.js';
-import { boxStoreMessages as msg } from '../core/box-store-messages.js';
+import { boxStoreMessages as msg } from '../core/messages/index.js';
 import { planCleanAll, planCleanOld, readBoxDate, type RetentionPlan } from '../core/basebox-retention.js';
 import { LIBVIRT_LOCK, type BoxStoreDeps } from './basebox-import.js';
 

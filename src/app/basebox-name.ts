@@ -1,7 +1,7 @@
 /** Observe the box definition dir in git and name the builder box from it. */
 import { join } from 'node:path';
 import { computeBaseboxName, type BaseboxIdentity } from '../core/basebox.js';
-import { messages } from '../core/messages.js';
+import { messages } from '../core/messages/index.js';
 import type { ProjectConfig } from '../core/project.js';
 import type { Deps } from './deps.js';
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { VmIdentity } from '../core/build-vm.js';
 import { command } from '../core/command.js';
 import { firstDenied, parseGetfacl, pathChain, type AccessAcl, type PathEntry, type Principal } from '../core/file-access.js';
-import { doctorMessages } from '../core/doctor-messages.js';
+import { doctorMessages } from '../core/messages/index.js';
 import { UserError } from '../core/errors.js';
 import { DEFAULT_BUILD_COMMAND, DEFAULT_BUILD_SCRIPT } from '../core/project.js';
 import { destroyVm } from './build-vm-access.js';

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { resolveBuildOptions, type OptionToken } from '../core/build-options.js';
 import { computeBuildRef, type CiFacts } from '../core/git-ref.js';
 import { planIsoBuild, type IsoBuildPlan } from '../core/iso-plan.js';
-import { messages } from '../core/messages.js';
+import { messages } from '../core/messages/index.js';
 import { resolveArchiveOrigin, type ProjectConfig } from '../core/project.js';
 import { isSerial, parseSerialsJson } from '../core/serials.js';
 import { UsageError } from '../core/errors.js';

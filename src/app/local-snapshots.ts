@@ -4,7 +4,7 @@
  * tools that look things up (get-latest, freeze, prepare-build, check-expiry) —
  * serve it themselves for their duration, unless a server already answers there.
  */
-import { messages } from '../core/messages.js';
+import { messages } from '../core/messages/index.js';
 import { isLoopbackUrl, type ProjectConfig } from '../core/project.js';
 import type { CleanupStack } from './cleanup.js';
 import type { Deps } from './deps.js';

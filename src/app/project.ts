@@ -1,7 +1,7 @@
 /** Observe the project checkout and resolve its configuration. */
 import { join, resolve } from 'node:path';
 import { CONFIG_FILE, resolveProjectConfig, TAILS_BOX_DEFINITION_DIR, TAILS_SETTINGS_FILE, type ProjectConfig } from '../core/project.js';
-import { messages } from '../core/messages.js';
+import { messages } from '../core/messages/index.js';
 import type { Deps } from './deps.js';
 
 export interface ProjectLocation {

@@ -6,7 +6,7 @@ import type { HttpResponse } from '../core/ports.js';
 import type { ProjectConfig, SerialSetName } from '../core/project.js';
 import { assessExpiry, field, parseReleaseFile } from '../core/release-file.js';
 import { FREEZE_EXCEPTION, LATEST } from '../core/serials.js';
-import { snapshotMessages as msg } from '../core/snapshot-messages.js';
+import { snapshotMessages as msg } from '../core/messages/index.js';
 import { fetchReleaseFile, readSerialSet, type NetDeps, type NetworkRequest, type ReadDeps } from './snapshots.js';
 
 export interface ExpiryEntry {

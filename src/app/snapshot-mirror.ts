@@ -26,7 +26,7 @@ import {
   type AptSource,
   type StoreFiles,
 } from '../core/snapshot-store.js';
-import { snapshotStoreMessages as msg } from '../core/snapshot-store-messages.js';
+import { snapshotStoreMessages as msg } from '../core/messages/index.js';
 import type { Deps } from './deps.js';
 
 export type MirrorDeps = Pick<Deps, 'runner' | 'clock' | 'out' | 'files' | 'snapshotIo'>;

@@ -18,7 +18,7 @@ import {
   type ServedResponse,
   type StoreFiles,
 } from '../core/snapshot-store.js';
-import { snapshotStoreMessages as msg } from '../core/snapshot-store-messages.js';
+import { snapshotStoreMessages as msg } from '../core/messages/index.js';
 import type { Deps } from './deps.js';
 import { fetchIndex } from './snapshot-mirror.js';
 

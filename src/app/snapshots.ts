@@ -23,7 +23,7 @@ import {
   type SerialWrite,
 } from '../core/serials.js';
 import { parseSha256sums, renderSha256sums, SHA256SUMS } from '../core/snapshot-store.js';
-import { snapshotMessages as msg } from '../core/snapshot-messages.js';
+import { snapshotMessages as msg } from '../core/messages/index.js';
 import { latestSerialUrls, parseLatestSerial, releaseFileUrls, snapshotUrl } from '../core/snapshot-origin.js';
 import type { Deps } from './deps.js';
 

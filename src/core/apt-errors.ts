@@ -3,7 +3,7 @@
  * into messages that say what failed and what to do (rather than a 20-line
  * stderr tail).
  */
-import { messages } from './messages.js';
+import { messages } from './messages/index.js';
 import type { UserError } from './errors.js';
 
 const HASH_MISMATCH = /Failed to fetch (\S+)\s+Hash Sum mismatch/;

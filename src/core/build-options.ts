@@ -4,7 +4,7 @@
  * var, then flags; the last word wins, so flags win over the env var.
  * Patterns are anchored (Tails' were not: "xcpus=4" used to match).
  */
-import { messages } from './messages.js';
+import { messages } from './messages/index.js';
 
 export type ProxyMode = 'vmproxy' | 'extproxy' | 'vmproxy+extproxy';
 export type Compression = 'fast' | 'default';

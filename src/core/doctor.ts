@@ -5,7 +5,7 @@
  * probes is app/doctor.ts's job.
  */
 import { command, formatCommand, type Command } from './command.js';
-import { doctorMessages as m } from './doctor-messages.js';
+import { doctorMessages as m } from './messages/index.js';
 
 export const NODE_MINIMUM = '20.5.0';
 export const DEFAULT_LIBVIRT_URI = 'qemu:///system';

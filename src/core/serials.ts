@@ -5,7 +5,7 @@
  */
 import { isExists } from 'date-fns/isExists';
 import type { SerialSetName, SnapshotLayout } from './project.js';
-import { snapshotMessages as msg } from './snapshot-messages.js';
+import { snapshotMessages as msg } from './messages/index.js';
 
 export const LATEST = 'latest';
 

@@ -14,7 +14,7 @@
  */
 import { isSafeRelativePath } from './apt-index.js';
 import { compare } from './serials.js';
-import { snapshotStoreMessages as msg } from './snapshot-store-messages.js';
+import { snapshotStoreMessages as msg } from './messages/index.js';
 
 export const SHA256SUMS = 'SHA256SUMS';
 export const SERIAL_META = '.tails-build.json';

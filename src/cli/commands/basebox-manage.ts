@@ -7,7 +7,7 @@ import { cleanBaseboxes, listBaseboxes, verifyCleanSucceeded, type BaseboxEntry,
 import type { Deps } from '../../app/deps.js';
 import { loadProject } from '../../app/project.js';
 import { boxesToRemove, DEFAULT_MONTHS, REASON_TEXT } from '../../core/basebox-retention.js';
-import { boxStoreMessages as msg } from '../../core/box-store-messages.js';
+import { boxStoreMessages as msg } from '../../core/messages/index.js';
 import { BOX_STORE_ENV, depsFor, type CliContext, type GlobalOptions } from '../context.js';
 
 const DEFAULT_PREFIX = 'tails-builder';

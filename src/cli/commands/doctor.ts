@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { runDoctor } from '../../app/doctor.js';
 import { findRuns } from '../../app/vm-prune.js';
 import { DEFAULT_LIBVIRT_URI, DEFAULT_NETNS, missingRequired, planDoctorChecks, type DoctorReport } from '../../core/doctor.js';
-import { doctorMessages } from '../../core/doctor-messages.js';
+import { doctorMessages } from '../../core/messages/index.js';
 import { cacheRoot, depsFor, type CliContext } from '../context.js';
 
 export function registerDoctor(program: Command, ctx: CliContext): void {

@@ -5,7 +5,7 @@ import { loadProject } from '../../app/project.js';
 import { splitOptionString, tokensFromFlags, type BuildFlags } from '../../core/build-options.js';
 import type { IsoBuildPlan } from '../../core/iso-plan.js';
 import { UsageError } from '../../core/errors.js';
-import { messages } from '../../core/messages.js';
+import { messages } from '../../core/messages/index.js';
 import type { Output } from '../../ui/output.js';
 import { join } from 'node:path';
 import { suiteFromSteps } from '../../core/junit.js';

@@ -7,7 +7,7 @@ import { DEBIAN_KEYRING } from '../../core/basebox-build.js';
 import { startSnapshotServer } from '../../app/snapshot-server.js';
 import { UserError } from '../../core/errors.js';
 import type { ProjectConfig } from '../../core/project.js';
-import { snapshotStoreMessages as msg } from '../../core/snapshot-store-messages.js';
+import { snapshotStoreMessages as msg } from '../../core/messages/index.js';
 import { cacheRoot, depsFor, snapshotStoreDir, vmNetns, type CliContext } from '../context.js';
 import { withCleanup } from '../../app/cleanup.js';
 import { serveSnapshotsToGuests } from '../../app/guest-snapshots.js';

@@ -14,7 +14,7 @@ import {
   type SerialUpdate,
 } from '../../app/snapshots.js';
 import type { ProjectConfig, SerialSetName } from '../../core/project.js';
-import { snapshotMessages as msg } from '../../core/snapshot-messages.js';
+import { snapshotMessages as msg } from '../../core/messages/index.js';
 import type { Output } from '../../ui/output.js';
 import { registerSnapshotStore } from './snapshots-store.js';
 import { withCleanup } from '../../app/cleanup.js';

@@ -2,8 +2,8 @@
  * Every user-facing text about APT snapshot serials and fetching snapshots.
  * Each names the problem, the fact behind it and the next command.
  */
-import { NetworkError, UsageError, UserError } from './errors.js';
-import type { SerialSetName } from './project.js';
+import { NetworkError, UsageError, UserError } from '../errors.js';
+import type { SerialSetName } from '../project.js';
 
 const CMD = 'tails-build snapshots';
 

@@ -2,7 +2,7 @@
  * Texts of `tails-build doctor`: titles, install commands, details and the
  * error it ends with. Each failure names the fact and the command that fixes it.
  */
-import { UserError } from './errors.js';
+import { UserError } from '../errors.js';
 
 const APT = 'apt-get install --no-install-recommends';
 const SETUP = 'bash provision/host/bootstrap.sh setup';

@@ -1,9 +1,9 @@
 /**
  * User-facing texts for the project, git, basebox and build-option concerns.
  * Each names the problem, the fact behind it and the next command.
- * Snapshot texts live in snapshot-messages.ts, doctor texts in doctor-messages.ts.
+ * The other domains have their own files beside this one (index.ts lists them).
  */
-import { UsageError, UserError } from './errors.js';
+import { UsageError, UserError } from '../errors.js';
 
 export const messages = {
   git: {

@@ -3,8 +3,8 @@
  * `snapshots serve`, ensureSnapshots). Each names the problem, the fact
  * behind it and the next command.
  */
-import { NetworkError, UsageError, UserError } from './errors.js';
-import type { SerialSetName } from './project.js';
+import { NetworkError, UsageError, UserError } from '../errors.js';
+import type { SerialSetName } from '../project.js';
 
 const CMD = 'tails-build snapshots';
 

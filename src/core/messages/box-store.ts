@@ -2,7 +2,7 @@
  * User-facing texts for importing, listing and removing builder boxes. Each
  * names the problem, the fact behind it and the next command.
  */
-import { UsageError, UserError } from './errors.js';
+import { UsageError, UserError } from '../errors.js';
 
 export const boxStoreMessages = {
   inUse: (name: string, domains: readonly string[]) =>
