@@ -1,7 +1,7 @@
 /**
  * Host prerequisites, as data (STYLE rules 1, 2, 5): each check names its
  * probe commands and how to judge what they returned. `planDoctorChecks`
- * builds the list; `judgeCheck` turns probe results into a verdict. Running the
+ * builds the list from a table, one row a check; `judgeCheck` turns probe results into a verdict. Running the
  * probes is app/doctor.ts's job.
  */
 import { command, formatCommand, type Command } from './command.js';
@@ -22,6 +22,7 @@ export type CheckId =
   | 'mmdebstrap'
   | 'debugfs'
   | 'sfdisk'
+  | 'flock'
   | 'debian-keyring'
   | 'shellcheck'
   | 'diffoscope'
@@ -94,135 +95,61 @@ const LIBVIRT_TIMEOUT = 60_000;
 const VAGRANT_TIMEOUT = 30_000;
 const VAGRANT_ENV = { VAGRANT_CHECKPOINT_DISABLE: '1' };
 
+/** A row's probe: program, arguments, and a timeout (default 5 s) and environment where it needs them. */
+type ProbeRow = readonly [file: string, args: readonly string[], timeoutMs?: number, env?: Readonly<Record<string, string>>];
+
+/** One row of the check table: a DoctorCheck with at most one probe, judged by exit code unless it says otherwise. */
+interface CheckRow extends Omit<DoctorCheck, 'probes' | 'judge'> {
+  readonly probe?: ProbeRow;
+  readonly judge?: Judge;
+}
+
+const EXIT_ZERO: Judge = { kind: 'exit-zero' };
+
+function toCheck({ probe, judge = EXIT_ZERO, ...row }: CheckRow): DoctorCheck {
+  const probes = probe === undefined ? [] : [probeCommand(...probe)];
+  return { ...row, probes, judge };
+}
+
+function probeCommand(file: string, args: readonly string[], timeoutMs = SHORT, env?: Readonly<Record<string, string>>): Command {
+  return command(file, args, { effect: 'read', timeoutMs, ...(env === undefined ? {} : { env }) });
+}
+
+/** The checks, in the order doctor shows them. */
 export function planDoctorChecks(input: DoctorInput): readonly DoctorCheck[] {
-  const probe = (file: string, args: readonly string[], timeoutMs = SHORT, env?: Record<string, string>): Command =>
-    command(file, args, { effect: 'read', timeoutMs, ...(env === undefined ? {} : { env }) });
-  return [
+  const { libvirtUri: uri, netns } = input;
+  const vagrant = (...args: string[]): ProbeRow => ['vagrant', args, VAGRANT_TIMEOUT, VAGRANT_ENV];
+  const rows: readonly CheckRow[] = [
+    { id: 'git', title: m.title.git, required: true, probe: ['git', ['--version']], installHint: m.install.git },
+    { id: 'node', title: m.title.node, required: true, judge: { kind: 'node-version', running: input.nodeVersion, minimum: NODE_MINIMUM }, installHint: m.install.node },
+    { id: 'qemu', title: m.title.qemu, required: true, probe: ['qemu-system-x86_64', ['--version']], installHint: m.install.qemu },
+    { id: 'qemu-img', title: m.title.qemuImg, required: true, probe: ['qemu-img', ['--version']], installHint: m.install.qemuImg },
     {
-      id: 'git',
-      title: m.title.git,
-      required: true,
-      probes: [probe('git', ['--version'])],
-      judge: { kind: 'exit-zero' },
-      installHint: m.install.git,
+      id: 'libvirt', title: m.title.libvirt, required: true, probe: ['virsh', ['-c', uri, 'version'], LIBVIRT_TIMEOUT], judge: { kind: 'libvirt', uri },
+      installHint: m.install.libvirt, fixHint: m.fix.libvirtDown(uri, netns, input.user),
     },
+    { id: 'vagrant', title: m.title.vagrant, required: true, probe: vagrant('--version'), installHint: m.install.vagrant },
+    { id: 'vagrant-libvirt', title: m.title.vagrantLibvirt, required: true, probe: vagrant('plugin', 'list'), judge: { kind: 'lists', word: 'vagrant-libvirt' }, installHint: m.install.vagrantLibvirt },
+    { id: 'mmdebstrap', title: m.title.mmdebstrap, required: true, probe: ['mmdebstrap', ['--version']], installHint: m.install.mmdebstrap },
+    { id: 'debugfs', title: m.title.debugfs, required: true, probe: ['debugfs', ['-V']], installHint: m.install.debugfs },
+    { id: 'sfdisk', title: m.title.sfdisk, required: true, probe: ['sfdisk', ['--version']], installHint: m.install.sfdisk },
+    // Host locks (adapters/lock.ts) take flock(2) through util-linux's flock(1).
+    { id: 'flock', title: m.title.flock, required: true, probe: ['flock', ['--version']], installHint: m.install.flock },
     {
-      id: 'node',
-      title: m.title.node,
-      required: true,
-      probes: [],
-      judge: { kind: 'node-version', running: input.nodeVersion, minimum: NODE_MINIMUM },
-      installHint: m.install.node,
+      id: 'debian-keyring', title: m.title.debianKeyring, required: true,
+      probe: ['gpgv', ['--keyring', '/usr/share/keyrings/debian-archive-keyring.gpg', '--version']], installHint: m.install.debianKeyring,
     },
+    { id: 'shellcheck', title: m.title.shellcheck, required: false, probe: ['shellcheck', ['--version']], judge: { kind: 'exit-zero', detailLine: 'version:' }, installHint: m.install.shellcheck },
+    // tails-build verify explains a mismatch with it when it is installed.
+    { id: 'diffoscope', title: m.title.diffoscope, required: false, probe: ['diffoscope', ['--version']], installHint: m.install.diffoscope },
     {
-      id: 'qemu',
-      title: m.title.qemu,
-      required: true,
-      probes: [probe('qemu-system-x86_64', ['--version'])],
-      judge: { kind: 'exit-zero' },
-      installHint: m.install.qemu,
+      id: 'netns', title: m.title.netns(netns), required: false, probe: ['ip', ['netns', 'list']], judge: { kind: 'lists', word: netns, okDetail: m.detail.netnsOk(netns) },
+      installHint: m.install.ip, fixHint: m.fix.netnsMissing(netns),
     },
-    {
-      id: 'qemu-img',
-      title: m.title.qemuImg,
-      required: true,
-      probes: [probe('qemu-img', ['--version'])],
-      judge: { kind: 'exit-zero' },
-      installHint: m.install.qemuImg,
-    },
-    {
-      id: 'libvirt',
-      title: m.title.libvirt,
-      required: true,
-      probes: [probe('virsh', ['-c', input.libvirtUri, 'version'], LIBVIRT_TIMEOUT)],
-      judge: { kind: 'libvirt', uri: input.libvirtUri },
-      installHint: m.install.libvirt,
-      fixHint: m.fix.libvirtDown(input.libvirtUri, input.netns, input.user),
-    },
-    {
-      id: 'vagrant',
-      title: m.title.vagrant,
-      required: true,
-      probes: [probe('vagrant', ['--version'], VAGRANT_TIMEOUT, VAGRANT_ENV)],
-      judge: { kind: 'exit-zero' },
-      installHint: m.install.vagrant,
-    },
-    {
-      id: 'vagrant-libvirt',
-      title: m.title.vagrantLibvirt,
-      required: true,
-      probes: [probe('vagrant', ['plugin', 'list'], VAGRANT_TIMEOUT, VAGRANT_ENV)],
-      judge: { kind: 'lists', word: 'vagrant-libvirt' },
-      installHint: m.install.vagrantLibvirt,
-    },
-    {
-      id: 'mmdebstrap',
-      title: m.title.mmdebstrap,
-      required: true,
-      probes: [probe('mmdebstrap', ['--version'])],
-      judge: { kind: 'exit-zero' },
-      installHint: m.install.mmdebstrap,
-    },
-    {
-      id: 'debugfs',
-      title: m.title.debugfs,
-      required: true,
-      probes: [probe('debugfs', ['-V'])],
-      judge: { kind: 'exit-zero' },
-      installHint: m.install.debugfs,
-    },
-    {
-      id: 'sfdisk',
-      title: m.title.sfdisk,
-      required: true,
-      probes: [probe('sfdisk', ['--version'])],
-      judge: { kind: 'exit-zero' },
-      installHint: m.install.sfdisk,
-    },
-    {
-      id: 'debian-keyring',
-      title: m.title.debianKeyring,
-      required: true,
-      probes: [probe('gpgv', ['--keyring', '/usr/share/keyrings/debian-archive-keyring.gpg', '--version'])],
-      judge: { kind: 'exit-zero' },
-      installHint: m.install.debianKeyring,
-    },
-    {
-      id: 'shellcheck',
-      title: m.title.shellcheck,
-      required: false,
-      probes: [probe('shellcheck', ['--version'])],
-      judge: { kind: 'exit-zero', detailLine: 'version:' },
-      installHint: m.install.shellcheck,
-    },
-    {
-      // tails-build verify explains a mismatch with it when it is installed.
-      id: 'diffoscope',
-      title: m.title.diffoscope,
-      required: false,
-      probes: [probe('diffoscope', ['--version'])],
-      judge: { kind: 'exit-zero' },
-      installHint: m.install.diffoscope,
-    },
-    {
-      id: 'netns',
-      title: m.title.netns(input.netns),
-      required: false,
-      probes: [probe('ip', ['netns', 'list'])],
-      judge: { kind: 'lists', word: input.netns, okDetail: m.detail.netnsOk(input.netns) },
-      installHint: m.install.ip,
-      fixHint: m.fix.netnsMissing(input.netns),
-    },
-    {
-      id: 'kvm',
-      title: m.title.kvm,
-      required: false,
-      // Absolute: `test` is a shell builtin elsewhere, and this must not depend on PATH.
-      probes: [probe('/usr/bin/test', ['-e', '/dev/kvm'])],
-      judge: { kind: 'kvm' },
-      installHint: m.fix.kvmAbsent,
-    },
+    // Absolute: `test` is a shell builtin elsewhere, and this must not depend on PATH.
+    { id: 'kvm', title: m.title.kvm, required: false, probe: ['/usr/bin/test', ['-e', '/dev/kvm']], judge: { kind: 'kvm' }, installHint: m.fix.kvmAbsent },
   ];
+  return rows.map(toCheck);
 }
 
 /** Turns the results of a check's probes (in the order of `check.probes`) into its verdict. */

@@ -46,13 +46,14 @@ const HEALTHY: Record<string, Answer> = {
   'mmdebstrap --version': ok('mmdebstrap 1.3.5\n'),
   'debugfs -V': ok('debugfs 1.47.0 (5-Feb-2023)\n'),
   'sfdisk --version': ok('sfdisk from util-linux 2.38.1\n'),
+  'flock --version': ok('flock from util-linux 2.38.1\n'),
   'gpgv --keyring /usr/share/keyrings/debian-archive-keyring.gpg --version': ok('gpgv (GnuPG) 2.2.40\n'),
   'shellcheck --version': ok('version: 0.9.0\n'),
   'diffoscope --version': ok('diffoscope 236\n'),
   'ip netns list': ok('tbns (id: 0)\n'),
   '/usr/bin/test -e /dev/kvm': { stdout: '', stderr: '', exitCode: 1 },
 };
-const ALL = ['git', 'qemu-system-x86_64', 'qemu-img', 'virsh', 'vagrant', 'mmdebstrap', 'debugfs', 'sfdisk', 'gpgv', 'shellcheck', 'diffoscope', 'ip', '/usr/bin/test'];
+const ALL = ['git', 'qemu-system-x86_64', 'qemu-img', 'virsh', 'vagrant', 'mmdebstrap', 'debugfs', 'sfdisk', 'flock', 'gpgv', 'shellcheck', 'diffoscope', 'ip', '/usr/bin/test'];
 
 describe('runDoctor', () => {
   it('a healthy host: every required check ok, each probe run once', async () => {
@@ -84,6 +85,7 @@ describe('runDoctor', () => {
         ['mmdebstrap', 'mmdebstrap not found on PATH'],
         ['debugfs', 'debugfs not found on PATH'],
         ['sfdisk', 'sfdisk not found on PATH'],
+        ['flock', 'flock not found on PATH'],
         ['debian-keyring', 'gpgv not found on PATH'],
         ['shellcheck', 'shellcheck not found on PATH'],
         ['diffoscope', 'diffoscope not found on PATH'],

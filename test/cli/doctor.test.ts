@@ -34,7 +34,7 @@ function reportOf(stdout: string): { ok: boolean; checks: Check[] } {
   return first;
 }
 
-const REQUIRED = ['git', 'node', 'qemu', 'qemu-img', 'libvirt', 'vagrant', 'vagrant-libvirt', 'mmdebstrap', 'debugfs', 'sfdisk', 'debian-keyring'];
+const REQUIRED = ['git', 'node', 'qemu', 'qemu-img', 'libvirt', 'vagrant', 'vagrant-libvirt', 'mmdebstrap', 'debugfs', 'sfdisk', 'flock', 'debian-keyring'];
 const cwd = makeTempDir('tb-doctor-');
 after(() => { rmSync(cwd, { recursive: true, force: true }); });
 
@@ -85,7 +85,7 @@ describe('tails-build doctor (real host)', () => {
       ] as const) {
         assert.match(r.stdout, new RegExp(`^missing +${title} .*\\n +fix: apt-get install --no-install-recommends ${pkg}$`, 'm'), r.stdout);
       }
-      assert.match(r.stderr, /required host prerequisite\(s\) missing: qemu-system-x86_64, qemu-img, libvirt daemon, vagrant, vagrant-libvirt plugin, mmdebstrap, debugfs and mkfs\.ext4 \(box image\), sfdisk \(box image\), gpgv \+ Debian archive keyring \(snapshot signatures\)\./);
+      assert.match(r.stderr, /required host prerequisite\(s\) missing: qemu-system-x86_64, qemu-img, libvirt daemon, vagrant, vagrant-libvirt plugin, mmdebstrap, debugfs and mkfs\.ext4 \(box image\), sfdisk \(box image\), flock \(host locks\), gpgv \+ Debian archive keyring \(snapshot signatures\)\./);
       assert.match(r.stderr, /hint: .*bootstrap\.sh setup/);
 
       const j = await runTailsBuild(['doctor', '--json'], { cwd, env: { PATH: bin } });

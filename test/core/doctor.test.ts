@@ -38,6 +38,7 @@ describe('planDoctorChecks', () => {
         ['mmdebstrap', true],
         ['debugfs', true],
         ['sfdisk', true],
+        ['flock', true],
         ['debian-keyring', true],
         ['shellcheck', false],
         ['diffoscope', false],
@@ -72,6 +73,12 @@ describe('planDoctorChecks', () => {
     assert.equal(check('netns', { ...INPUT, netns: 'ci7' }).title, 'netns ci7');
     const kvm = check('kvm').probes[0]!;
     assert.deepEqual([kvm.file, ...kvm.args], ['/usr/bin/test', '-e', '/dev/kvm']);
+  });
+
+  it('probes util-linux flock, which the host locks run', () => {
+    const flock = check('flock').probes[0]!;
+    assert.deepEqual([flock.file, ...flock.args], ['flock', '--version']);
+    assert.equal(check('flock').required, true);
   });
 
   it('the node check runs nothing: it judges the running node', () => {
@@ -113,6 +120,14 @@ describe('judgeCheck', () => {
       ok: false,
       detail: /exited with code 127: qemu-img: error while loading shared libraries/,
       hint: 'apt-get install --no-install-recommends qemu-utils',
+    },
+    {
+      name: 'flock missing names util-linux',
+      id: 'flock',
+      results: [{ kind: 'not-found' }],
+      ok: false,
+      detail: 'flock not found on PATH',
+      hint: 'apt-get install --no-install-recommends util-linux',
     },
     {
       name: 'mmdebstrap timed out',
