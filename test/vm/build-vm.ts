@@ -279,12 +279,15 @@ export function describeBuildVm(fixture: () => BuildVmFixture): void {
           assert.doesNotMatch(r.out.stderr, /EADDRINUSE|waiting for a cache disk/);
           assertEventStream(r.out.stdout, 0);
           // Which disk it got, in an event and in the result.
-          const cache = r.out.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { event: string; volume?: string | null; disk?: number; of?: number }).find((e) => e.event === 'cache');
+          const events = r.out.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { event: string; id?: string; status?: string; title?: string; volume?: string | null; disk?: number; of?: number });
+          const cache = events.find((e) => e.event === 'cache');
           if (cache === undefined) throw new assert.AssertionError({ message: `no cache event:\n${r.out.stdout}` });
           const result = resultOf(r.out.stdout) as BuildResult;
           assert.equal(cache.of, 2);
           assert.equal(result.cache.volume, cache.volume);
-          assert.match(r.out.stderr, new RegExp(`Started the build VM from .*cache disk ${String(cache.volume).replaceAll('.', '\\.')}`));
+          // The step's title, once done, names the disk.
+          const up = events.find((e) => e.event === 'step' && e.id === 'vm-up' && e.status === 'done');
+          assert.match(String(up?.title), new RegExp(`Started the build VM from .*cache disk ${String(cache.volume).replaceAll('.', '\\.')}`));
           return { volume: String(cache.volume), log: readFileSync(result.log, 'utf8') };
         });
       };
