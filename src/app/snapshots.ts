@@ -3,11 +3,11 @@
  * plan (core/serials.ts), apply (the serial store, all or nothing).
  */
 import { join, relative } from 'node:path';
+import { compare } from '../core/compare.js';
 import type { HttpResponse } from '../core/ports.js';
 import { resolveArchiveOrigin, type ProjectConfig, type SerialSetName, type SnapshotLayout } from '../core/project.js';
 import {
   changedEntries,
-  compare,
   LATEST,
   planFreeze,
   planFreezeLookups,

@@ -4,6 +4,7 @@
  * file or the network: app/snapshots.ts observes, these functions decide.
  */
 import { isExists } from 'date-fns/isExists';
+import { compare } from './compare.js';
 import type { SerialSetName, SnapshotLayout } from './project.js';
 import { snapshotMessages as msg } from './snapshot-messages.js';
 
@@ -275,11 +276,6 @@ export function parseSerialsJson(
 /** The entries of plans whose value changes. */
 export function changedEntries(plans: readonly SerialPlan[]): readonly SerialChange[] {
   return plans.flatMap((p) => p.entries.filter((e) => e.from !== e.to));
-}
-
-/** Byte-wise comparison, so orders do not depend on the locale. */
-export function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**
