@@ -10,7 +10,8 @@ import type { Dirent } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { UserError } from '../core/errors.js';
-import type { SerialSet, SerialStore, SerialWrite } from '../core/serials.js';
+import type { SerialStore, SerialWrite } from '../core/ports.js';
+import type { SerialSet } from '../core/serials.js';
 import { snapshotMessages as msg } from '../core/snapshot-messages.js';
 import { isCode } from './project-files.js';
 

@@ -4,7 +4,7 @@
  */
 import { join, relative } from 'node:path';
 import { compare } from '../core/compare.js';
-import type { HttpResponse } from '../core/ports.js';
+import type { HttpResponse, SerialStore, SerialWrite } from '../core/ports.js';
 import { resolveArchiveOrigin, type ProjectConfig, type SerialSetName, type SnapshotLayout } from '../core/project.js';
 import {
   changedEntries,
@@ -19,8 +19,6 @@ import {
   type SerialChange,
   type SerialPlan,
   type SerialSet,
-  type SerialStore,
-  type SerialWrite,
 } from '../core/serials.js';
 import { parseSha256sums, renderSha256sums, SHA256SUMS } from '../core/snapshot-store.js';
 import { snapshotMessages as msg } from '../core/snapshot-messages.js';

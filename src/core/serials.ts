@@ -37,33 +37,6 @@ export interface SerialPlan {
   readonly notes: readonly string[];
 }
 
-/**
- * Writes serial files. Implemented by adapters/serial-store.ts. (Reading goes
- * through the ProjectFiles port, so readers need nothing more than Deps.)
- */
-export interface SerialStore {
-  /** Writes every change or none (dirs absolute). */
-  write(changes: readonly SerialWrite[]): Promise<void>;
-  /**
-   * Replaces `dir` with a fresh tree holding exactly `serials` (all or nothing),
-   * plus `<archive>/SHA256SUMS` for the archives `sha256sums` names.
-   */
-  replaceSet(dir: string, serials: SerialSet, sha256sums?: Readonly<Record<string, string>>): Promise<void>;
-}
-
-export interface SerialWrite {
-  /** Absolute serial dir (`…/APT_snapshots.d`). */
-  readonly dir: string;
-  readonly archive: string;
-  readonly value: string;
-  /**
-   * The snapshot's identity next to the serial (`<archive>/SHA256SUMS`, the
-   * sha256 of each suite's InRelease): text to write, null to remove a stale
-   * one, undefined to leave it alone.
-   */
-  readonly sha256sums?: string | null;
-}
-
 const PATTERNS: Record<SnapshotLayout, RegExp> = {
   tails: /^(\d{4})(\d{2})(\d{2})\d{2}$/,
   debian: /^(\d{4})(\d{2})(\d{2})T([01]\d|2[0-3])[0-5]\d[0-5]\dZ$/,
