@@ -1,6 +1,6 @@
 /**
  * Writes serial files on disk: `<dir>/<archive>/serial`, one line. (Reads go
- * through the ProjectFiles port: see app/snapshots.ts.) Writes are all or
+ * through the ProjectFiles port: see app/serial-sets.ts.) Writes are all or
  * nothing: everything is checked first, each new file is written next to its
  * target and renamed over it, and if a rename fails the files already
  * replaced are put back.

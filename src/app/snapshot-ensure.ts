@@ -12,7 +12,7 @@ import { LATEST } from '../core/serials.js';
 import { parseSha256sums, SHA256SUMS, storePaths, type AptSource, type StoreFiles } from '../core/snapshot-store.js';
 import { snapshotStoreMessages as msg } from '../core/snapshot-store-messages.js';
 import { captureSerial, fetchVerifiedInRelease, mirrorSourceFor, updateTrace, type MirrorDeps } from './snapshot-mirror.js';
-import { readSerialSet } from './snapshots.js';
+import { readSerialSet } from './serial-sets.js';
 
 export interface EnsureOptions {
   readonly set: SerialSetName;

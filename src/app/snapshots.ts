@@ -1,11 +1,11 @@
 /**
- * APT snapshot serial use cases: observe (serial files, the snapshot server),
- * plan (core/serials.ts), apply (the serial store, all or nothing).
+ * APT snapshot serial use cases that change serials, freeze and thaw: observe
+ * (app/serial-sets.ts, app/snapshot-queries.ts), plan (core/serials.ts), apply
+ * (the serial store, all or nothing).
  */
 import { join, relative } from 'node:path';
-import { compare } from '../core/compare.js';
-import type { HttpResponse, SerialStore, SerialWrite } from '../core/ports.js';
-import { resolveArchiveOrigin, type ProjectConfig, type SerialSetName, type SnapshotLayout } from '../core/project.js';
+import type { SerialStore, SerialWrite } from '../core/ports.js';
+import type { ProjectConfig, SerialSetName } from '../core/project.js';
 import {
   changedEntries,
   LATEST,
@@ -13,165 +13,18 @@ import {
   planFreezeLookups,
   planThaw,
   selectArchivesAcross,
-  validateSerialSet,
   type FreezeRequest,
-  type RawSerial,
   type SerialChange,
   type SerialPlan,
-  type SerialSet,
 } from '../core/serials.js';
-import { parseSha256sums, renderSha256sums, SHA256SUMS } from '../core/snapshot-store.js';
+import { SHA256SUMS } from '../core/snapshot-store.js';
 import { snapshotMessages as msg } from '../core/snapshot-messages.js';
-import { latestSerialUrls, parseLatestSerial, releaseFileUrls, snapshotUrl } from '../core/snapshot-origin.js';
 import type { Deps } from './deps.js';
+import { listArchives, readSerialSet, type ReadDeps } from './serial-sets.js';
+import { fetchSnapshotIdentity, findLatestSerial, verifySnapshotExists, type NetworkRequest } from './snapshot-queries.js';
 
-export type { SerialSet } from '../core/serials.js';
-
-/** Both sets, validated: set → archive → numeric serial or "latest" (archives sorted). */
-export type SerialSets = Readonly<Record<SerialSetName, SerialSet>>;
-
-/** What the snapshot use cases need; reads alone need only `files`. */
+/** What the use cases that write serials need (freeze, prepare-build). */
 export type SnapshotDeps = Pick<Deps, 'files' | 'http' | 'clock' | 'out'> & { readonly serialStore: SerialStore };
-
-export type ReadDeps = Pick<Deps, 'files'>;
-export type NetDeps = Pick<Deps, 'http' | 'clock'>;
-
-const SERIAL_FILE = 'serial';
-
-// ---------------------------------------------------------------------------
-// Reading
-
-/**
- * Reads and validates both serial sets of the project. Throws UserError when a
- * set's directory is missing or a serial file is missing or malformed.
- */
-export async function readSerialSets(deps: ReadDeps, project: ProjectConfig): Promise<SerialSets> {
-  return { builder: await readSerialSet(deps, project, 'builder'), iso: await readSerialSet(deps, project, 'iso') };
-}
-
-/**
- * Reads and validates one set (`<root>/<serialDirs[set]>/<archive>/serial`).
- * `replacing` lists archives about to be overwritten, whose files may be
- * missing or malformed (see validateSerialSet).
- */
-export async function readSerialSet(
-  deps: ReadDeps,
-  project: ProjectConfig,
-  set: SerialSetName,
-  options: { readonly replacing?: readonly string[] } = {},
-): Promise<SerialSet> {
-  return readSerialDir(deps, project, set, join(project.root, project.serialDirs[set]), options.replacing ?? []);
-}
-
-async function readSerialDir(
-  deps: ReadDeps,
-  project: ProjectConfig,
-  set: SerialSetName,
-  dir: string,
-  replacing: readonly string[],
-): Promise<SerialSet> {
-  const raw = await readRawSerials(deps, project, set, dir);
-  return validateSerialSet({
-    set,
-    raw,
-    layoutOf: (archive) => layoutOf(project, archive),
-    fileOf: (archive) => displayPath(project, join(dir, archive, SERIAL_FILE)),
-    replacing,
-  });
-}
-
-/** The archive directories of a serial dir (dot-files such as .placeholder and plain files ignored). */
-async function listArchives(deps: ReadDeps, project: ProjectConfig, set: SerialSetName, dir: string): Promise<readonly string[]> {
-  if (!(await deps.files.isDirectory(dir))) throw msg.serialDirMissing(set, displayPath(project, dir));
-  return (await deps.files.listDirectories(dir)).filter((name) => !name.startsWith('.')).sort(compare);
-}
-
-async function readRawSerials(deps: ReadDeps, project: ProjectConfig, set: SerialSetName, dir: string): Promise<RawSerial[]> {
-  const archives = await listArchives(deps, project, set, dir);
-  const raw: RawSerial[] = [];
-  for (const archive of archives) raw.push({ archive, text: await deps.files.readText(join(dir, archive, SERIAL_FILE)) });
-  return raw;
-}
-
-// ---------------------------------------------------------------------------
-// cat, cat-json
-
-export interface CatRequest {
-  readonly sets: readonly SerialSetName[];
-  /** Only these archives (each must exist in one of the sets); empty: all. */
-  readonly archives: readonly string[];
-}
-
-/** The serials of the requested sets, filtered to the requested archives. */
-export async function catSerials(deps: ReadDeps, project: ProjectConfig, request: CatRequest): Promise<Partial<Record<SerialSetName, SerialSet>>> {
-  const full = new Map<SerialSetName, SerialSet>();
-  for (const set of request.sets) full.set(set, await readSerialSet(deps, project, set));
-  const selected = selectArchivesAcross(
-    request.sets.map((set) => ({ set, archives: Object.keys(full.get(set) ?? {}) })),
-    request.archives,
-  );
-  const result: Partial<Record<SerialSetName, SerialSet>> = {};
-  for (const set of request.sets) {
-    const serials = full.get(set) ?? {};
-    result[set] = Object.fromEntries((selected.get(set) ?? []).map((a) => [a, serials[a] ?? LATEST]));
-  }
-  return result;
-}
-
-/** The serials of any `DIR/<archive>/serial` tree (e.g. prepare-build's output), validated. */
-export async function catSerialDir(deps: ReadDeps, project: ProjectConfig, dir: string): Promise<SerialSet> {
-  const set: SerialSetName = join(project.root, project.serialDirs.builder) === dir ? 'builder' : 'iso';
-  return readSerialDir(deps, project, set, dir, []);
-}
-
-// ---------------------------------------------------------------------------
-// get-latest
-
-export interface NetworkRequest {
-  /** `--base-url`: replaces every archive's base URL for this run. */
-  readonly baseUrl?: string | undefined;
-}
-
-/**
- * The latest serial of each archive on its snapshot server. Without
- * archives: every archive of both sets.
- */
-export async function getLatest(
-  deps: ReadDeps & NetDeps,
-  project: ProjectConfig,
-  request: NetworkRequest & { readonly archives: readonly string[] },
-): Promise<Readonly<Record<string, string>>> {
-  let archives = [...new Set(request.archives)];
-  if (archives.length === 0) {
-    const sets = await readSerialSets(deps, project);
-    archives = [...new Set([...Object.keys(sets.builder), ...Object.keys(sets.iso)])];
-  }
-  const result: Record<string, string> = {};
-  for (const archive of archives.sort(compare)) result[archive] = await findLatestSerial(deps, project, archive, request.baseUrl);
-  return result;
-}
-
-/** Looks up the latest serial of one archive: the Tails trace file, or snapshot.debian.org month listings. */
-export async function findLatestSerial(deps: NetDeps, project: ProjectConfig, archive: string, baseUrl?: string): Promise<string> {
-  const origin = resolveArchiveOrigin(project, archive, baseUrl);
-  const urls = latestSerialUrls(origin, archive, deps.clock.now());
-  if (origin.layout === 'tails') {
-    const url = urls[0] ?? '';
-    const res = await deps.http.get(url);
-    if (res.status !== 200) throw msg.traceNotFound(archive, url, res.status);
-    const serial = parseLatestSerial(origin, res.body);
-    if (serial === undefined) throw msg.traceUnparsable(archive, url);
-    return serial;
-  }
-  for (const url of urls) {
-    const res = await deps.http.get(url);
-    if (res.status === 404) continue;
-    if (res.status !== 200) throw msg.traceNotFound(archive, url, res.status);
-    const serial = parseLatestSerial(origin, res.body);
-    if (serial !== undefined) return serial;
-  }
-  throw msg.noSnapshotInListings(archive, urls);
-}
 
 // ---------------------------------------------------------------------------
 // freeze, thaw
@@ -217,29 +70,6 @@ export async function freeze(deps: SnapshotDeps, project: ProjectConfig, options
     identities.set(key, await fetchSnapshotIdentity(deps, project, entry.archive, entry.to, options.baseUrl));
   }
   return apply(deps, project, plans, identities);
-}
-
-/**
- * The SHA256SUMS a snapshot origin serves for a serial (the sha256 of each
- * suite's InRelease, as `tails-build snapshots serve` publishes it), or null
- * when it has none (a Tails server, snapshot.debian.org).
- */
-export async function fetchSnapshotIdentity(
-  deps: NetDeps,
-  project: ProjectConfig,
-  archive: string,
-  serial: string,
-  baseUrl?: string,
-): Promise<string | null> {
-  const origin = resolveArchiveOrigin(project, archive, baseUrl);
-  if (origin.layout !== 'tails') return null;
-  const url = `${snapshotUrl(origin, archive, serial)}${SHA256SUMS}`;
-  const res = await deps.http.get(url);
-  if (res.status === 404 || res.status === 410) return null;
-  if (res.status !== 200) throw msg.identityUnavailable(archive, serial, url, `HTTP ${res.status}`);
-  const sums = parseSha256sums(res.body);
-  if (sums === undefined) throw msg.identityUnavailable(archive, serial, url, 'it is not "<sha256>  dists/<suite>/InRelease" lines');
-  return renderSha256sums(sums);
 }
 
 /** Sets archives of the ISO set to `latest`. The builder set is refused (its serials are always numeric). */
@@ -301,47 +131,4 @@ async function apply(
   }
   await deps.serialStore.write(writes);
   return { plans, changed, notes: [...new Set(plans.flatMap((p) => p.notes))], identityFiles };
-}
-
-/** Throws unless the snapshot's InRelease, else its Release, answers 200. */
-export async function verifySnapshotExists(
-  deps: NetDeps,
-  project: ProjectConfig,
-  set: SerialSetName,
-  archive: string,
-  serial: string,
-  baseUrl?: string,
-): Promise<void> {
-  const found = await fetchReleaseFile(deps, project, archive, serial, baseUrl);
-  if (found.status !== 200) throw msg.snapshotMissing(set, archive, serial, found.urls, found.status);
-}
-
-/** GETs the snapshot's InRelease, falling back to Release; the last answer and the URLs tried. */
-export async function fetchReleaseFile(
-  deps: NetDeps,
-  project: ProjectConfig,
-  archive: string,
-  serial: string,
-  baseUrl: string | undefined,
-): Promise<HttpResponse & { readonly urls: readonly string[] }> {
-  const origin = resolveArchiveOrigin(project, archive, baseUrl);
-  const [inRelease, release] = releaseFileUrls(origin, archive, serial);
-  const first = await deps.http.get(inRelease);
-  if (first.status === 200) return { ...first, urls: [inRelease] };
-  return { ...(await deps.http.get(release)), urls: [inRelease, release] };
-}
-
-// ---------------------------------------------------------------------------
-
-function layoutOf(project: ProjectConfig, archive: string): SnapshotLayout {
-  return resolveArchiveOrigin(project, archive).layout;
-}
-
-export function layoutsOf(project: ProjectConfig, serials: SerialSet): Record<string, SnapshotLayout> {
-  return Object.fromEntries(Object.keys(serials).map((a) => [a, layoutOf(project, a)]));
-}
-
-function displayPath(project: ProjectConfig, path: string): string {
-  const rel = relative(project.root, path);
-  return rel.startsWith('..') ? path : rel;
 }

@@ -1,7 +1,8 @@
 /**
  * APT snapshot serials: what a serial looks like in each origin layout, and
  * the pure planning of freeze, thaw and prepare-build. Nothing here reads a
- * file or the network: app/snapshots.ts observes, these functions decide.
+ * file or the network: app/serial-sets.ts and app/snapshot-queries.ts
+ * observe, these functions decide.
  */
 import { isExists } from 'date-fns/isExists';
 import { compare } from './compare.js';
