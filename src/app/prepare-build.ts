@@ -8,7 +8,7 @@ import { parseSerialsJson, planPrepareBuild, planPrepareBuildLookups, type Seria
 import { SHA256SUMS } from '../core/snapshot-store.js';
 import { layoutsOf, readSerialSet } from './serial-sets.js';
 import { fetchSnapshotIdentity, findLatestSerial, type NetworkRequest } from './snapshot-queries.js';
-import type { SnapshotDeps } from './snapshots.js';
+import type { SnapshotDeps } from './freeze-thaw.js';
 
 export interface PrepareBuildOptions extends NetworkRequest {
   readonly set: SerialSetName;

@@ -1,7 +1,7 @@
 /**
  * The project's APT snapshot serial sets (`APT_snapshots.d`): reading the
  * `<serialDir>/<archive>/serial` files and validating them (core/serials.ts).
- * Writes go through the serial store (the SerialStore port): app/snapshots.ts.
+ * Writes go through the serial store (the SerialStore port): app/freeze-thaw.ts.
  */
 import { join, relative } from 'node:path';
 import { compare } from '../core/compare.js';

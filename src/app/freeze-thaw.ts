@@ -1,7 +1,7 @@
 /**
- * APT snapshot serial use cases that change serials, freeze and thaw: observe
- * (app/serial-sets.ts, app/snapshot-queries.ts), plan (core/serials.ts), apply
- * (the serial store, all or nothing).
+ * Freeze and thaw, the APT snapshot serial use cases that change serials:
+ * observe (app/serial-sets.ts, app/snapshot-queries.ts), plan (core/serials.ts),
+ * apply (the serial store, all or nothing).
  */
 import { join, relative } from 'node:path';
 import type { SerialStore, SerialWrite } from '../core/ports.js';
