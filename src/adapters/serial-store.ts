@@ -1,6 +1,6 @@
 /**
  * Writes serial files on disk: `<dir>/<archive>/serial`, one line. (Reads go
- * through the ProjectFiles port: see app/snapshots.ts.) Writes are all or
+ * through the ProjectFiles port: see app/serial-sets.ts.) Writes are all or
  * nothing: everything is checked first, each new file is written next to its
  * target and renamed over it, and if a rename fails the files already
  * replaced are put back.
@@ -10,7 +10,8 @@ import type { Dirent } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { UserError } from '../core/errors.js';
-import type { SerialSet, SerialStore, SerialWrite } from '../core/serials.js';
+import type { SerialStore, SerialWrite } from '../core/ports.js';
+import type { SerialSet } from '../core/serials.js';
 import { snapshotMessages as msg } from '../core/messages/index.js';
 import { isCode } from './project-files.js';
 

@@ -18,7 +18,7 @@ import { withCleanup, type CleanupStack } from './cleanup.js';
 import type { Deps } from './deps.js';
 import { ensureSnapshots } from './snapshot-ensure.js';
 import { serveLocalSnapshotsIfNeeded } from './local-snapshots.js';
-import { readSerialSet } from './snapshots.js';
+import { readSerialSet } from './serial-sets.js';
 
 /** The builder disk's virtual size (Tails: 20G); the qcow2 only holds what is used. */
 export const BOX_DISK_BYTES = 20 * 1024 ** 3;

@@ -10,7 +10,7 @@ import type { ProjectConfig } from '../core/project.js';
 import { withCleanup } from './cleanup.js';
 import type { Deps } from './deps.js';
 import { serveLocalSnapshotsIfNeeded } from './local-snapshots.js';
-import { findLatestSerial } from './snapshots.js';
+import { findLatestSerial } from './snapshot-queries.js';
 
 /** The builder's archive that moves to the latest snapshot at every provisioning (Tails does the same). */
 export const BUILDER_SECURITY_ARCHIVE = 'debian-security';

@@ -14,14 +14,13 @@ import { createRunner } from '../adapters/runner.js';
 import { createSerialStore } from '../adapters/serial-store.js';
 import { createSnapshotIo } from '../adapters/snapshot-store.js';
 import type { LibvirtPool, VagrantBoxes } from '../core/box-store.js';
-import type { Clock, DiskFiles, Git, Host, HostLocks, Http, ProjectFiles, RelayHandle, Runner } from '../core/ports.js';
+import type { Clock, DiskFiles, Git, Host, HostLocks, Http, ProjectFiles, RelayHandle, Runner, SerialStore } from '../core/ports.js';
 import { diskFiles } from '../adapters/disk-file.js';
 import { writeBoxArchive } from '../adapters/box-archive.js';
 import { probeAccelerator } from '../adapters/accelerator.js';
 import { startRelay } from '../adapters/relay.js';
 import type { AcceleratorChoice } from '../core/accelerator.js';
 import type { BoxArchiveInput, BoxArchiveResult } from '../core/box-archive.js';
-import type { SerialStore } from '../core/serials.js';
 import type { SnapshotIo } from '../core/snapshot-store.js';
 import type { Output } from '../ui/output.js';
 

@@ -9,7 +9,7 @@ import { isSerial, parseSerialsJson } from '../core/serials.js';
 import { UsageError } from '../core/errors.js';
 import { findBaseboxName } from './basebox-name.js';
 import type { Deps } from './deps.js';
-import { readSerialSets } from './snapshots.js';
+import { readSerialSets } from './serial-sets.js';
 
 export interface IsoRequestInputs {
   /** Option words from TAILS_BUILD_OPTIONS, then from flags (flags last, so they win). */

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import type { ProjectConfig, SerialSetName } from '../core/project.js';
 import { parseSerialsJson, planPrepareBuild, planPrepareBuildLookups, type SerialSet } from '../core/serials.js';
 import { SHA256SUMS } from '../core/snapshot-store.js';
-import { fetchSnapshotIdentity, findLatestSerial, layoutsOf, readSerialSet, type NetworkRequest, type SnapshotDeps } from './snapshots.js';
+import { layoutsOf, readSerialSet } from './serial-sets.js';
+import { fetchSnapshotIdentity, findLatestSerial, type NetworkRequest } from './snapshot-queries.js';
+import type { SnapshotDeps } from './freeze-thaw.js';
 
 export interface PrepareBuildOptions extends NetworkRequest {
   readonly set: SerialSetName;

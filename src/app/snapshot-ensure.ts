@@ -7,11 +7,12 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { DEBIAN_KEYRING } from '../core/basebox-build.js';
 import type { MirrorSource, ProjectConfig, SerialSetName } from '../core/project.js';
-import { compare, LATEST } from '../core/serials.js';
+import { compare } from '../core/compare.js';
+import { LATEST } from '../core/serials.js';
 import { parseSha256sums, SHA256SUMS, storePaths, type AptSource, type StoreFiles } from '../core/snapshot-store.js';
 import { snapshotStoreMessages as msg } from '../core/messages/index.js';
 import { captureSerial, fetchVerifiedInRelease, mirrorSourceFor, updateTrace, type MirrorDeps } from './snapshot-mirror.js';
-import { readSerialSet } from './snapshots.js';
+import { readSerialSet } from './serial-sets.js';
 
 export interface EnsureOptions {
   readonly set: SerialSetName;

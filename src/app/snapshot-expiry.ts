@@ -7,7 +7,8 @@ import type { ProjectConfig, SerialSetName } from '../core/project.js';
 import { assessExpiry, field, parseReleaseFile } from '../core/release-file.js';
 import { FREEZE_EXCEPTION, LATEST } from '../core/serials.js';
 import { snapshotMessages as msg } from '../core/messages/index.js';
-import { fetchReleaseFile, readSerialSet, type NetDeps, type NetworkRequest, type ReadDeps } from './snapshots.js';
+import { readSerialSet, type ReadDeps } from './serial-sets.js';
+import { fetchReleaseFile, type NetDeps, type NetworkRequest } from './snapshot-queries.js';
 
 export interface ExpiryEntry {
   readonly set: SerialSetName;

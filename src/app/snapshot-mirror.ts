@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { byHashPath, parseReleaseIndex, selectMirrorIndices, type IndexEntry } from '../core/apt-index.js';
 import { command } from '../core/command.js';
 import { resolveMirrorSource, SERIAL_SET_NAMES, type MirrorSource, type ProjectConfig } from '../core/project.js';
-import { compare } from '../core/serials.js';
+import { compare } from '../core/compare.js';
 import {
   findHostUpstream,
   isArchiveName,

@@ -3,6 +3,7 @@
  * tests pass strict fakes that throw on anything unexpected.
  */
 import type { Command } from './command.js';
+import type { SerialSet } from './serials.js';
 
 
 /** The exit code of a command killed at its timeoutMs, as timeout(1) reports it. */
@@ -163,6 +164,33 @@ export interface DiskFiles extends ProjectFiles {
   /** Every path under `root`, relative, sorted. */
   listTree(root: string): Promise<string[]>;
   sha256File(path: string): Promise<string>;
+}
+
+/**
+ * Writes serial files. Implemented by adapters/serial-store.ts. (Reading goes
+ * through the ProjectFiles port, so readers need nothing more than Deps.)
+ */
+export interface SerialStore {
+  /** Writes every change or none (dirs absolute). */
+  write(changes: readonly SerialWrite[]): Promise<void>;
+  /**
+   * Replaces `dir` with a fresh tree holding exactly `serials` (all or nothing),
+   * plus `<archive>/SHA256SUMS` for the archives `sha256sums` names.
+   */
+  replaceSet(dir: string, serials: SerialSet, sha256sums?: Readonly<Record<string, string>>): Promise<void>;
+}
+
+export interface SerialWrite {
+  /** Absolute serial dir (`…/APT_snapshots.d`). */
+  readonly dir: string;
+  readonly archive: string;
+  readonly value: string;
+  /**
+   * The snapshot's identity next to the serial (`<archive>/SHA256SUMS`, the
+   * sha256 of each suite's InRelease): text to write, null to remove a stale
+   * one, undefined to leave it alone.
+   */
+  readonly sha256sums?: string | null;
 }
 
 /** A TCP -> unix socket relay (adapters/relay.ts). */

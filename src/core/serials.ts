@@ -1,9 +1,11 @@
 /**
  * APT snapshot serials: what a serial looks like in each origin layout, and
  * the pure planning of freeze, thaw and prepare-build. Nothing here reads a
- * file or the network: app/snapshots.ts observes, these functions decide.
+ * file or the network: app/serial-sets.ts and app/snapshot-queries.ts
+ * observe, these functions decide.
  */
 import { isExists } from 'date-fns/isExists';
+import { compare } from './compare.js';
 import type { SerialSetName, SnapshotLayout } from './project.js';
 import { snapshotMessages as msg } from './messages/index.js';
 
@@ -34,33 +36,6 @@ export interface SerialPlan {
   readonly set: SerialSetName;
   readonly entries: readonly SerialChange[];
   readonly notes: readonly string[];
-}
-
-/**
- * Writes serial files. Implemented by adapters/serial-store.ts. (Reading goes
- * through the ProjectFiles port, so readers need nothing more than Deps.)
- */
-export interface SerialStore {
-  /** Writes every change or none (dirs absolute). */
-  write(changes: readonly SerialWrite[]): Promise<void>;
-  /**
-   * Replaces `dir` with a fresh tree holding exactly `serials` (all or nothing),
-   * plus `<archive>/SHA256SUMS` for the archives `sha256sums` names.
-   */
-  replaceSet(dir: string, serials: SerialSet, sha256sums?: Readonly<Record<string, string>>): Promise<void>;
-}
-
-export interface SerialWrite {
-  /** Absolute serial dir (`…/APT_snapshots.d`). */
-  readonly dir: string;
-  readonly archive: string;
-  readonly value: string;
-  /**
-   * The snapshot's identity next to the serial (`<archive>/SHA256SUMS`, the
-   * sha256 of each suite's InRelease): text to write, null to remove a stale
-   * one, undefined to leave it alone.
-   */
-  readonly sha256sums?: string | null;
 }
 
 const PATTERNS: Record<SnapshotLayout, RegExp> = {
@@ -275,11 +250,6 @@ export function parseSerialsJson(
 /** The entries of plans whose value changes. */
 export function changedEntries(plans: readonly SerialPlan[]): readonly SerialChange[] {
   return plans.flatMap((p) => p.entries.filter((e) => e.from !== e.to));
-}
-
-/** Byte-wise comparison, so orders do not depend on the locale. */
-export function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**

@@ -13,7 +13,7 @@
  * and <archive>/<serial>/SHA256SUMS (generated from the stored InReleases).
  */
 import { isSafeRelativePath } from './apt-index.js';
-import { compare } from './serials.js';
+import { compare } from './compare.js';
 import { snapshotStoreMessages as msg } from './messages/index.js';
 
 export const SHA256SUMS = 'SHA256SUMS';

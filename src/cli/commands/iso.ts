@@ -1,50 +1,21 @@
 /** `tails-build iso`: build the ISO in a throwaway VM (for now: resolve and print the plan). */
-import { Option, type Command } from 'commander';
-import { computeIsoPlan, type IsoRequestInputs } from '../../app/iso-plan.js';
+import type { Command } from 'commander';
+import { computeIsoPlan } from '../../app/iso-plan.js';
 import { loadProject } from '../../app/project.js';
-import { splitOptionString, tokensFromFlags, type BuildFlags } from '../../core/build-options.js';
 import type { IsoBuildPlan } from '../../core/iso-plan.js';
-import { UsageError } from '../../core/errors.js';
 import { messages } from '../../core/messages/index.js';
 import type { Output } from '../../ui/output.js';
 import { join } from 'node:path';
 import { suiteFromSteps } from '../../core/junit.js';
 import { withJUnit } from '../junit.js';
 import type { StepRecord } from '../../ui/progress.js';
-import { buildInVm, type VmBuildRequest, type VmBuildResult } from '../../app/build-vm.js';
-import { boxStoreSettings, cacheDisks, cacheRoot, cacheVolume, ciEnvSet, depsFor, progressMode, snapshotStoreDir, vmNetns, type CliContext, type GlobalOptions } from '../context.js';
+import { buildInVm, type VmBuildResult } from '../../app/build-vm.js';
+import { addBuildFlags, isoInputs, vmBuildBase, type BuildCommandFlags } from '../build-flags.js';
+import { depsFor, type CliContext } from '../context.js';
 
-export interface IsoFlags extends BuildFlags {
+export interface IsoFlags extends BuildCommandFlags {
   readonly dryRun?: boolean;
   readonly artifacts?: string;
-  readonly store?: string;
-  readonly bootTest?: boolean;
-  readonly builderSecuritySerial?: string;
-  readonly junit?: string;
-}
-
-/** The flags `iso` and `verify` share: where from, and Tails' build options. */
-export function addBuildFlags(cmd: Command): Command {
-  return cmd
-    .option('--store <dir>', 'the local snapshot store the VM is served from (default: <cache>/snapshots)')
-    .option('--junit <file>', 'also write a JUnit XML report there: one testcase per step, failures with their message and hint (Jenkins: junit)')
-    .option('--builder-security-serial <serial>', "pin the builder's debian-security snapshot (default: the latest; a report's builderSecurity reproduces it)")
-    .option('--keep-running', 'keep the VM and reuse it for the next build of the same ref (keeprunning)')
-    .option('--rescue', 'keep a failed VM and its build dir for inspection (rescue)')
-    .option('--force-cleanup', 'destroy any builder VM before the build, and always after (forcecleanup)')
-    .option('--ignore-changes', 'build HEAD even though the tree has uncommitted changes (ignorechanges)')
-    .option('--offline', 'build without network: apt-cacher-ng offline mode, no time sync (offline)')
-    .option('--cpus <n>', 'VM CPUs (cpus=N; default: the host CPUs)')
-    .option('--memory <mib>', 'VM memory in MiB (memory=N; default: computed from CPUs and --ram)')
-    .option('--ram', 'build in a tmpfs inside the VM (ram, the default)')
-    .option('--no-ram', 'build on the VM disk, with far less memory (noram)')
-    .addOption(new Option('--proxy <mode>', 'APT proxy (vmproxy, extproxy, vmproxy+extproxy)').choices(['vmproxy', 'extproxy', 'vmproxy+extproxy']))
-    .option('--date-offset <days>', 'set the VM clock N days off, e.g. --date-offset=-3 (dateoffset=±N)')
-    .option('--cache-website [yes|no]', 'use the website build cache (cachewebsite[=yes|no])')
-    .option('--no-cache-website', 'do not use the website build cache')
-    .addOption(new Option('--compression <kind>', 'squashfs compression: fast (zstd) or default (release)').choices(['fast', 'default']))
-    .option('--machine-type <type>', 'QEMU machine type (machinetype=, default q35)')
-    .option('--cpu-model <model>', 'QEMU CPU model (cpumodel=; default host-passthrough on KVM, maximum on TCG)');
 }
 
 export function registerIso(program: Command, ctx: CliContext): void {
@@ -52,9 +23,8 @@ export function registerIso(program: Command, ctx: CliContext): void {
     .command('iso')
     .description('build the ISO inside a throwaway builder VM and copy the artifacts back')
     .option('-n, --dry-run', 'resolve the request and print the plan; run nothing')
-    .option('--artifacts <dir>', 'where artifacts and the build log are copied (env ARTIFACTS; default: the project root)')
-    .option('--boot-test', 'after the build, boot the ISO with QEMU (no network) and wait for the marker naming this commit; a failed boot fails the build');
-  addBuildFlags(iso)
+    .option('--artifacts <dir>', 'where artifacts and the build log are copied (env ARTIFACTS; default: the project root)');
+  addBuildFlags(iso, 'after the build, boot the ISO with QEMU (no network) and wait for the marker naming this commit; a failed boot fails the build')
     .addHelpText(
       'after',
       `
@@ -148,43 +118,6 @@ export function junitProperties(plan: IsoBuildPlan): Record<string, string> {
   return { commit: plan.request.git.commit, ref: plan.request.git.ref, box: plan.basebox.name };
 }
 
-/** What `iso` and `verify` read from flags and the environment to plan a build. */
-export function isoInputs(ctx: CliContext, flags: IsoFlags, dryRun: boolean): IsoRequestInputs {
-  return {
-    optionWords: [...splitOptionString(ctx.env.TAILS_BUILD_OPTIONS), ...tokensFromFlags(flags)],
-    httpProxy: ctx.env.http_proxy ?? ctx.env.HTTP_PROXY,
-    // Jenkins sets GIT_BRANCH/GIT_COMMIT; another CI (GitLab: see contrib/gitlab) may export them too.
-    ci: { jenkinsUrl: ctx.env.JENKINS_URL !== undefined && ctx.env.JENKINS_URL !== '' ? ctx.env.JENKINS_URL : ciEnvSet(ctx) ? 'CI' : undefined, gitBranch: ctx.env.GIT_BRANCH, gitCommit: ctx.env.GIT_COMMIT },
-    artifactsDir: flags.artifacts ?? ctx.env.ARTIFACTS,
-    cwd: ctx.cwd,
-    pinnedSerialsJson: ctx.env.APT_SNAPSHOTS_SERIALS,
-    dryRun,
-    builderSecurity: flags.builderSecuritySerial,
-    bootTest: flags.bootTest === true,
-  };
-}
-
-/** Everything a VM build needs besides the project and the plan. */
-export function vmBuildBase(ctx: CliContext, globals: GlobalOptions, flags: IsoFlags, buildCommand: string | undefined): Omit<VmBuildRequest, 'project' | 'plan'> {
-  if (buildCommand === undefined) throw messages.iso.noBuildCommand(ctx.cwd);
-  return {
-    buildCommand,
-    netns: vmNetns(ctx),
-    cacheRoot: cacheRoot(ctx),
-    store: snapshotStoreDir(ctx, flags.store),
-    toolRoot: ctx.toolRoot,
-    self: ctx.self,
-    progress: progressMode(ctx, globals),
-    renderStream: ctx.stderrStream,
-    bootTest: flags.bootTest === true,
-    cacheVolume: cacheVolume(ctx),
-    cacheDisks: cacheDisks(ctx),
-    cacheWaitMs: boxStoreSettings(ctx).lockTimeoutMs,
-    ...(flags.builderSecuritySerial === undefined ? {} : { builderSecurity: flags.builderSecuritySerial }),
-    ...cacheMinFree(ctx.env.TAILS_BUILD_CACHE_MIN_FREE_MIB),
-  };
-}
-
 export function printPlan(out: Output, plan: IsoBuildPlan): void {
   const o = plan.request.options;
   const g = plan.request.git;
@@ -208,10 +141,4 @@ export function printPlan(out: Output, plan: IsoBuildPlan): void {
   out.line('Steps:');
   for (const step of plan.steps) out.line(`  ${step.implemented ? '-' : '·'} ${step.title}${step.implemented ? '' : '  [not implemented yet]'}`);
   if (plan.dryRun) out.line('Dry run: nothing was executed.');
-}
-
-function cacheMinFree(value: string | undefined): { cacheMinFreeMiB?: number } {
-  if (value === undefined || value === '') return {};
-  if (!/^\d+$/.test(value)) throw new UsageError('bad-env', `TAILS_BUILD_CACHE_MIN_FREE_MIB=${value} is not a number of MiB.`, 'Set it to a whole number, e.g. TAILS_BUILD_CACHE_MIN_FREE_MIB=2048, or unset it (default 1024).');
-  return { cacheMinFreeMiB: Number(value) };
 }

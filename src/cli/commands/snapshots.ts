@@ -5,14 +5,9 @@
 import { Option, type Command } from 'commander';
 import { resolve } from 'node:path';
 import { loadProject } from '../../app/project.js';
-import {
-  catSerialDir,
-  catSerials,
-  freeze,
-  getLatest,
-  thaw,
-  type SerialUpdate,
-} from '../../app/snapshots.js';
+import { catSerialDir, catSerials } from '../../app/serial-sets.js';
+import { getLatest } from '../../app/snapshot-queries.js';
+import { freeze, thaw, type SerialUpdate } from '../../app/freeze-thaw.js';
 import type { ProjectConfig, SerialSetName } from '../../core/project.js';
 import { snapshotMessages as msg } from '../../core/messages/index.js';
 import type { Output } from '../../ui/output.js';

@@ -8,14 +8,15 @@ import { verify } from '../../app/verify.js';
 import { UserError } from '../../core/errors.js';
 import { parsePublishedBuild } from '../../core/verify.js';
 import type { Deps } from '../../app/deps.js';
+import { addBuildFlags, isoInputs, vmBuildBase, type BuildCommandFlags } from '../build-flags.js';
 import { depsFor, type CliContext } from '../context.js';
-import { addBuildFlags, isoInputs, junitProperties, printPlan, vmBuildBase, type IsoFlags } from './iso.js';
+import { junitProperties, printPlan } from './iso.js';
 import { withJUnit } from '../junit.js';
 import { suiteFromSteps } from '../../core/junit.js';
 import type { IsoBuildPlan } from '../../core/iso-plan.js';
 import type { StepRecord } from '../../ui/progress.js';
 
-interface VerifyFlags extends IsoFlags {
+interface VerifyFlags extends BuildCommandFlags {
   readonly against?: string;
   readonly output?: string;
 }
@@ -27,9 +28,8 @@ export function registerVerify(program: Command, ctx: CliContext): void {
     .command('verify')
     .description('prove the build is reproducible: build the same commit in two fresh VMs (the second pinned to the serials the first used) and compare every artifact')
     .option('--against <build-report.json>', 'rebuild what a published build report describes (commit, serials, box) once, and compare with its sha256s')
-    .option('--output <dir>', 'where build-1/ and build-2/ go (default: <ARTIFACTS or the project root>/verify)')
-    .option('--boot-test', 'boot-test the ISO of each build too');
-  addBuildFlags(cmd)
+    .option('--output <dir>', 'where build-1/ and build-2/ go (default: <ARTIFACTS or the project root>/verify)');
+  addBuildFlags(cmd, 'boot-test the ISO of each build too')
     .addHelpText(
       'after',
       `
