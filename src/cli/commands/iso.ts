@@ -1,7 +1,6 @@
 /** `tails-build iso`: build the ISO in a throwaway VM (for now: resolve and print the plan). */
 import { Option, type Command } from 'commander';
-import { computeIsoPlan, type IsoRequestInputs } from '../../app/iso-plan.js';
-import { loadProject } from '../../app/project.js';
+import type { IsoRequestInputs } from '../../app/iso-plan.js';
 import { splitOptionString, tokensFromFlags, type BuildFlags } from '../../core/build-options.js';
 import type { IsoBuildPlan } from '../../core/iso-plan.js';
 import { UsageError } from '../../core/errors.js';
@@ -11,7 +10,7 @@ import { join } from 'node:path';
 import { suiteFromSteps } from '../../core/junit.js';
 import { withJUnit } from '../junit.js';
 import type { StepRecord } from '../../ui/progress.js';
-import { buildInVm, type VmBuildRequest, type VmBuildResult } from '../../app/build-vm.js';
+import type { VmBuildRequest, VmBuildResult } from '../../app/build-vm.js';
 import { boxStoreSettings, cacheDisks, cacheRoot, cacheVolume, ciEnvSet, depsFor, progressMode, snapshotStoreDir, vmNetns, type CliContext, type GlobalOptions } from '../context.js';
 
 export interface IsoFlags extends BuildFlags {
@@ -95,6 +94,8 @@ Examples:
     )
     .action(async (flags: IsoFlags, cmd: Command) => {
       const dryRun = flags.dryRun === true;
+      // Loaded when the command runs (start-up, --help: none of it).
+      const [{ loadProject }, { computeIsoPlan }, { buildInVm }] = await Promise.all([import('../../app/project.js'), import('../../app/iso-plan.js'), import('../../app/build-vm.js')]);
       const { deps, globals } = depsFor(ctx, cmd, { dryRun });
       // --dry-run --json prints the plan as one document; a build streams events.
       if (!dryRun) deps.out.startEvents('iso');
