@@ -8,8 +8,8 @@ import { resolve as resolvePath } from 'node:path';
 import type { createDeps, BoxStoreSettings, Deps, Mode } from '../app/deps.js';
 import type { diskFiles } from '../adapters/disk-file.js';
 import { UsageError, UserError } from '../core/errors.js';
+import type * as BuildVm from '../core/build-vm.js';
 import type { DiskFiles } from '../core/ports.js';
-import { CACHE_DISKS_DEFAULT, CACHE_DISKS_MAX, CACHE_VOLUME } from '../core/build-vm.js';
 import { createOutput, type Output, type Writable } from '../ui/output.js';
 import type { EventStreamState } from '../ui/events.js';
 import type { ProgressExtras } from '../ui/progress.js';
@@ -48,6 +48,7 @@ interface CommandRuntime {
   readonly libvirtdNetns: typeof libvirtdNetns;
   readonly ownNetns: typeof ownNetns;
   readonly defaultLockDir: string;
+  readonly buildVm: typeof BuildVm;
 }
 
 let runtime: CommandRuntime | undefined;
@@ -55,13 +56,21 @@ let runtime: CommandRuntime | undefined;
 /** Loads the command runtime (once); the program's preAction hook awaits it. */
 export async function loadCommandRuntime(): Promise<void> {
   if (runtime !== undefined) return;
-  const [deps, disk, host, lock] = await Promise.all([
+  const [deps, disk, host, lock, buildVm] = await Promise.all([
     import('../app/deps.js'),
     import('../adapters/disk-file.js'),
     import('../adapters/host.js'),
     import('../adapters/lock.js'),
+    import('../core/build-vm.js'),
   ]);
-  runtime = { createDeps: deps.createDeps, diskFiles: disk.diskFiles, libvirtdNetns: host.libvirtdNetns, ownNetns: host.ownNetns, defaultLockDir: lock.DEFAULT_LOCK_DIR };
+  runtime = {
+    createDeps: deps.createDeps,
+    diskFiles: disk.diskFiles,
+    libvirtdNetns: host.libvirtdNetns,
+    ownNetns: host.ownNetns,
+    defaultLockDir: lock.DEFAULT_LOCK_DIR,
+    buildVm,
+  };
 }
 
 function loaded(): CommandRuntime {
@@ -244,6 +253,7 @@ function nonEmpty(value: string | undefined): string | undefined {
 
 /** How many apt-cacher-ng disks builds share, one build per disk: TAILS_BUILD_CACHE_DISKS (default CACHE_DISKS_DEFAULT). */
 export function cacheDisks(ctx: CliContext): number {
+  const { CACHE_DISKS_DEFAULT, CACHE_DISKS_MAX } = loaded().buildVm;
   const value = ctx.env.TAILS_BUILD_CACHE_DISKS;
   if (value === undefined || value === '') return CACHE_DISKS_DEFAULT;
   if (!/^[1-9]\d*$/.test(value) || Number(value) > CACHE_DISKS_MAX) {
@@ -255,7 +265,7 @@ export function cacheDisks(ctx: CliContext): number {
 /** The persistent apt-cacher-ng volume: TAILS_BUILD_CACHE_VOLUME (tests use their own), else the default. */
 export function cacheVolume(ctx: CliContext): string {
   const name = ctx.env.TAILS_BUILD_CACHE_VOLUME;
-  if (name === undefined || name === '') return CACHE_VOLUME;
+  if (name === undefined || name === '') return loaded().buildVm.CACHE_VOLUME;
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*\.qcow2$/.test(name)) {
     throw new UsageError('bad-env', `TAILS_BUILD_CACHE_VOLUME=${name} is not a volume name (letters, digits, ._- ending in .qcow2).`, 'Set it to e.g. TAILS_BUILD_CACHE_VOLUME=my-apt-cacher-ng.qcow2, or unset it.');
   }
