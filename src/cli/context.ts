@@ -37,10 +37,12 @@ export interface CliContext {
 }
 
 /**
- * What commands reach the world through (app/deps.ts and the adapters it
- * wires), loaded when a command runs, not when the program is built: `--help`
- * and usage errors load none of it. program.ts loads it in a preAction hook,
- * before any action; the functions below that need it are only called there.
+ * What commands reach the world through (app/deps.ts, the adapters it wires,
+ * core/build-vm's cache defaults), loaded when a command runs, not when the
+ * program is built: `--help` and usage errors load none of it. program.ts loads
+ * it in a preAction hook, before any action; the functions below that need it
+ * (depsFor, filesFor, vmNetns, boxStoreSettings, cacheDisks, cacheVolume) are
+ * only called from actions.
  */
 interface CommandRuntime {
   readonly createDeps: typeof createDeps;
