@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /** Entry point: the only place that reads process.* wholesale and the only exit. */
 import { fileURLToPath } from 'node:url';
-import { killAllProcessGroups } from './adapters/runner.js';
+// Not the runner: it (and what it imports) loads when a command runs.
+import { killAllProcessGroups } from './adapters/process-groups.js';
 import { runCli } from './cli/run.js';
 
 // SIGINT/SIGTERM/SIGHUP (a closed terminal, an aborted Jenkins job) abort the

@@ -16,6 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { formatCommand, type Command } from '../core/command.js';
 import { ExternalCommandError, InterruptedError } from '../core/errors.js';
 import { TIMED_OUT, type Log, type RunOptions, type RunResult, type Runner } from '../core/ports.js';
+import { killAllProcessGroups, killGroup, liveGroups } from './process-groups.js';
 
 export interface RunnerOptions {
   readonly log: Log;
@@ -34,34 +35,14 @@ const STDERR_TAIL_LINES = 20;
 /** SIGTERM first; what is still alive this much later gets SIGKILL. */
 const KILL_GRACE_MS = 5000;
 
-function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
-  if (pid === undefined) return;
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // the group is gone already
-  }
-}
 export { TIMED_OUT };
+export { killAllProcessGroups };
 
 /** execa, loaded at the first command (not at start-up: `--help` runs none). */
 let execaModule: Promise<typeof Execa> | undefined;
 function loadExeca(): Promise<typeof Execa> {
   execaModule ??= import('execa').then((m) => m.execa);
   return execaModule;
-}
-
-/** Every process group a runner of this process started and that has not exited yet. */
-const liveGroups = new Set<number>();
-
-/**
- * Kills every process group still running (a second Ctrl-C exits at once, but
- * must not leave orphans: vagrant, ssh, QEMU for the boot test, the relay).
- * execa knows only the subprocesses of one call; this sweeps all of them.
- */
-export function killAllProcessGroups(signal: NodeJS.Signals = 'SIGKILL'): number {
-  for (const pid of liveGroups) killGroup(pid, signal);
-  return liveGroups.size;
 }
 
 /**

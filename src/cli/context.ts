@@ -2,15 +2,14 @@
  * What the CLI learned from the process, once (STYLE rule 9): argv, env, cwd,
  * streams. Nothing below cli/ reads process.* directly.
  */
-import { libvirtdNetns, ownNetns } from '../adapters/host.js';
+import type { libvirtdNetns, ownNetns } from '../adapters/host.js';
 import type { Command } from 'commander';
 import { resolve as resolvePath } from 'node:path';
-import { createDeps, type BoxStoreSettings, type Deps, type Mode } from '../app/deps.js';
-import { DEFAULT_LOCK_DIR } from '../adapters/lock.js';
-import { diskFiles } from '../adapters/disk-file.js';
+import type { createDeps, BoxStoreSettings, Deps, Mode } from '../app/deps.js';
+import type { diskFiles } from '../adapters/disk-file.js';
 import { UsageError, UserError } from '../core/errors.js';
+import type * as BuildVm from '../core/build-vm.js';
 import type { DiskFiles } from '../core/ports.js';
-import { CACHE_DISKS_DEFAULT, CACHE_DISKS_MAX, CACHE_VOLUME } from '../core/build-vm.js';
 import { createOutput, type Output, type Writable } from '../ui/output.js';
 import type { EventStreamState } from '../ui/events.js';
 import type { ProgressExtras } from '../ui/progress.js';
@@ -35,6 +34,50 @@ export interface CliContext {
   readonly toolRoot: string;
   /** How to run this very CLI again (node + main script), e.g. inside a network namespace. */
   readonly self: { readonly node: string; readonly script: string };
+}
+
+/**
+ * What commands reach the world through (app/deps.ts, the adapters it wires,
+ * core/build-vm's cache defaults), loaded when a command runs, not when the
+ * program is built: `--help` and usage errors load none of it. program.ts loads
+ * it in a preAction hook, before any action; the functions below that need it
+ * (depsFor, filesFor, vmNetns, boxStoreSettings, cacheDisks, cacheVolume) are
+ * only called from actions.
+ */
+interface CommandRuntime {
+  readonly createDeps: typeof createDeps;
+  readonly diskFiles: typeof diskFiles;
+  readonly libvirtdNetns: typeof libvirtdNetns;
+  readonly ownNetns: typeof ownNetns;
+  readonly defaultLockDir: string;
+  readonly buildVm: typeof BuildVm;
+}
+
+let runtime: CommandRuntime | undefined;
+
+/** Loads the command runtime (once); the program's preAction hook awaits it. */
+export async function loadCommandRuntime(): Promise<void> {
+  if (runtime !== undefined) return;
+  const [deps, disk, host, lock, buildVm] = await Promise.all([
+    import('../app/deps.js'),
+    import('../adapters/disk-file.js'),
+    import('../adapters/host.js'),
+    import('../adapters/lock.js'),
+    import('../core/build-vm.js'),
+  ]);
+  runtime = {
+    createDeps: deps.createDeps,
+    diskFiles: disk.diskFiles,
+    libvirtdNetns: host.libvirtdNetns,
+    ownNetns: host.ownNetns,
+    defaultLockDir: lock.DEFAULT_LOCK_DIR,
+    buildVm,
+  };
+}
+
+function loaded(): CommandRuntime {
+  if (runtime === undefined) throw new Error('the command runtime is not loaded: call loadCommandRuntime() first (program.ts does, before every action)');
+  return runtime;
 }
 
 export interface GlobalOptions {
@@ -87,7 +130,7 @@ export function outputFor(ctx: CliContext, globals: GlobalOptions): Output {
 export function depsFor(ctx: CliContext, cmd: Command, extra: { dryRun?: boolean } = {}): { deps: Deps; globals: GlobalOptions } {
   const globals = globalsOf(cmd);
   const out = outputFor(ctx, globals);
-  return { deps: createDeps({ dryRun: extra.dryRun === true, env: ctx.env, http: httpTuning(ctx), boxStore: boxStoreSettings(ctx), signal: ctx.signal }, out), globals };
+  return { deps: loaded().createDeps({ dryRun: extra.dryRun === true, env: ctx.env, http: httpTuning(ctx), boxStore: boxStoreSettings(ctx), signal: ctx.signal }, out), globals };
 }
 
 /**
@@ -95,7 +138,7 @@ export function depsFor(ctx: CliContext, cmd: Command, extra: { dryRun?: boolean
  * command's deps: the JUnit report, written whatever happened.
  */
 export function filesFor(_ctx: CliContext): DiskFiles {
-  return diskFiles;
+  return loaded().diskFiles;
 }
 
 /**
@@ -155,8 +198,8 @@ export function progressMode(ctx: CliContext, globals: GlobalOptions): 'json' | 
  */
 export function vmNetns(ctx: CliContext): string | undefined {
   const set = ctx.env.TAILS_BUILD_NETNS;
-  const ns = set === undefined ? libvirtdNetns() : set === '' ? undefined : set;
-  if (ns === undefined || ownNetns() === ns) return undefined;
+  const ns = set === undefined ? loaded().libvirtdNetns() : set === '' ? undefined : set;
+  if (ns === undefined || loaded().ownNetns() === ns) return undefined;
   if (ctx.uid !== undefined && ctx.uid !== 0) {
     const user = ctx.env.USER ?? ctx.env.LOGNAME ?? String(ctx.uid);
     throw new UserError('netns-needs-root', `VM networks live in the network namespace ${ns} (where libvirtd runs), and entering it takes root (ip netns exec); this runs as ${user} (uid ${String(ctx.uid)}), outside it.`, {
@@ -201,7 +244,7 @@ export function boxStoreSettings(ctx: CliContext): BoxStoreSettings {
   return {
     vagrantHome: nonEmpty(ctx.env.VAGRANT_HOME) ?? `${ctx.env.HOME ?? '/root'}/.vagrant.d`,
     libvirtUri: nonEmpty(ctx.env.LIBVIRT_DEFAULT_URI) ?? 'qemu:///system',
-    lockDir: nonEmpty(ctx.env[BOX_STORE_ENV.lockDir]) ?? DEFAULT_LOCK_DIR,
+    lockDir: nonEmpty(ctx.env[BOX_STORE_ENV.lockDir]) ?? loaded().defaultLockDir,
     lockTimeoutMs: (timeout === undefined ? 1800 : Number(timeout)) * 1000,
   };
 }
@@ -212,6 +255,7 @@ function nonEmpty(value: string | undefined): string | undefined {
 
 /** How many apt-cacher-ng disks builds share, one build per disk: TAILS_BUILD_CACHE_DISKS (default CACHE_DISKS_DEFAULT). */
 export function cacheDisks(ctx: CliContext): number {
+  const { CACHE_DISKS_DEFAULT, CACHE_DISKS_MAX } = loaded().buildVm;
   const value = ctx.env.TAILS_BUILD_CACHE_DISKS;
   if (value === undefined || value === '') return CACHE_DISKS_DEFAULT;
   if (!/^[1-9]\d*$/.test(value) || Number(value) > CACHE_DISKS_MAX) {
@@ -223,7 +267,7 @@ export function cacheDisks(ctx: CliContext): number {
 /** The persistent apt-cacher-ng volume: TAILS_BUILD_CACHE_VOLUME (tests use their own), else the default. */
 export function cacheVolume(ctx: CliContext): string {
   const name = ctx.env.TAILS_BUILD_CACHE_VOLUME;
-  if (name === undefined || name === '') return CACHE_VOLUME;
+  if (name === undefined || name === '') return loaded().buildVm.CACHE_VOLUME;
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*\.qcow2$/.test(name)) {
     throw new UsageError('bad-env', `TAILS_BUILD_CACHE_VOLUME=${name} is not a volume name (letters, digits, ._- ending in .qcow2).`, 'Set it to e.g. TAILS_BUILD_CACHE_VOLUME=my-apt-cacher-ng.qcow2, or unset it.');
   }

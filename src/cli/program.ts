@@ -1,7 +1,11 @@
-/** The commander program: global flags and one module per top-level command. */
+/**
+ * The commander program: global flags and one module per top-level command.
+ * Building it loads no use case or adapter (start-up stays fast: --help, usage
+ * errors); those load when a command's action runs.
+ */
 import { Command, CommanderError } from 'commander';
 import { ExitCode } from '../core/errors.js';
-import type { CliContext } from './context.js';
+import { loadCommandRuntime, type CliContext } from './context.js';
 import { VERSION } from './version.js';
 import { registerBasebox } from './commands/basebox.js';
 import { registerDoctor } from './commands/doctor.js';
@@ -43,6 +47,9 @@ Exit codes: 0 ok, 1 internal error, 2 usage, 3 precondition (dirty tree, bad ser
 4 external failure (command, network, libvirt), 5 missing prerequisite, 130 interrupted.`,
     );
   program.exitOverride();
+  // What commands run with (deps, adapters) loads when one runs, not for --help:
+  // each command module imports its app/ use cases in its actions too.
+  program.hook('preAction', loadCommandRuntime);
   registerBasebox(program, ctx);
   registerSnapshots(program, ctx);
   registerIso(program, ctx);

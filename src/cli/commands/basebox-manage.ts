@@ -1,11 +1,8 @@
 /** `tails-build basebox list|clean-old|clean-all|import`: the builder boxes vagrant and libvirt hold. */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { findBaseboxName } from '../../app/basebox-name.js';
-import { importBasebox } from '../../app/basebox-import.js';
-import { cleanBaseboxes, listBaseboxes, verifyCleanSucceeded, type BaseboxEntry, type CleanRequest, type CleanResult } from '../../app/basebox-manage.js';
+import type { BaseboxEntry, CleanRequest, CleanResult } from '../../app/basebox-manage.js';
 import type { Deps } from '../../app/deps.js';
-import { loadProject } from '../../app/project.js';
 import { boxesToRemove, DEFAULT_MONTHS, REASON_TEXT } from '../../core/basebox-retention.js';
 import { boxStoreMessages as msg } from '../../core/messages/index.js';
 import { BOX_STORE_ENV, depsFor, type CliContext, type GlobalOptions } from '../context.js';
@@ -36,6 +33,7 @@ Examples:
   tails-build basebox list --json | jq -r '.boxes[] | select(.inUse | not) | .name'`,
     )
     .action(async (_opts: unknown, cmd: Command) => {
+      const { listBaseboxes } = await import('../../app/basebox-manage.js');
       const { deps, globals } = depsFor(ctx, cmd);
       const { prefix, current } = await readCurrentBox(ctx, deps, globals, { quiet: true });
       const entries = await listBaseboxes(deps, { prefix });
@@ -82,10 +80,12 @@ Examples:
       const months = /^\d+$/.test(opts.months) ? Number(opts.months) : NaN;
       if (!Number.isInteger(months) || months < 1) throw msg.badMonths(opts.months);
       const dryRun = opts.dryRun === true;
+      const { cleanBaseboxes, verifyCleanSucceeded } = await import('../../app/basebox-manage.js');
       const { deps, globals } = depsFor(ctx, cmd, { dryRun });
       const { prefix, current } = await readCurrentBox(ctx, deps, globals, { quiet: false });
       const result = await cleanBaseboxes(deps, { mode: 'old', prefix, current, months, dryRun });
       report(deps, globals, { mode: 'old', prefix, current, months, dryRun }, result);
+      verifyCleanSucceeded(result);
     });
 
   basebox
@@ -107,6 +107,7 @@ Examples:
     )
     .action(async (opts: { yes?: boolean; dryRun?: boolean }, cmd: Command) => {
       const dryRun = opts.dryRun === true;
+      const { cleanBaseboxes, verifyCleanSucceeded } = await import('../../app/basebox-manage.js');
       const { deps, globals } = depsFor(ctx, cmd, { dryRun });
       const { prefix, current } = await readCurrentBox(ctx, deps, globals, { quiet: true });
       if (!dryRun && opts.yes !== true) {
@@ -115,6 +116,7 @@ Examples:
       }
       const result = await cleanBaseboxes(deps, { mode: 'all', prefix, current, dryRun });
       report(deps, globals, { mode: 'all', prefix, current, dryRun }, result);
+      verifyCleanSucceeded(result);
     });
 
   basebox
@@ -137,6 +139,7 @@ Examples:
   tails-build basebox import ./builder.box --name tails-builder-amd64-bookworm-20240902-f5bd6a8 --json`,
     )
     .action(async (file: string, opts: { name?: string }, cmd: Command) => {
+      const [{ loadProject }, { findBaseboxName }, { importBasebox }] = await Promise.all([import('../../app/project.js'), import('../../app/basebox-name.js'), import('../../app/basebox-import.js')]);
       const { deps, globals } = depsFor(ctx, cmd);
       const boxFile = resolve(ctx.cwd, file);
       let name = opts.name;
@@ -158,6 +161,7 @@ async function readCurrentBox(
   options: { quiet: boolean },
 ): Promise<{ prefix: string; current: string | undefined }> {
   let prefix = DEFAULT_PREFIX;
+  const [{ loadProject }, { findBaseboxName }] = await Promise.all([import('../../app/project.js'), import('../../app/basebox-name.js')]);
   try {
     const project = await loadProject(deps, { projectDir: globals.project, cwd: ctx.cwd });
     prefix = project.boxNamePrefix;
@@ -171,6 +175,7 @@ async function readCurrentBox(
   }
 }
 
+/** Prints what a clean did (or would do); the caller then fails on what it could not remove (verifyCleanSucceeded). */
 function report(deps: Deps, globals: GlobalOptions, request: CleanRequest, result: CleanResult): void {
   const { plan } = result;
   if (globals.json) {
@@ -204,7 +209,6 @@ function report(deps: Deps, globals: GlobalOptions, request: CleanRequest, resul
       else deps.out.line(`Removed ${result.removed.length} box(es) and ${result.removed.reduce((n, r) => n + r.volumes.length, 0)} pool volume(s).`);
     }
   }
-  verifyCleanSucceeded(result);
 }
 
 function entryJson(e: BaseboxEntry, current: string | undefined) {

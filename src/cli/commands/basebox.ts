@@ -3,11 +3,7 @@ import type { Command } from 'commander';
 import { suiteFromSteps } from '../../core/junit.js';
 import type { StepRecord } from '../../ui/progress.js';
 import { withJUnit } from '../junit.js';
-import { findBaseboxName } from '../../app/basebox-name.js';
-import { loadProject } from '../../app/project.js';
 import { join, resolve } from 'node:path';
-import { smokeTestBasebox } from '../../app/basebox-smoke.js';
-import { createBasebox } from '../../app/basebox-create.js';
 import { cacheRoot, depsFor, progressMode, snapshotStoreDir, vmNetns, type CliContext } from '../context.js';
 import { registerBaseboxManagement } from './basebox-manage.js';
 
@@ -33,6 +29,7 @@ Examples:
   tails-build -C ~/src/tails basebox name --json`,
     )
     .action(async (opts: { ignoreChanges?: boolean }, cmd: Command) => {
+      const [{ loadProject }, { findBaseboxName }] = await Promise.all([import('../../app/project.js'), import('../../app/basebox-name.js')]);
       const { deps, globals } = depsFor(ctx, cmd);
       const project = await loadProject(deps, { projectDir: globals.project, cwd: ctx.cwd });
       const result = await findBaseboxName(deps, project, { ignoreChanges: opts.ignoreChanges === true });
@@ -81,6 +78,7 @@ Examples:
   tails-build basebox create --force`,
     )
     .action(async (opts: { ignoreChanges?: boolean; force?: boolean; import: boolean; output?: string; store?: string; keepWork?: boolean; junit?: string }, cmd: Command) => {
+      const [{ loadProject }, { createBasebox }] = await Promise.all([import('../../app/project.js'), import('../../app/basebox-create.js')]);
       const { deps, globals } = depsFor(ctx, cmd);
       deps.out.startEvents('basebox create');
       const steps: StepRecord[] = [];
@@ -131,6 +129,7 @@ Examples:
   TAILS_BUILD_NETNS=tbns tails-build basebox test --check 'sudo -n true' --json`,
     )
     .action(async (opts: { check: string }, cmd: Command) => {
+      const [{ loadProject }, { findBaseboxName }, { smokeTestBasebox }] = await Promise.all([import('../../app/project.js'), import('../../app/basebox-name.js'), import('../../app/basebox-smoke.js')]);
       const { deps, globals } = depsFor(ctx, cmd);
       deps.out.startEvents('basebox test');
       const project = await loadProject(deps, { projectDir: globals.project, cwd: ctx.cwd });

@@ -1,7 +1,5 @@
 /** `tails-build doctor`: are the host prerequisites here? */
 import type { Command } from 'commander';
-import { runDoctor } from '../../app/doctor.js';
-import { findRuns } from '../../app/vm-prune.js';
 import { DEFAULT_LIBVIRT_URI, DEFAULT_NETNS, missingRequired, planDoctorChecks, type DoctorReport } from '../../core/doctor.js';
 import { doctorMessages } from '../../core/messages/index.js';
 import { cacheRoot, depsFor, type CliContext } from '../context.js';
@@ -26,6 +24,7 @@ Examples:
   tails-build doctor --libvirt-uri qemu:///system`,
     )
     .action(async (opts: { libvirtUri?: string }, cmd: Command) => {
+      const [{ runDoctor }, { findRuns }] = await Promise.all([import('../../app/doctor.js'), import('../../app/vm-prune.js')]);
       const { deps, globals } = depsFor(ctx, cmd);
       const checks = planDoctorChecks({
         libvirtUri: nonEmpty(opts.libvirtUri) ?? nonEmpty(ctx.env.LIBVIRT_DEFAULT_URI) ?? DEFAULT_LIBVIRT_URI,

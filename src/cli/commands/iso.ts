@@ -1,7 +1,5 @@
 /** `tails-build iso`: build the ISO in a throwaway VM (for now: resolve and print the plan). */
 import type { Command } from 'commander';
-import { computeIsoPlan } from '../../app/iso-plan.js';
-import { loadProject } from '../../app/project.js';
 import type { IsoBuildPlan } from '../../core/iso-plan.js';
 import { messages } from '../../core/messages/index.js';
 import type { Output } from '../../ui/output.js';
@@ -9,7 +7,7 @@ import { join } from 'node:path';
 import { suiteFromSteps } from '../../core/junit.js';
 import { withJUnit } from '../junit.js';
 import type { StepRecord } from '../../ui/progress.js';
-import { buildInVm, type VmBuildResult } from '../../app/build-vm.js';
+import type { VmBuildResult } from '../../app/build-vm.js';
 import { addBuildFlags, isoInputs, vmBuildBase, type BuildCommandFlags } from '../build-flags.js';
 import { depsFor, type CliContext } from '../context.js';
 
@@ -65,6 +63,8 @@ Examples:
     )
     .action(async (flags: IsoFlags, cmd: Command) => {
       const dryRun = flags.dryRun === true;
+      // Loaded when the command runs (start-up, --help: none of it).
+      const [{ loadProject }, { computeIsoPlan }, { buildInVm }] = await Promise.all([import('../../app/project.js'), import('../../app/iso-plan.js'), import('../../app/build-vm.js')]);
       const { deps, globals } = depsFor(ctx, cmd, { dryRun });
       // --dry-run --json prints the plan as one document; a build streams events.
       if (!dryRun) deps.out.startEvents('iso');

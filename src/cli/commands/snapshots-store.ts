@@ -1,16 +1,11 @@
 /** `tails-build snapshots mirror|serve`: the local time-based snapshot store. */
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { loadProject } from '../../app/project.js';
-import { mirrorSnapshots } from '../../app/snapshot-mirror.js';
 import { DEBIAN_KEYRING } from '../../core/basebox-build.js';
-import { startSnapshotServer } from '../../app/snapshot-server.js';
 import { UserError } from '../../core/errors.js';
 import type { ProjectConfig } from '../../core/project.js';
 import { snapshotStoreMessages as msg } from '../../core/messages/index.js';
 import { cacheRoot, depsFor, snapshotStoreDir, vmNetns, type CliContext } from '../context.js';
-import { withCleanup } from '../../app/cleanup.js';
-import { serveSnapshotsToGuests } from '../../app/guest-snapshots.js';
 
 export function registerSnapshotStore(snapshots: Command, ctx: CliContext): void {
   const storeHelp = `snapshot store directory (default: <cache>/snapshots, i.e. $TAILS_BUILD_CACHE, /var/cache/tails-build for root, else $XDG_CACHE_HOME/tails-build)`;
@@ -36,6 +31,7 @@ Examples:
   tails-build snapshots mirror && tails-build snapshots freeze --set builder`,
     )
     .action(async (archives: string[], opts: { store?: string; new?: boolean; keyring: string }, cmd: Command) => {
+      const [{ loadProject }, { mirrorSnapshots }] = await Promise.all([import('../../app/project.js'), import('../../app/snapshot-mirror.js')]);
       const { deps, globals } = depsFor(ctx, cmd);
       const project = await loadProject(deps, { projectDir: globals.project, cwd: ctx.cwd });
       const results = await mirrorSnapshots(deps, project, { store: snapshotStoreDir(ctx, opts.store), archives, forceNew: opts.new === true, keyring: resolve(ctx.cwd, opts.keyring) });
@@ -66,6 +62,7 @@ Examples:
     .option('--netns <name>', 'also serve build VMs whose network lives in this namespace, through a unix socket and a relay inside it (default: TAILS_BUILD_NETNS)')
     .option('--guest-listen <host:port>', 'also listen where build VMs reach the host directly (e.g. the libvirt bridge address on a laptop)')
     .action(async (opts: { store?: string; listen?: string; unix?: string; netns?: string; guestListen?: string }, cmd: Command) => {
+      const [{ withCleanup }, { startSnapshotServer }, { serveSnapshotsToGuests }] = await Promise.all([import('../../app/cleanup.js'), import('../../app/snapshot-server.js'), import('../../app/guest-snapshots.js')]);
       const { deps, globals } = depsFor(ctx, cmd);
       const project = await optionalProject(ctx, cmd);
       const listen = parseListen(opts.listen ?? listenOfBaseUrl(project));
@@ -119,6 +116,7 @@ Examples:
 
 /** The project, when run inside one; serve also works from anywhere. */
 async function optionalProject(ctx: CliContext, cmd: Command): Promise<ProjectConfig | undefined> {
+  const { loadProject } = await import('../../app/project.js');
   const { deps, globals } = depsFor(ctx, cmd);
   try {
     return await loadProject(deps, { projectDir: globals.project, cwd: ctx.cwd });

@@ -4,19 +4,12 @@
  */
 import { Option, type Command } from 'commander';
 import { resolve } from 'node:path';
-import { loadProject } from '../../app/project.js';
-import { catSerialDir, catSerials } from '../../app/serial-sets.js';
-import { getLatest } from '../../app/snapshot-queries.js';
-import { freeze, thaw, type SerialUpdate } from '../../app/freeze-thaw.js';
+import type { SerialUpdate } from '../../app/freeze-thaw.js';
 import type { ProjectConfig, SerialSetName } from '../../core/project.js';
 import { snapshotMessages as msg } from '../../core/messages/index.js';
 import type { Output } from '../../ui/output.js';
 import { registerSnapshotStore } from './snapshots-store.js';
-import { withCleanup } from '../../app/cleanup.js';
-import { checkExpiry, verifyNoneExpiring } from '../../app/snapshot-expiry.js';
-import { prepareBuild } from '../../app/prepare-build.js';
 import type { Deps } from '../../app/deps.js';
-import { serveLocalSnapshotsIfNeeded } from '../../app/local-snapshots.js';
 import { depsFor, HTTP_ENV, snapshotStoreDir, type CliContext, type GlobalOptions } from '../context.js';
 
 const SERIALS_ENV = 'APT_SNAPSHOTS_SERIALS';
@@ -71,6 +64,7 @@ Examples:
   tails-build --json snapshots cat                 {"builder": {...}, "iso": {...}}`,
     )
     .action(async (archives: string[], opts: { set: SetChoice; printSerialsOnly?: boolean }, cmd: Command) => {
+      const { catSerials } = await import('../../app/serial-sets.js');
       const { deps, project, globals } = await session(ctx, cmd);
       const sets = setsOf(opts.set);
       const result = await catSerials(deps, project, { sets, archives });
@@ -101,6 +95,7 @@ Examples:
   tails-build snapshots cat-json tmp/APT_snapshots.d           what prepare-build resolved`,
     )
     .action(async (dir: string | undefined, _opts: unknown, cmd: Command) => {
+      const { catSerialDir } = await import('../../app/serial-sets.js');
       const { deps, project } = await session(ctx, cmd);
       const target = dir === undefined ? resolve(project.root, project.serialDirs.iso) : resolve(ctx.cwd, dir);
       deps.out.data(await catSerialDir(deps, project, target));
@@ -121,6 +116,7 @@ Examples:
   tails-build snapshots get-latest --base-url http://127.0.0.1:8470/ debian`,
     )
     .action(async (archives: string[], opts: { baseUrl?: string }, cmd: Command) => {
+      const { getLatest } = await import('../../app/snapshot-queries.js');
       const { deps, project, globals } = await session(ctx, cmd);
       const latest = await withLocalSnapshots(ctx, deps, project, baseUrlOf(opts), () => getLatest(deps, project, { archives, baseUrl: baseUrlOf(opts) }));
       if (globals.json) deps.out.data(latest);
@@ -148,6 +144,7 @@ Examples:
   tails-build snapshots freeze --set all debian              debian in both sets`,
     )
     .action(async (archives: string[], opts: { set: SetChoice; freezeDebianSecurity?: boolean; baseUrl?: string }, cmd: Command) => {
+      const { freeze } = await import('../../app/freeze-thaw.js');
       const { deps, project, globals } = await session(ctx, cmd);
       const update = await withLocalSnapshots(ctx, deps, project, baseUrlOf(opts), () => freeze(deps, project, {
         sets: setsOf(opts.set),
@@ -172,6 +169,7 @@ Examples:
   tails-build snapshots thaw torproject        one archive`,
     )
     .action(async (archives: string[], opts: { set: SerialSetName }, cmd: Command) => {
+      const { thaw } = await import('../../app/freeze-thaw.js');
       const { deps, project, globals } = await session(ctx, cmd);
       const update = await thaw(deps, project, { set: opts.set, archives });
       printUpdate(deps.out, project, globals, update, 'Thaw');
@@ -196,6 +194,7 @@ Examples:
   ${SERIALS_ENV}='{"debian-security":"2024101503"}' tails-build snapshots prepare-build --output /tmp/serials`,
     )
     .action(async (opts: { serials?: string; set: SerialSetName; output?: string; baseUrl?: string }, cmd: Command) => {
+      const { prepareBuild } = await import('../../app/prepare-build.js');
       const { deps, project } = await session(ctx, cmd);
       const envJson = ctx.env[SERIALS_ENV];
       const provided =
@@ -230,6 +229,7 @@ Examples:
     )
     .action(async (opts: { days: string; set: SetChoice; baseUrl?: string }, cmd: Command) => {
       if (!/^\d+$/.test(opts.days)) throw msg.badDays(opts.days);
+      const { checkExpiry, verifyNoneExpiring } = await import('../../app/snapshot-expiry.js');
       const { deps, project, globals } = await session(ctx, cmd);
       const report = await withLocalSnapshots(ctx, deps, project, baseUrlOf(opts), () => checkExpiry(deps, project, { sets: setsOf(opts.set), days: Number(opts.days), baseUrl: baseUrlOf(opts) }));
       for (const warning of report.warnings) deps.out.warn(warning);
@@ -255,6 +255,7 @@ Examples:
  */
 async function withLocalSnapshots<T>(ctx: CliContext, deps: Deps, project: ProjectConfig, baseUrl: string | undefined, fn: () => Promise<T>): Promise<T> {
   if (baseUrl !== undefined) return fn();
+  const [{ withCleanup }, { serveLocalSnapshotsIfNeeded }] = await Promise.all([import('../../app/cleanup.js'), import('../../app/local-snapshots.js')]);
   return withCleanup(async (cleanup) => {
     await serveLocalSnapshotsIfNeeded(deps, project, snapshotStoreDir(ctx, undefined), cleanup);
     return fn();
@@ -262,6 +263,7 @@ async function withLocalSnapshots<T>(ctx: CliContext, deps: Deps, project: Proje
 }
 
 async function session(ctx: CliContext, cmd: Command): Promise<Session> {
+  const { loadProject } = await import('../../app/project.js');
   const { deps, globals } = depsFor(ctx, cmd);
   const project = await loadProject(deps, { projectDir: globals.project, cwd: ctx.cwd });
   return { deps, project, globals };

@@ -1,10 +1,6 @@
 /** `tails-build verify`: build twice in fresh VMs (or once against a published report) and compare. */
 import type { Command } from 'commander';
 import { basename, join, resolve } from 'node:path';
-import { computeIsoPlan } from '../../app/iso-plan.js';
-import { excludeFromGit } from '../../app/git-exclude.js';
-import { loadProject } from '../../app/project.js';
-import { verify } from '../../app/verify.js';
 import { UserError } from '../../core/errors.js';
 import { parsePublishedBuild } from '../../core/verify.js';
 import type { Deps } from '../../app/deps.js';
@@ -47,6 +43,8 @@ Examples:
   tails-build --json verify | tail -n 1 | jq .identical`,
     )
     .action(async (flags: VerifyFlags, command: Command) => {
+      // Loaded when the command runs (start-up, --help: none of it).
+      const [{ loadProject }, { computeIsoPlan }, { verify }, { excludeFromGit }] = await Promise.all([import('../../app/project.js'), import('../../app/iso-plan.js'), import('../../app/verify.js'), import('../../app/git-exclude.js')]);
       const { deps, globals } = depsFor(ctx, command);
       deps.out.startEvents('verify');
       const steps: StepRecord[] = [];

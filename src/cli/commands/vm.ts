@@ -1,10 +1,6 @@
 /** `tails-build vm …`: the build VM of this checkout (kept by keeprunning or rescue). */
 import type { Command } from 'commander';
 import { join } from 'node:path';
-import { destroyVm, guestSsh } from '../../app/build-vm-access.js';
-import { pruneVms } from '../../app/vm-prune.js';
-import { loadProject } from '../../app/project.js';
-import { CACHE_DISKS_MAX, cacheDiskLock, cacheDiskVolume, vmIdentity } from '../../core/build-vm.js';
 import { formatCommand } from '../../core/command.js';
 import { UserError } from '../../core/errors.js';
 import { cacheRoot, cacheVolume, depsFor, vmNetns, type CliContext } from '../context.js';
@@ -18,6 +14,7 @@ export function registerVm(program: Command, ctx: CliContext): void {
   vm.command('status')
     .description('whether the build VM exists, and the ref it was created for')
     .action(async (_opts: unknown, cmd: Command) => {
+      const [{ loadProject }, { vmIdentity }] = await Promise.all([import('../../app/project.js'), import('../../core/build-vm.js')]);
       const { deps, globals } = depsFor(ctx, cmd);
       const project = await loadProject(deps, { projectDir: globals.project, cwd: ctx.cwd });
       const id = vmIdentity(project.root, cacheRoot(ctx));
@@ -37,6 +34,7 @@ export function registerVm(program: Command, ctx: CliContext): void {
     .description('run a command in the running build VM (-c); without -c, print the command that opens a shell in it')
     .option('-c, --command <cmd>', 'the command to run over ssh')
     .action(async (opts: { command?: string }, cmd: Command) => {
+      const [{ loadProject }, { guestSsh }, { vmIdentity }] = await Promise.all([import('../../app/project.js'), import('../../app/build-vm-access.js'), import('../../core/build-vm.js')]);
       const { deps, globals } = depsFor(ctx, cmd);
       const project = await loadProject(deps, { projectDir: globals.project, cwd: ctx.cwd });
       const id = vmIdentity(project.root, cacheRoot(ctx));
@@ -69,6 +67,7 @@ Examples:
   tails-build vm prune --dry-run
   tails-build vm prune`)
     .action(async (opts: { dryRun?: boolean }, cmd: Command) => {
+      const { pruneVms } = await import('../../app/vm-prune.js');
       const dryRun = opts.dryRun === true;
       const { deps, globals } = depsFor(ctx, cmd, { dryRun });
       const result = await pruneVms(deps, { toolRoot: ctx.toolRoot, netns: vmNetns(ctx), cacheRoot: cacheRoot(ctx), dryRun });
@@ -86,6 +85,7 @@ Examples:
   vm.command('destroy')
     .description("stop the cache cleanly and remove this checkout's build VM (the apt-cacher-ng disk is kept)")
     .action(async (_opts: unknown, cmd: Command) => {
+      const [{ loadProject }, { destroyVm }, { vmIdentity }] = await Promise.all([import('../../app/project.js'), import('../../app/build-vm-access.js'), import('../../core/build-vm.js')]);
       const { deps, globals } = depsFor(ctx, cmd);
       const project = await loadProject(deps, { projectDir: globals.project, cwd: ctx.cwd });
       const id = vmIdentity(project.root, cacheRoot(ctx));
@@ -97,6 +97,7 @@ Examples:
   vm.command('clear-cache')
     .description('delete the apt-cacher-ng disks build VMs share (each next build creates an empty one); a disk in use is refused, never deleted')
     .action(async (_opts: unknown, cmd: Command) => {
+      const { CACHE_DISKS_MAX, cacheDiskLock, cacheDiskVolume } = await import('../../core/build-vm.js');
       const { deps, globals } = depsFor(ctx, cmd);
       const names = Array.from({ length: CACHE_DISKS_MAX }, (_, i) => cacheDiskVolume(cacheVolume(ctx), i));
       const volumes = (await deps.pool.listVolumes()).filter((v) => names.includes(v.name)).sort((a, b) => names.indexOf(a.name) - names.indexOf(b.name));
