@@ -254,7 +254,7 @@ export function describeBuildVm(fixture: () => BuildVmFixture): void {
       assert.ok(tryVirsh('vol-info', '--pool', 'default', CACHE_VOLUME) !== undefined, 'the cache volume survives');
     });
 
-    it('two builds at once on one host: each takes a cache disk of its own and serves its own snapshots; both finish, and both find their cache warm on their second run (the second used to fail with EADDRINUSE, then to wait)', { timeout: 3 * BUILD_TIMEOUT }, async () => {
+    it('two builds at once on one host: each takes a cache disk of its own and serves its own snapshots; both finish, and both find their cache warm on their second run (the second used to fail with EADDRINUSE, then to wait)', { timeout: 3 * BUILD_TIMEOUT }, async (t) => {
       const f = fixture();
       // A second checkout of the same commits: the same builder box, another VM.
       const other = makeTempDir('tb-second-');
@@ -292,11 +292,16 @@ export function describeBuildVm(fixture: () => BuildVmFixture): void {
         });
       };
       try {
+        // Measured, never asserted: how long two builds at once take, cold then warm.
+        let started = Date.now();
         const first = await round(1);
+        t.diagnostic(`two builds at once, first run: ${String(Math.round((Date.now() - started) / 1000))} s`);
         // At once: the second build could take only the disk the first did not hold.
         assert.deepEqual(first.map((r) => r.volume).sort(), [CACHE_VOLUME.replace('.qcow2', '-2.qcow2'), CACHE_VOLUME].sort());
         for (const r of first) assert.match(r.log, /snapshots: .* forwarded by ssh/);
+        started = Date.now();
         const again = await round(2);
+        t.diagnostic(`two builds at once, second run (warm): ${String(Math.round((Date.now() - started) / 1000))} s`);
         for (const r of again) assert.match(r.log, /cached before: [1-9]/, `${r.volume} was not warm on the second run`);
       } finally {
         for (const child of children) if (child.exitCode === null) child.kill('SIGINT');
