@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** Entry point: the only place that reads process.* wholesale and the only exit. */
+import { setMaxListeners } from 'node:events';
 import { fileURLToPath } from 'node:url';
 // Not the runner: it (and what it imports) loads when a command runs.
 import { killAllProcessGroups } from './adapters/process-groups.js';
@@ -9,6 +10,8 @@ import { runCli } from './cli/run.js';
 // run: commands are killed, cleanup stacks run, exit 130. A second signal
 // exits at once, after killing every process group still running (no orphans).
 const interrupt = new AbortController();
+// Every running command listens for it (execa's cancelSignal, git, HTTP): doctor alone runs a dozen at once.
+setMaxListeners(0, interrupt.signal);
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(signal, () => {
     if (interrupt.signal.aborted) {
