@@ -9,7 +9,7 @@ import { planPrepareBuild, planPrepareBuildLookups, type SerialSet } from '../co
 import type { ProjectConfig } from '../core/project.js';
 import { withCleanup } from './cleanup.js';
 import type { Deps } from './deps.js';
-import { serveLocalSnapshotsIfNeeded } from './local-snapshots.js';
+import { serveLocalSnapshotsPrivately } from './local-snapshots.js';
 import { findLatestSerial } from './snapshot-queries.js';
 
 /** The builder's archive that moves to the latest snapshot at every provisioning (Tails does the same). */
@@ -43,10 +43,11 @@ export async function resolveBuildSerials(
   const lookups = planPrepareBuildLookups(request.declared, request.pinned);
   if (lookups.length === 0 && request.builderSecurity !== undefined) return finish(request, {}, request.builderSecurity);
   return withCleanup(async (cleanup) => {
-    await serveLocalSnapshotsIfNeeded(deps, project, request.store, cleanup);
+    // Builds run at once: each asks a server of its own (sharing one, the first build to end stopped it mid-lookup for the other).
+    const served = await serveLocalSnapshotsPrivately(deps, project, request.store, cleanup);
     const latest: Record<string, string> = {};
-    for (const archive of lookups) latest[archive] = await findLatestSerial(deps, project, archive);
-    const security = request.builderSecurity ?? latest[BUILDER_SECURITY_ARCHIVE] ?? (await findLatestSerial(deps, project, BUILDER_SECURITY_ARCHIVE));
+    for (const archive of lookups) latest[archive] = await findLatestSerial(deps, served, archive);
+    const security = request.builderSecurity ?? latest[BUILDER_SECURITY_ARCHIVE] ?? (await findLatestSerial(deps, served, BUILDER_SECURITY_ARCHIVE));
     return finish(request, latest, security);
   });
 }

@@ -5,7 +5,7 @@
  * serve it themselves for their duration, unless a server already answers there.
  */
 import { messages } from '../core/messages/index.js';
-import { isLoopbackUrl, type ProjectConfig } from '../core/project.js';
+import { isLoopbackUrl, withLoopbackSnapshotsAt, type ProjectConfig } from '../core/project.js';
 import type { CleanupStack } from './cleanup.js';
 import type { Deps } from './deps.js';
 import { startSnapshotServer } from './snapshot-server.js';
@@ -37,6 +37,24 @@ export async function serveLocalSnapshotsIfNeeded(
     if (await answersAsSnapshotServer(deps, baseUrl)) return;
     throw isAddressInUse(error) ? messages.basebox.snapshotPortBusy(baseUrl) : error;
   }
+}
+
+/**
+ * For what runs while other builds may run too (a build's serial lookups, box
+ * creation): the local store served by a server of this command's own, on a
+ * free loopback port, never shared — a server another build started on the
+ * project's port stops when that build ends, mid-lookup for this one. Returns
+ * the project with its loopback base URLs pointing there; the cleanup stops it.
+ * A project whose snapshots are not on loopback is returned as it is.
+ */
+export async function serveLocalSnapshotsPrivately(deps: LocalSnapshotsDeps, project: ProjectConfig, store: string, cleanup: CleanupStack): Promise<ProjectConfig> {
+  const loopback = [project.snapshots.baseUrl, ...Object.values(project.snapshots.archives).map((a) => a.baseUrl)].some((u) => u !== undefined && isLoopbackUrl(u));
+  if (!loopback) return project;
+  const quiet = { ...deps, out: { ...deps.out, info: (line: string) => { deps.out.debug(line); } } };
+  const server = await startSnapshotServer(quiet, { store, project, listen: { host: '127.0.0.1', port: 0 } });
+  cleanup.push('stop the snapshot server', () => server.close());
+  deps.out.debug(`serving the local snapshot store ${store} at ${server.url} for this command only`);
+  return withLoopbackSnapshotsAt(project, server.url);
 }
 
 async function answersAsSnapshotServer(deps: LocalSnapshotsDeps, baseUrl: string): Promise<boolean> {

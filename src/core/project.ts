@@ -64,6 +64,16 @@ export interface ProjectConfig {
   readonly buildCommand: string | undefined;
 }
 
+/** The project with every loopback snapshot base URL (the default one, and any archive's own) replaced by `to`. */
+export function withLoopbackSnapshotsAt(config: ProjectConfig, to: string): ProjectConfig {
+  const move = (url: string | undefined): string | undefined => (url !== undefined && isLoopbackUrl(url) ? withSlash(to) : url);
+  const archives = Object.fromEntries(Object.entries(config.snapshots.archives).map(([name, own]) => {
+    const moved = move(own.baseUrl);
+    return [name, moved === undefined ? own : { ...own, baseUrl: moved }];
+  }));
+  return { ...config, snapshots: { ...config.snapshots, baseUrl: move(config.snapshots.baseUrl) ?? config.snapshots.baseUrl, archives } };
+}
+
 /** The sample live ISO's build, run in the VM from the clone's root. */
 export const DEFAULT_BUILD_SCRIPT = 'definitions/iso/build.sh';
 export const DEFAULT_BUILD_COMMAND = `bash ${DEFAULT_BUILD_SCRIPT}`;

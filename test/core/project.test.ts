@@ -9,6 +9,7 @@ import {
   resolveMirrorSource,
   resolveProjectConfig,
   TAILS_SNAPSHOT_BASE_URL,
+  withLoopbackSnapshotsAt,
   type ObservedProject,
 } from '../../src/core/project.js';
 
@@ -81,6 +82,20 @@ describe('resolveArchiveOrigin', () => {
     assert.deepEqual(resolveArchiveOrigin(c, 'debian'), { baseUrl: 'http://127.0.0.1:8470/', layout: 'tails', suite: 'bookworm' });
     assert.equal(resolveArchiveOrigin(c, 'debian-security').suite, 'bookworm-security');
     assert.equal(resolveArchiveOrigin(c, 'debian', 'http://other:1').baseUrl, 'http://other:1/');
+  });
+});
+
+describe('withLoopbackSnapshotsAt', () => {
+  it('moves every loopback base URL (the default and an archive\'s own) to a private server, and leaves remote ones', () => {
+    const c = resolveProjectConfig({
+      ...ours,
+      configText: JSON.stringify({ snapshots: { baseUrl: 'http://127.0.0.1:8471/', archives: { 'debian-security': { baseUrl: 'http://127.0.0.1:8471/' }, tails: { baseUrl: 'https://tagged.example/' } } } }),
+    });
+    const moved = withLoopbackSnapshotsAt(c, 'http://127.0.0.1:40123');
+    assert.equal(resolveArchiveOrigin(moved, 'debian').baseUrl, 'http://127.0.0.1:40123/');
+    assert.equal(resolveArchiveOrigin(moved, 'debian-security').baseUrl, 'http://127.0.0.1:40123/');
+    assert.equal(resolveArchiveOrigin(moved, 'tails').baseUrl, 'https://tagged.example/');
+    assert.equal(moved.snapshots.guestBaseUrl, c.snapshots.guestBaseUrl);
   });
 });
 
