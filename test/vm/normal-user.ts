@@ -41,10 +41,12 @@ interface Ran {
 
 function ensureUser(): { uid: number; home: string } {
   if (spawnSync('id', ['-u', TEST_USER]).status === 0) execFileSync('userdel', ['--remove', TEST_USER], { stdio: 'ignore' });
-  // Debian's useradd gives the home 0700 (adduser too since bookworm): QEMU cannot enter it yet.
   execFileSync('useradd', ['--create-home', '--shell', '/bin/bash', '--groups', 'libvirt,kvm', TEST_USER]);
   const fields = execFileSync('getent', ['passwd', TEST_USER], { encoding: 'utf8' }).trim().split(':');
-  return { uid: Number(fields[2]), home: String(fields[5]) };
+  const home = String(fields[5]);
+  // As Debian's adduser makes it since bookworm (useradd follows login.defs): QEMU cannot enter it yet.
+  chmodSync(home, 0o700);
+  return { uid: Number(fields[2]), home };
 }
 
 export function describeNormalUser(fixture: () => NormalUserFixture): void {
