@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { VmIdentity } from '../core/build-vm.js';
 import { command, inNetns, type Command } from '../core/command.js';
 import type { Deps } from './deps.js';
-import { RUN_RECORD } from '../core/vm-run.js';
+import { RUN_RECORD, type RunRecord } from '../core/vm-run.js';
 
 /** Where the tool's vagrant/ dir is, and the netns VM networks live in. */
 export interface VmAccess {
@@ -67,8 +67,7 @@ export async function destroyVm(deps: Deps, vm: VmIdentity, request: VmAccess, w
     // Best effort: a VM interrupted while booting has no ssh yet, and must go all the same.
     let why: string | undefined;
     try {
-      const script = await deps.disk.readText(join(request.toolRoot, 'vagrant/provision/teardown.sh'));
-      if (script === undefined) throw new Error('vagrant/provision/teardown.sh is missing from the tool\'s own files');
+      const script = await toolScript(deps, request.toolRoot, 'vagrant/provision/teardown.sh');
       const ssh = await guestSsh(deps, request, vm);
       const stopped = await deps.runner.tryRun({ ...ssh('sudo bash -s', 'write', script), timeoutMs: 120_000 }, { uninterruptible: true });
       if (stopped.exitCode !== 0) why = stopped.stderr.split('\n').filter((l) => l.startsWith('E: ')).map((l) => l.slice(3)).join('; ') || `exit ${String(stopped.exitCode)}`;
@@ -83,3 +82,27 @@ export async function destroyVm(deps: Deps, vm: VmIdentity, request: VmAccess, w
   return true;
 }
 
+/** Whose VM this is (tails-build vm prune reads it): this process, or kept on purpose. */
+export async function writeRunRecord(deps: Pick<Deps, 'host' | 'clock' | 'disk'>, vm: VmIdentity, checkout: string, kept: boolean): Promise<void> {
+  const pid = deps.host.pid();
+  const record: RunRecord = { pid, processStart: deps.host.processStart(pid), startedAt: deps.clock.now().toISOString(), domain: vm.domain, rootVolume: vm.rootVolume, checkout, kept };
+  await deps.disk.writeText(join(vm.stateDir, RUN_RECORD), `${JSON.stringify(record, null, 2)}\n`);
+}
+
+/** The box a running VM was started from and the cache volume it has attached (null: none), as its settings file recorded them. */
+export async function readRunningSettings(deps: Pick<Deps, 'disk'>, vm: VmIdentity): Promise<{ box?: string; cacheVolume?: string | null } | undefined> {
+  try {
+    const settings = JSON.parse((await deps.disk.readText(join(vm.stateDir, 'settings.json'))) ?? '') as { box?: unknown; cacheDisk?: { volume?: unknown } | null };
+    const cache = settings.cacheDisk === null ? null : typeof settings.cacheDisk?.volume === 'string' ? settings.cacheDisk.volume : undefined;
+    return { ...(typeof settings.box === 'string' ? { box: settings.box } : {}), ...(cache === undefined ? {} : { cacheVolume: cache }) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** One of the tool's own guest scripts (vagrant/provision/…). */
+export async function toolScript(deps: Pick<Deps, 'disk'>, toolRoot: string, path: string): Promise<string> {
+  const text = await deps.disk.readText(join(toolRoot, path));
+  if (text === undefined) throw new Error(`${join(toolRoot, path)} is missing from the tool's own files`);
+  return text;
+}

@@ -6,7 +6,6 @@
  * and its log back, and destroys the VM through libvirt — on success and on
  * failure, unless keeprunning (keep) or rescue (keep on failure) says not to.
  */
-import { RUN_RECORD, type RunRecord } from '../core/vm-run.js';
 import { join } from 'node:path';
 import type { BootTestResult } from '../core/boot-test.js';
 import { bootTestIso } from './boot-test.js';
@@ -27,7 +26,6 @@ import {
   provisionFailure,
   vmFate,
   vmIdentity,
-  type VmIdentity,
   type VmRecord,
 } from '../core/build-vm.js';
 import { UserError } from '../core/errors.js';
@@ -37,7 +35,7 @@ import { progressOptions, runSteps, type ProgressMode, type StepRecord, type Ste
 import { LIBVIRT_LOCK } from './basebox-import.js';
 import { acceleratorStep } from './accelerator-step.js';
 import { withCleanup } from './cleanup.js';
-import { destroyVm, guestSsh, vagrantCommands, type GuestCommand } from './build-vm-access.js';
+import { destroyVm, guestSsh, readRunningSettings, toolScript, vagrantCommands, writeRunRecord, type GuestCommand } from './build-vm-access.js';
 import type { Deps } from './deps.js';
 import { serveSnapshotsOverSsh } from './guest-snapshots.js';
 
@@ -408,30 +406,6 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
       report: join(artifactsDir, BUILD_REPORT),
     };
   });
-}
-
-async function writeRunRecord(deps: Pick<Deps, 'host' | 'clock' | 'disk'>, vm: VmIdentity, checkout: string, kept: boolean): Promise<void> {
-  const pid = deps.host.pid();
-  const record: RunRecord = { pid, processStart: deps.host.processStart(pid), startedAt: deps.clock.now().toISOString(), domain: vm.domain, rootVolume: vm.rootVolume, checkout, kept };
-  await deps.disk.writeText(join(vm.stateDir, RUN_RECORD), `${JSON.stringify(record, null, 2)}\n`);
-}
-
-/** The box a running VM was started from and the cache volume it has attached (null: none), as its settings file recorded them. */
-async function readRunningSettings(deps: Pick<Deps, 'disk'>, vm: VmIdentity): Promise<{ box?: string; cacheVolume?: string | null } | undefined> {
-  try {
-    const settings = JSON.parse((await deps.disk.readText(join(vm.stateDir, 'settings.json'))) ?? '') as { box?: unknown; cacheDisk?: { volume?: unknown } | null };
-    const cache = settings.cacheDisk === null ? null : typeof settings.cacheDisk?.volume === 'string' ? settings.cacheDisk.volume : undefined;
-    return { ...(typeof settings.box === 'string' ? { box: settings.box } : {}), ...(cache === undefined ? {} : { cacheVolume: cache }) };
-  } catch {
-    return undefined;
-  }
-}
-
-/** One of the tool's own guest scripts (vagrant/provision/…). */
-export async function toolScript(deps: Pick<Deps, 'disk'>, toolRoot: string, path: string): Promise<string> {
-  const text = await deps.disk.readText(join(toolRoot, path));
-  if (text === undefined) throw new Error(`${join(toolRoot, path)} is missing from the tool's own files`);
-  return text;
 }
 
 function lastLines(text: string, n = 5): string {
