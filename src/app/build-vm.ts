@@ -246,7 +246,9 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
         },
         {
           id: 'provision',
-          title: `Provision: branch lock for ${record.ref}, cache disk, apt-cacher-ng, snapshot server`,
+          title: `Provision: branch lock for ${record.ref}, the cache disk and apt-cacher-ng, the snapshot server`,
+          // Without a cache disk, provisioning mounts none and stops apt-cacher-ng: the title says so.
+          doneTitle: (s) => `Provisioned: branch lock for ${record.ref}, ${s.cacheDisk ? 'cache disk mounted, apt-cacher-ng running' : 'no cache disk (apt goes straight to the snapshot server)'}, the snapshot server forwarded by ssh`,
           run: async (s, report) => {
             // The server's request lines belong in the build log, not among the progress lines.
             const quiet = { ...deps, out: { ...deps.out, info: (m: string) => { writeLog(`[snapshots] ${m}`); } } };
