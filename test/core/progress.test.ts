@@ -43,4 +43,16 @@ describe('runSteps in lines mode (CI)', () => {
     assert.deepEqual(await run(false), ['step', 'step']);
     assert.deepEqual(await run(true), ['step', 'output', 'step']);
   });
+  it('a step that learns what it did while running says it in its done title (event and lines), not before', async () => {
+    const events: string[] = [];
+    const render = capture();
+    const ctx = { disk: '' };
+    const steps = [{ id: 'vm-up', title: 'Start the VM', doneTitle: (c: typeof ctx) => `Started the VM (cache disk ${c.disk})`, run: (c: typeof ctx) => { c.disk = 'acng-2.qcow2'; return Promise.resolve(); } }];
+    await runSteps(steps, ctx, { mode: 'json', events: { write: (c: string) => events.push(c) }, render, now: () => new Date() });
+    const titles = events.map((e) => JSON.parse(e) as { status: string; title: string }).map((e) => `${e.status}: ${e.title}`);
+    assert.deepEqual(titles, ['started: Start the VM', 'done: Started the VM (cache disk acng-2.qcow2)']);
+    const lines = capture();
+    await runSteps(steps, { disk: '' }, { mode: 'lines', events: { write: () => true }, render: lines, now: () => new Date(), noColor: true });
+    assert.match(lines.text(), /Started the VM \(cache disk acng-2\.qcow2\)/);
+  });
 });
