@@ -14,7 +14,8 @@ import { destroyVm } from './build-vm-access.js';
 import type { VmBuildRequest } from './build-vm.js';
 import type { Deps } from './deps.js';
 
-export async function preflight(deps: Deps, request: VmBuildRequest, vm: VmIdentity): Promise<void> {
+/** The host and the checkout: everything but the builder box (checkBasebox). */
+export async function checkHost(deps: Deps, request: VmBuildRequest, vm: VmIdentity): Promise<void> {
   // Before anything is created: where the log and the artifacts go.
   await checkArtifactsDir(deps, request.plan.request.artifactsDir);
   // Before anything else: every later step needs libvirt, and its own errors say little.
@@ -38,12 +39,7 @@ export async function preflight(deps: Deps, request: VmBuildRequest, vm: VmIdent
         : `Free memory, or give the VM less: tails-build iso --memory ${String(Math.max(1024, available - 512))}`,
     });
   }
-  const box = request.plan.basebox.name;
-  if (!(await deps.vagrant.listBoxes()).some((b) => b.name === box)) {
-    throw new UserError('basebox-not-imported', `The builder box ${box} is not in vagrant (VAGRANT_HOME=${deps.vagrantHome}).`, {
-      hint: 'Create and import it first: tails-build basebox create',
-    });
-  }
+  await giveQemuTheCheckout(deps, request.project.root);
   await checkQemuReadsCheckout(deps, request.project.root);
   if (request.buildCommand === DEFAULT_BUILD_COMMAND && (await deps.disk.stat(join(request.project.root, DEFAULT_BUILD_SCRIPT))) === undefined) {
     throw new UserError('no-build-script', `The project's build command is the default, "${DEFAULT_BUILD_COMMAND}", but ${join(request.project.root, DEFAULT_BUILD_SCRIPT)} does not exist.`, {
@@ -53,6 +49,45 @@ export async function preflight(deps: Deps, request: VmBuildRequest, vm: VmIdent
   // A domain left by a crashed run, with no vagrant state to drive it: remove it.
   const state = await deps.domains.state(vm.domain);
   if (state !== 'absent' && state !== 'running') await destroyVm(deps, vm, request, 'left by an earlier run');
+}
+
+/** The builder box the plan names is imported into vagrant. */
+export async function checkBasebox(deps: Deps, request: VmBuildRequest): Promise<void> {
+  const box = request.plan.basebox.name;
+  if (!(await deps.vagrant.listBoxes()).some((b) => b.name === box)) {
+    throw new UserError('basebox-not-imported', `The builder box ${box} is not in vagrant (VAGRANT_HOME=${deps.vagrantHome}).`, {
+      hint: 'Create and import it first: tails-build basebox create',
+    });
+  }
+}
+
+/**
+ * What Tails' Rakefile does in ensure_correct_permissions, inside the working
+ * copy only: QEMU (another user) may enter the checkout root (go+x) and read
+ * what the VM reads over 9p (go+rX on .git, and on Tails' submodules/ and
+ * vagrant/ when they exist). `git clone` into a `mktemp -d` directory gives a
+ * 0700 root; a umask of 077 gives unreadable objects. Parent directories are
+ * never changed: checkQemuReadsCheckout explains them.
+ */
+async function giveQemuTheCheckout(deps: Deps, root: string): Promise<void> {
+  const changed: string[] = [];
+  // Not ours to change (another user's checkout): the read check below explains what is missing.
+  const chmod = async (args: string[], what: string): Promise<void> => {
+    const done = await deps.runner.tryRun(command('chmod', args, { effect: 'write' }));
+    if (done.exitCode === 0) changed.push(what);
+    else deps.out.warn(`Could not give ${what}: ${done.stderr.trim().split('\n').pop() ?? `chmod exit ${String(done.exitCode)}`}.`);
+  };
+  const info = await deps.disk.stat(root);
+  if (info !== undefined && (info.mode & 0o011) !== 0o011) await chmod(['go+x', '--', root], `go+x on ${root}`);
+  for (const dir of ['.git', 'submodules', 'vagrant']) {
+    const path = join(root, dir);
+    if ((await deps.disk.stat(path))?.kind !== 'directory') continue;
+    // Anything a group or other user may not read (files) or enter (directories), without following links.
+    const found = await deps.runner.run(command('find', [path, '(', '-type', 'd', '!', '-perm', '-go+rx', ')', '-o', '(', '-type', 'f', '!', '-perm', '-go+r', ')', '-print', '-quit'], { effect: 'read' }));
+    if (found.stdout.trim() === '') continue;
+    await chmod(['-R', 'go+rX', '--', path], `go+rX on ${path}`);
+  }
+  if (changed.length > 0) deps.out.info(`QEMU runs as another user (libvirt-qemu), who must read the checkout over 9p: gave ${changed.join(' and ')} (as Tails' Rakefile does; parent directories are never changed).`);
 }
 
 /**

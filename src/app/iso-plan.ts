@@ -53,9 +53,12 @@ export async function computeIsoPlan(deps: Deps, project: ProjectConfig, inputs:
       ? undefined
       : parseSerialsJson(inputs.pinnedSerialsJson, 'APT_SNAPSHOTS_SERIALS', layouts);
 
+  // A project this tool cannot build (a Tails checkout, today): the plan is its refusal.
+  const refused = project.buildCommand === undefined ? messages.iso.noBuildCommand(project.root) : undefined;
   return planIsoBuild({
     project,
     dryRun: inputs.dryRun,
+    ...(refused === undefined ? {} : { refusal: { code: refused.code, message: refused.message, hint: refused.hint } }),
     basebox: {
       name: basebox.name,
       prefix: basebox.prefix,

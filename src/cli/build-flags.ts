@@ -8,7 +8,6 @@ import type { IsoRequestInputs } from '../app/iso-plan.js';
 import type { VmBuildRequest } from '../app/build-vm.js';
 import { splitOptionString, tokensFromFlags, type BuildFlags } from '../core/build-options.js';
 import { UsageError } from '../core/errors.js';
-import { messages } from '../core/messages/index.js';
 import { boxStoreSettings, cacheDisks, cacheRoot, cacheVolume, ciEnvSet, progressMode, snapshotStoreDir, vmNetns, type CliContext, type GlobalOptions } from './context.js';
 
 /** The flags addBuildFlags declares, as commander hands them over. */
@@ -66,7 +65,7 @@ export function isoInputs(ctx: CliContext, flags: BuildCommandFlags & { readonly
 
 /** Everything a VM build needs besides the project and the plan. */
 export function vmBuildBase(ctx: CliContext, globals: GlobalOptions, flags: BuildCommandFlags, buildCommand: string | undefined): Omit<VmBuildRequest, 'project' | 'plan'> {
-  if (buildCommand === undefined) throw messages.iso.noBuildCommand(ctx.cwd);
+  // undefined: the plan refuses the build (a Tails checkout), and its first step says so.
   return {
     buildCommand,
     netns: vmNetns(ctx),

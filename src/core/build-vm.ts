@@ -238,13 +238,28 @@ export interface VmFate {
   /** leave: not ours to touch (kept by an earlier build for another ref or box). */
   readonly fate: 'destroy' | 'keep' | 'leave';
   /** Why, in Tails' option words, for messages. */
-  readonly why: 'keeprunning' | 'rescue' | 'another build\'s VM' | 'after the build';
+  readonly why: 'keeprunning' | 'rescue' | "another build's VM" | 'after the build' | 'it never came up';
+  /**
+   * For a kept VM: `reusable` — kept on purpose, never pruned, the next build of
+   * the same ref reuses it; `prunable` — kept for a look only (it never finished
+   * coming up): `vm prune` removes it once this build is gone, and the next
+   * build destroys it and starts afresh.
+   */
+  readonly kept?: 'reusable' | 'prunable';
 }
 
-/** The one keep/rescue/destroy decision (the cleanup and the report both use it). */
-export function vmFate(input: { readonly keep: VmKeep; readonly failed: boolean; readonly notOurs: boolean }): VmFate {
+export interface VmFateInput {
+  readonly keep: VmKeep;
+  readonly failed: boolean;
+  readonly notOurs: boolean;
+  /** The VM came up and was provisioned (or was reused, up already): only such a VM is one to reuse. */
+  readonly setUp: boolean;
+}
+
+/** The one keep/rescue/destroy decision (the cleanup, the messages and the report use it). */
+export function vmFate(input: VmFateInput): VmFate {
   if (input.notOurs) return { fate: 'leave', why: "another build's VM" };
-  if (input.keep === 'keep-running') return { fate: 'keep', why: 'keeprunning' };
-  if (input.keep === 'keep-on-failure' && input.failed) return { fate: 'keep', why: 'rescue' };
+  if (input.keep === 'keep-on-failure' && input.failed) return { fate: 'keep', why: 'rescue', kept: input.setUp ? 'reusable' : 'prunable' };
+  if (input.keep === 'keep-running') return input.setUp ? { fate: 'keep', why: 'keeprunning', kept: 'reusable' } : { fate: 'destroy', why: 'it never came up' };
   return { fate: 'destroy', why: 'after the build' };
 }

@@ -25,11 +25,27 @@ export interface BuildRequest {
   readonly bootTest: boolean;
 }
 
+/** Every step a build can run, in the order it runs them (app/build-vm.ts has one function per id). */
+export const BUILD_STEP_IDS = ['preflight', 'basebox', 'accelerator', 'resolve-serials', 'vm-up', 'provision', 'build', 'artifacts', 'boot-test', 'cleanup'] as const;
+export type BuildStepId = (typeof BUILD_STEP_IDS)[number];
+
+/**
+ * A step of the plan: what the build runs, with this id, in this order and
+ * with this title — the dry-run, the events and the JUnit testcases list the
+ * same steps.
+ */
 export interface PlanStep {
-  readonly id: string;
+  readonly id: BuildStepId;
   readonly title: string;
-  /** False for steps whose implementation has not landed yet. */
-  readonly implemented: boolean;
+  /** Runs even when an earlier step failed (bringing back a failed build's log and artifacts; cleanup). */
+  readonly always: boolean;
+}
+
+/** Why the build will be refused at its first step: the plan then holds that step only. */
+export interface PlanRefusal {
+  readonly code: string;
+  readonly message: string;
+  readonly hint: string | undefined;
 }
 
 export interface IsoBuildPlan {
@@ -53,6 +69,8 @@ export interface IsoBuildPlan {
     readonly keep: 'destroy' | 'keep-running' | 'keep-on-failure';
   };
   readonly steps: readonly PlanStep[];
+  /** Set when the build cannot run here (a Tails checkout, today): its first step refuses, and no other step is planned. */
+  readonly refusal?: PlanRefusal;
 }
 
 export interface PlanInputs {
@@ -61,6 +79,8 @@ export interface PlanInputs {
   readonly basebox: BaseboxIdentity;
   readonly serials: Readonly<Record<SerialSetName, Readonly<Record<string, string>>>>;
   readonly dryRun: boolean;
+  /** Set when the project cannot be built by this tool (see PlanRefusal). */
+  readonly refusal?: PlanRefusal;
 }
 
 /** Space a build needs in the VM, MiB: Tails' 13 GiB; the sample ISO needs far less. */
@@ -90,28 +110,37 @@ export function planIsoBuild(inputs: PlanInputs): IsoBuildPlan {
       cpuModel: o.cpuModel,
       keep: o.rescue ? 'keep-on-failure' : o.keepRunning ? 'keep-running' : 'destroy',
     },
-    steps: [
-      { id: 'preflight', title: 'Check libvirt, host memory, the checkout (readable by QEMU) and the build command', implemented: true },
-      { id: 'basebox', title: `Check the builder box ${inputs.basebox.name} is imported (if not, refuse and name: tails-build basebox create)`, implemented: true },
-      {
-        id: 'resolve-serials',
-        title: `Resolve every "latest" ISO serial to a number${request.pinnedSerials === undefined ? '' : ' (pinned by APT_SNAPSHOTS_SERIALS)'}, and the builder's debian-security snapshot${request.builderSecurity === undefined ? ' (the latest)' : ` (pinned: ${request.builderSecurity})`}`,
-        implemented: true,
-      },
-      { id: 'vm-up', title: 'Start a build VM from the box, checkout shared read-only over 9p, an apt-cacher-ng disk of its own attached (or none when every disk is held by a kept VM)', implemented: true },
-      {
-        id: 'provision',
-        title: `Lock the VM to ${request.git.ref}, mount the cache, ${o.offline ? 'keep the box\'s security snapshot (offline)' : 'move the builder to that debian-security snapshot and upgrade (kernel and GRUB held)'}${o.dateOffsetDays === 0 ? '' : `, set the clock ${String(o.dateOffsetDays)} day(s) off`}`,
-        implemented: true,
-      },
-      { id: 'build', title: `Build from a fresh clone of ${request.git.commit.slice(0, 12)} (${o.compression === 'fast' ? 'fast' : 'release'} compression, ${o.ramBuild ? 'in a tmpfs' : 'on the VM disk'})`, implemented: true },
-      { id: 'artifacts', title: `Copy artifacts and the build log to ${request.artifactsDir}`, implemented: true },
-      ...(request.bootTest ? [{ id: 'boot-test', title: 'Boot the ISO with QEMU (no network) and wait for the marker naming this commit', implemented: true }] : []),
-      {
-        id: 'cleanup',
-        title: o.rescue ? 'Destroy the VM, unless the build failed (rescue keeps it)' : o.keepRunning ? 'Keep the VM for the next build of the same ref' : 'Stop the cache, then destroy the VM',
-        implemented: true,
-      },
-    ],
+    steps: planSteps(inputs),
+    ...(inputs.refusal === undefined ? {} : { refusal: inputs.refusal }),
   };
+}
+
+/** The build's steps, each titled with what it will do for this request. */
+export function planSteps(inputs: PlanInputs): PlanStep[] {
+  const { request } = inputs;
+  const o = request.options;
+  const step = (id: BuildStepId, title: string, always = false): PlanStep => ({ id, title, always });
+  if (inputs.refusal !== undefined) return [step('preflight', `Refuse the build: ${inputs.refusal.message}`)];
+  return [
+    step('preflight', 'Check the artifacts dir, libvirt, host memory, the checkout (readable by QEMU: permissions given inside it, as Tails does) and the build command'),
+    step('basebox', `Check the builder box ${inputs.basebox.name} is imported (if not, refuse and name: tails-build basebox create)`),
+    step('accelerator', 'Probe the accelerator (KVM if it really works, else TCG)'),
+    step(
+      'resolve-serials',
+      `Resolve every "latest" ISO serial to a number${request.pinnedSerials === undefined ? '' : ' (pinned by APT_SNAPSHOTS_SERIALS)'}, and the builder's debian-security snapshot${request.builderSecurity === undefined ? ' (the latest)' : ` (pinned: ${request.builderSecurity})`}`,
+    ),
+    step('vm-up', `Start the build VM from ${inputs.basebox.name} (checkout over 9p, an apt-cacher-ng disk of its own, or none when every disk is held by a kept VM)`),
+    step(
+      'provision',
+      `Provision: branch lock for ${request.git.ref}, the cache disk and apt-cacher-ng, the snapshot server; ${o.offline ? "keep the box's security snapshot (offline)" : 'move the builder to that debian-security snapshot and upgrade (kernel and GRUB held)'}${o.dateOffsetDays === 0 ? '' : `, set the clock ${String(o.dateOffsetDays)} day(s) off`}`,
+    ),
+    step('build', `Build ${request.git.ref} at ${request.git.commit.slice(0, 12)} from a fresh clone (${o.compression === 'fast' ? 'fast' : 'release'} compression, ${o.ramBuild ? 'in a tmpfs' : 'on the VM disk'})`),
+    step('artifacts', `Copy the artifacts and the build log to ${request.artifactsDir} (after a failed build too)`, true),
+    ...(request.bootTest ? [step('boot-test', 'Boot the ISO with QEMU (no network) and wait for the marker naming this commit')] : []),
+    step(
+      'cleanup',
+      o.rescue ? 'Stop the cache, then destroy the VM, unless the build failed (rescue keeps it)' : o.keepRunning ? 'Keep the VM for the next build of the same ref (destroyed if it never came up)' : 'Stop the cache, then destroy the VM (the cache disk stays)',
+      true,
+    ),
+  ];
 }

@@ -7,6 +7,7 @@
 import type { ListrDefaultRendererLogLevels, ListrLogLevels } from 'listr2';
 import type { Writable } from './output.js';
 import { ANSI, type StepOutcome } from '../core/junit.js';
+import { joinErrors } from '../core/errors.js';
 
 export type ProgressMode = 'tty' | 'lines' | 'json' | 'silent';
 
@@ -15,9 +16,26 @@ export interface Step<C> {
   readonly title: string;
   /** The title once the step is done, when what it did is known only then (e.g. which cache disk it took). */
   readonly doneTitle?: (ctx: C) => string;
-  /** Returns a reason to skip, or undefined to run. */
-  readonly skip?: (ctx: C) => string | undefined;
+  /**
+   * Returns a reason to skip, or undefined to run. `failed` is the earlier step
+   * that failed, if one did: a step that is not `always` is then skipped anyway.
+   */
+  readonly skip?: (ctx: C, failed: FailedStep | undefined) => string | undefined;
+  /** Runs even after an earlier step failed (cleanup; bringing back what a failed build left). */
+  readonly always?: boolean;
   readonly run: (ctx: C, report: (line: string) => void) => Promise<void>;
+}
+
+/** The first step that failed, and how. */
+export interface FailedStep {
+  readonly id: string;
+  readonly error: unknown;
+}
+
+/** How a step list ended: every step's timing, and every failure in order (empty: all passed or skipped). */
+export interface StepsOutcome {
+  readonly timings: StepTiming[];
+  readonly failures: readonly FailedStep[];
 }
 
 export interface StepTiming {
@@ -71,9 +89,23 @@ export function progressOptions(mode: ProgressMode, line: (text: string) => void
   };
 }
 
-/** Runs the steps in order; resolves with their timings, rejects with the first failure. */
+/** Runs the steps in order; resolves with their timings, rejects with the first failure (after the `always` steps ran). */
 export async function runSteps<C>(steps: readonly Step<C>[], ctx: C, options: ProgressOptions): Promise<StepTiming[]> {
+  const outcome = await runStepList(steps, ctx, options);
+  const [first, ...rest] = outcome.failures;
+  if (first === undefined) return outcome.timings;
+  throw rest.reduce<unknown>((error, later) => joinErrors(error, later.error), first.error);
+}
+
+/**
+ * Runs the steps in order and says how each ended. After a failure the steps
+ * that are not `always` are skipped, each saying which step failed; `always`
+ * steps (cleanup) still run. Never rejects for a step's failure: the caller
+ * decides what the failures mean once every step has had its say.
+ */
+export async function runStepList<C>(steps: readonly Step<C>[], ctx: C, options: ProgressOptions): Promise<StepsOutcome> {
   const timings: StepTiming[] = [];
+  const failures: FailedStep[] = [];
   const emit = (event: Record<string, unknown>): void => {
     if (options.mode === 'json') options.events.write(`${JSON.stringify({ ...event, time: options.now().toISOString() })}\n`);
   };
@@ -87,7 +119,8 @@ export async function runSteps<C>(steps: readonly Step<C>[], ctx: C, options: Pr
   const tasks = steps.map((step) => ({
       title: step.title,
       skip: (): string | false => {
-        const reason = step.skip?.(ctx);
+        const failed = failures[0];
+        const reason = step.skip?.(ctx, failed) ?? (failed !== undefined && step.always !== true ? `${failed.id} failed` : undefined);
         if (reason === undefined) return false;
         timings.push({ id: step.id, status: 'skipped', ms: 0 });
         options.onStep?.({ id: step.id, title: step.title, status: 'skipped', ms: 0, tail: [`skipped: ${reason}`] });
@@ -117,6 +150,7 @@ export async function runSteps<C>(steps: readonly Step<C>[], ctx: C, options: Pr
           timings.push({ id: step.id, status: 'failed', ms });
           options.onStep?.({ id: step.id, title: step.title, status: 'failed', ms, error, tail });
           emit({ event: 'step', id: step.id, title: step.title, status: 'failed', ms, message: error instanceof Error ? error.message : String(error) });
+          failures.push({ id: step.id, error });
           throw error;
         }
         clearInterval(heartbeat);
@@ -128,7 +162,8 @@ export async function runSteps<C>(steps: readonly Step<C>[], ctx: C, options: Pr
         emit({ event: 'step', id: step.id, title, status: 'done', ms });
       },
     }));
-  const common = { concurrent: false, exitOnError: true, registerSignalListeners: false };
+  // exitOnError false: after a failure listr2 goes on, and each later task's skip() decides (above).
+  const common = { concurrent: false, exitOnError: false, registerSignalListeners: false };
   const lines = { timer: PRESET_TIMER, timestamp: PRESET_TIMESTAMP, logger };
   const listr =
     options.mode === 'tty'
@@ -137,7 +172,7 @@ export async function runSteps<C>(steps: readonly Step<C>[], ctx: C, options: Pr
         ? new Listr(tasks, { ...common, renderer: 'simple', rendererOptions: lines })
         : new Listr(tasks, { ...common, renderer: 'silent' });
   await listr.run();
-  return timings;
+  return { timings, failures };
 }
 
 function clock(date: Date): string {

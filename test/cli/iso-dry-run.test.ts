@@ -24,6 +24,7 @@ function project(): TempRepo {
     'definitions/builder/APT_snapshots.d/debian-security/serial': '2024090202\n',
     'definitions/iso/APT_snapshots.d/debian/serial': '2024101502\n',
     'definitions/iso/APT_snapshots.d/debian-security/serial': 'latest\n',
+    'definitions/iso/build.sh': '#!/bin/bash\n',
     'README': 'sample\n',
   });
   r.commit('Initial', '2024-09-02T10:00:00Z');
@@ -191,8 +192,10 @@ describe('tails-build iso --dry-run --json', () => {
     const res = await runTailsBuild(['--json', 'iso'], { cwd: r.root, env: { CI: 'true' } });
     assert.equal(res.code, 3, res.stderr);
     const events = assertEventStream(res.stdout, 3);
-    assert.deepEqual(events.map((e) => e.event), ['run', 'plan', 'result']);
-    const result = events[2] as unknown as { error: { code: string; message: string } };
+    // The plan's steps follow the plan: preflight done, basebox failed, the rest skipped, cleanup run.
+    assert.deepEqual(events.map((e) => e.event).filter((e, i, all) => e !== 'step' || all[i - 1] !== 'step'), ['run', 'plan', 'step', 'result']);
+    assert.deepEqual(events.filter((e) => e.event === 'step' && e.status === 'failed').map((e) => e.id), ['basebox']);
+    const result = events[events.length - 1] as unknown as { error: { code: string; message: string } };
     assert.equal(result.error.code, 'basebox-not-imported');
     assert.match(res.stderr, /error: The builder box/, 'the human error stays on stderr');
     const refused = await runTailsBuild(['--json', 'iso'], { cwd: r.root, env: { CI: 'true', TAILS_BUILD_OPTIONS: 'bogus' } });
@@ -213,8 +216,11 @@ describe('tails-build iso --dry-run --json', () => {
     assert.equal(again.code, 5);
     const xml = readFileSync(junit, 'utf8');
     assert.equal(SyntaxValidator.validate(xml), true);
-    assert.match(xml, /<testsuite name="tails-build iso" tests="1" failures="1"/);
-    assert.match(xml, /<testcase classname="tails-build.iso" name="preflight: checks before any step" time="0.000">\s*<failure message="libvirt does not answer at /);
+    // Every step of the plan is a testcase: preflight failed, the cleanup ran, the rest skipped, saying why.
+    assert.match(xml, /<testsuite name="tails-build iso" tests="9" failures="1" errors="0" skipped="7"/);
+    assert.match(xml, /<testcase classname="tails-build.iso" name="preflight: Check the artifacts dir[^"]*" time="[0-9.]+">\s*<failure message="libvirt does not answer at /);
+    assert.match(xml, /name="build: [^"]*" time="0.000">\s*<skipped message="skipped: preflight failed"\/>/);
+    assert.match(xml, /name="cleanup: Cleaned up: no VM was started" time="[0-9.]+"\/>/);
     assert.match(xml, /<property name="commit" value="[0-9a-f]{40}"\/>/);
   });
 
@@ -229,8 +235,8 @@ describe('tails-build iso --dry-run --json', () => {
   it('every step of the plan is one the build does: serials resolved, box checked (not imported), security fixes, the boot test when asked', async () => {
     const r = project();
     const p = await plan(r, ['--boot-test', '--date-offset', '-2']);
-    assert.ok(p.steps.every((s) => s.implemented));
-    assert.deepEqual(p.steps.map((s) => s.id), ['preflight', 'basebox', 'resolve-serials', 'vm-up', 'provision', 'build', 'artifacts', 'boot-test', 'cleanup']);
+    assert.deepEqual(p.steps.map((s) => s.id), ['preflight', 'basebox', 'accelerator', 'resolve-serials', 'vm-up', 'provision', 'build', 'artifacts', 'boot-test', 'cleanup']);
+    assert.deepEqual(p.steps.filter((s) => s.always).map((s) => s.id), ['artifacts', 'cleanup']);
     const title = (id: string): string => p.steps.find((s) => s.id === id)?.title ?? '';
     assert.match(title('basebox'), /is imported \(if not, refuse and name: tails-build basebox create\)/);
     assert.match(title('provision'), /debian-security snapshot and upgrade \(kernel and GRUB held\), set the clock -2 day\(s\) off/);
@@ -291,4 +297,49 @@ describe('tails-build iso --dry-run --json', () => {
     assert.match(res.stdout, /Examples:/);
     assert.match(res.stdout, /--keep-running/);
   });
+
+  it('the plan is what runs: the step ids of --dry-run --json are those of a real run\'s events (libvirt down: preflight fails, every later step skipped or, for cleanup, run)', async () => {
+    const r = project();
+    const dry = await plan(r);
+    const real = await runTailsBuild(['--json', 'iso'], { cwd: r.root, env: { CI: 'true', LIBVIRT_DEFAULT_URI: 'qemu+unix:///system?socket=/nonexistent/libvirt-sock' } });
+    assert.equal(real.code, 5, real.stderr);
+    assertEventStream(real.stdout, 5);
+    assert.deepEqual(stepIds(real.stdout), dry.steps.map((s) => s.id));
+    const statuses = stepEvents(real.stdout).filter((e) => e.status !== 'started').map((e) => `${e.id}:${e.status}`);
+    assert.deepEqual(statuses, ['preflight:failed', ...dry.steps.slice(1, -1).map((s) => `${s.id}:skipped`), 'cleanup:done']);
+  });
+
+  it('a Tails checkout: the plan is its refusal (one step saying why), and the real run refuses at that step, exit 3', async () => {
+    const r = createTempRepo();
+    repos.push(r);
+    r.write({
+      'vagrant/lib/tails_build_settings.rb': "ARCHITECTURE = 'amd64'.freeze\nDISTRIBUTION = 'bookworm'.freeze\n",
+      'vagrant/Vagrantfile': '# vagrant\n',
+      'vagrant/definitions/tails-builder/generate-tails-builder-box.sh': '#!/bin/sh\n',
+      'vagrant/definitions/tails-builder/config/APT_snapshots.d/debian/serial': '2024090201\n',
+      'config/APT_snapshots.d/debian/serial': '2024101502\n',
+    });
+    r.commit('Tails-shaped', '2024-09-02T10:00:00Z');
+    const dry = await plan(r);
+    assert.equal(dry.project.kind, 'tails');
+    assert.deepEqual(dry.steps.map((s) => s.id), ['preflight']);
+    assert.match(dry.steps[0]?.title ?? '', /^Refuse the build: .* is a Tails checkout/);
+    assert.equal(dry.refusal?.code, 'no-build-command');
+    const real = await runTailsBuild(['--json', 'iso'], { cwd: r.root, env: { CI: 'true' } });
+    assert.equal(real.code, 3, real.stderr);
+    assertEventStream(real.stdout, 3);
+    assert.deepEqual(stepIds(real.stdout), ['preflight']);
+    assert.match(real.stderr, /is a Tails checkout/);
+  });
 });
+
+interface StepEvent { event: string; id: string; status: string }
+
+function stepEvents(stdout: string): StepEvent[] {
+  return stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as StepEvent).filter((e) => e.event === 'step');
+}
+
+/** The ids of the steps a run's events name, each once, in order. */
+function stepIds(stdout: string): string[] {
+  return [...new Set(stepEvents(stdout).map((e) => e.id))];
+}

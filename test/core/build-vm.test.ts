@@ -134,17 +134,22 @@ describe('provisionFailure', () => {
 
 describe('vmFate: the one keep/rescue/destroy decision', () => {
   const table: [Parameters<typeof vmFate>[0], ReturnType<typeof vmFate>][] = [
-    [{ keep: 'destroy', failed: false, notOurs: false }, { fate: 'destroy', why: 'after the build' }],
-    [{ keep: 'destroy', failed: true, notOurs: false }, { fate: 'destroy', why: 'after the build' }],
-    [{ keep: 'keep-running', failed: false, notOurs: false }, { fate: 'keep', why: 'keeprunning' }],
-    [{ keep: 'keep-running', failed: true, notOurs: false }, { fate: 'keep', why: 'keeprunning' }],
-    [{ keep: 'keep-on-failure', failed: false, notOurs: false }, { fate: 'destroy', why: 'after the build' }],
-    [{ keep: 'keep-on-failure', failed: true, notOurs: false }, { fate: 'keep', why: 'rescue' }],
-    [{ keep: 'destroy', failed: true, notOurs: true }, { fate: 'leave', why: "another build's VM" }],
-    [{ keep: 'keep-on-failure', failed: true, notOurs: true }, { fate: 'leave', why: "another build's VM" }],
+    [{ keep: 'destroy', failed: false, notOurs: false, setUp: true }, { fate: 'destroy', why: 'after the build' }],
+    [{ keep: 'destroy', failed: true, notOurs: false, setUp: true }, { fate: 'destroy', why: 'after the build' }],
+    [{ keep: 'destroy', failed: true, notOurs: false, setUp: false }, { fate: 'destroy', why: 'after the build' }],
+    [{ keep: 'keep-running', failed: false, notOurs: false, setUp: true }, { fate: 'keep', why: 'keeprunning', kept: 'reusable' }],
+    [{ keep: 'keep-running', failed: true, notOurs: false, setUp: true }, { fate: 'keep', why: 'keeprunning', kept: 'reusable' }],
+    // vagrant up or provisioning failed: a half-made VM is not one to reuse.
+    [{ keep: 'keep-running', failed: true, notOurs: false, setUp: false }, { fate: 'destroy', why: 'it never came up' }],
+    [{ keep: 'keep-on-failure', failed: false, notOurs: false, setUp: true }, { fate: 'destroy', why: 'after the build' }],
+    [{ keep: 'keep-on-failure', failed: true, notOurs: false, setUp: true }, { fate: 'keep', why: 'rescue', kept: 'reusable' }],
+    // rescue keeps a VM that never came up for a look, but vm prune may remove it and no build reuses it.
+    [{ keep: 'keep-on-failure', failed: true, notOurs: false, setUp: false }, { fate: 'keep', why: 'rescue', kept: 'prunable' }],
+    [{ keep: 'destroy', failed: true, notOurs: true, setUp: true }, { fate: 'leave', why: "another build's VM" }],
+    [{ keep: 'keep-on-failure', failed: true, notOurs: true, setUp: false }, { fate: 'leave', why: "another build's VM" }],
   ];
   for (const [input, expected] of table) {
-    it(`${input.keep}, ${input.failed ? 'failed' : 'succeeded'}${input.notOurs ? ', not ours' : ''}: ${expected.fate}`, () => {
+    it(`${input.keep}, ${input.failed ? 'failed' : 'succeeded'}${input.setUp ? '' : ', never came up'}${input.notOurs ? ', not ours' : ''}: ${expected.fate}${expected.kept === undefined ? '' : ` (${expected.kept})`}`, () => {
       assert.deepEqual(vmFate(input), expected);
     });
   }

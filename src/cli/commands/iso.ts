@@ -1,7 +1,6 @@
 /** `tails-build iso`: build the ISO in a throwaway VM (for now: resolve and print the plan). */
 import type { Command } from 'commander';
 import type { IsoBuildPlan } from '../../core/iso-plan.js';
-import { messages } from '../../core/messages/index.js';
 import type { Output } from '../../ui/output.js';
 import { join } from 'node:path';
 import { suiteFromSteps } from '../../core/junit.js';
@@ -82,9 +81,9 @@ Examples:
         }
         if (!globals.json) printPlan(deps.out, plan);
         deps.out.event({ event: 'plan', plan });
-        if (project.buildCommand === undefined) throw messages.iso.noBuildCommand(project.root);
+        // A refused plan (a Tails checkout) runs its first step, which refuses: the run lists what the plan listed.
         const result = await buildInVm(deps, { ...vmBuildBase(ctx, globals, flags, project.buildCommand), project, plan, onStep: (s) => steps.push(s) });
-        const failure = result.exitCode !== 0 ? messages.iso.buildFailed(result.exitCode, result.log, result.vm === 'kept') : result.bootTest !== undefined && !result.bootTest.ok ? messages.iso.bootFailed(result.bootTest.failure ?? '', result.bootTest.log) : undefined;
+        const failure = result.failure;
         outcome.set(failure);
         emitBuildEvents(deps.out, result);
         if (globals.json) {
@@ -108,6 +107,8 @@ function printResult(out: Output, plan: IsoBuildPlan, result: VmBuildResult): vo
   if (result.serials !== undefined) out.line(`Serials used: ${Object.entries(result.serials.iso).map(([a, v]) => `${a}=${v}`).join(' ')}; builder debian-security=${result.serials.builderSecurity}`);
   for (const a of result.artifacts) out.line(`  ${join(result.artifactsDir, a)}`);
   for (const f of result.files.filter((x) => x.name.endsWith('.iso'))) out.line(`ISO: ${join(result.artifactsDir, f.name)} (${String(f.bytes)} bytes, sha256 ${f.sha256})`);
+  const skipped = result.timings.find((t) => t.id === 'boot-test' && t.status === 'skipped');
+  if (skipped !== undefined) out.line('Boot test: skipped (the build failed, so there was no ISO to boot).');
   if (result.bootTest !== undefined) {
     out.line(result.bootTest.ok ? `Boot test: booted (${result.bootTest.accelerator}, ${String(result.bootTest.seconds)} s), marker for ${plan.request.git.commit.slice(0, 12)} seen, powered off by itself.` : `Boot test: FAILED: ${result.bootTest.failure ?? ''} (console: ${result.bootTest.log})`);
   }
@@ -139,6 +140,7 @@ export function printPlan(out: Output, plan: IsoBuildPlan): void {
   out.line(`Options:   ${plan.request.optionWords.map((w) => w.text).join(' ')}`);
   out.line(`Artifacts: ${plan.request.artifactsDir}`);
   out.line('Steps:');
-  for (const step of plan.steps) out.line(`  ${step.implemented ? '-' : '·'} ${step.title}${step.implemented ? '' : '  [not implemented yet]'}`);
+  for (const step of plan.steps) out.line(`  - ${step.title}${step.always ? '  [runs after a failure too]' : ''}`);
+  if (plan.refusal !== undefined) out.line(`Refused:   ${plan.refusal.message}${plan.refusal.hint === undefined ? '' : ` (${plan.refusal.hint})`}`);
   if (plan.dryRun) out.line('Dry run: nothing was executed.');
 }
