@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { chmodSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { XMLParser } from 'fast-xml-parser';
@@ -78,15 +78,22 @@ export function describeBuildVm(fixture: () => BuildVmFixture): void {
       return runTailsBuild(['--json', 'iso', '--store', f.store, '--no-ram', '--memory', '1536', '--artifacts', artifacts, ...args], { cwd: f.repo.root, env: { ...f.env, CI: 'true' }, timeoutMs: BUILD_TIMEOUT });
     };
 
-    it('refuses a checkout QEMU (libvirt-qemu) cannot read, naming the fix, before any VM', async () => {
+    it('refuses a checkout whose parent QEMU (libvirt-qemu) cannot enter, naming the fix, before any VM; the parent is not changed', async () => {
       const f = fixture();
       artifacts = makeTempDir('tb-artifacts-');
-      chmodSync(f.repo.root, 0o700);
-      const r = await iso([]);
-      assert.equal(r.code, 3, r.stderr);
-      assert.match(r.stderr, /libvirt-qemu, which cannot read .*\.git\/HEAD/);
-      assert.match(r.stderr, /setfacl -m user:libvirt-qemu:rx/);
-      chmodSync(f.repo.root, 0o755);
+      // A parent directory is the user's, never ours to change: explained, not fixed.
+      const outer = makeTempDir('tb-private-');
+      const inner = join(outer, 'checkout');
+      execFileSync('git', ['clone', '-q', f.repo.root, inner]);
+      try {
+        const r = await runTailsBuild(['iso', '--store', f.store, '--artifacts', artifacts], { cwd: inner, env: f.env });
+        assert.equal(r.code, 3, r.stderr);
+        assert.match(r.stderr, /libvirt-qemu, which cannot read .*\.git\/HEAD \(stopped at .*tb-private-[^/]+ \(it may not enter it\)\)|libvirt-qemu, which cannot read .*\.git\/HEAD/);
+        assert.match(r.stderr, /setfacl -m user:libvirt-qemu:rx/);
+        assert.equal(statSync(outer).mode & 0o777, 0o700, 'the parent directory was changed');
+      } finally {
+        rmSync(outer, { recursive: true, force: true });
+      }
     });
 
     it('refuses the default build command when the project has no such script, before any VM', async () => {
@@ -104,8 +111,13 @@ export function describeBuildVm(fixture: () => BuildVmFixture): void {
 
     it('builds from a fresh clone in the VM, copies artifacts and the log back, keeps the VM with --keep-running; cpus, memory, machine type and CPU model shape the VM', { timeout: BUILD_TIMEOUT }, async () => {
       const f = fixture();
+      // As a checkout in a `mktemp -d` directory (the demo's throwaway clone) and a umask of 077 leave it.
+      chmodSync(f.repo.root, 0o700);
+      execFileSync('chmod', ['-R', 'go-rwx', join(f.repo.root, '.git')]);
       const r = await iso(['--keep-running', '--cpus', '2', '--machine-type', 'q35', '--cpu-model', 'qemu64']);
       assert.equal(r.code, 0, `${r.stderr}\n${r.stdout.slice(-3000)}`);
+      assert.match(r.stderr, /gave go\+x on \S+ and go\+rX on \S+\.git \(as Tails' Rakefile does; parent directories are never changed\)/);
+      assert.equal(statSync(f.repo.root).mode & 0o011, 0o011);
       const shape = readFileSync(join(artifacts, 'build.log'), 'utf8');
       assert.match(shape, /^probe: cpus 2$/m);
       const memory = Number(/^probe: memory (\d+)$/m.exec(shape)?.[1]);
@@ -219,6 +231,54 @@ export function describeBuildVm(fixture: () => BuildVmFixture): void {
       }
     });
 
+    it('a build killed with SIGKILL leaves its VM; the next build destroys it (a dead build\'s VM is not a kept one), says so and starts clean; --keep-running does not keep a fresh VM whose provisioning failed', { timeout: 2 * BUILD_TIMEOUT }, async () => {
+      const f = fixture();
+      f.repo.write({ slow: 'yes\n' });
+      f.repo.commit('Make the build slow (to be killed)', '2026-11-04T11:00:00Z');
+      const child = spawn(process.execPath, [MAIN, '--json', '--json-output', 'iso', '--force-cleanup', '--store', f.store, '--no-ram', '--memory', '1536', '--artifacts', artifacts], {
+        cwd: f.repo.root,
+        env: { ...process.env, ...f.env, CI: 'true' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      let killed = false;
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+        if (!killed && d.includes('sleeping on purpose')) {
+          killed = true;
+          child.kill('SIGKILL');
+        }
+      });
+      await once(child, 'exit');
+      f.repo.git('rm', '-q', 'slow');
+      f.repo.commit('Not slow any more (killed)', '2026-11-04T11:30:00Z');
+      assert.ok(killed, `the build never started:\n${stderr}`);
+      assert.match(tryVirsh('domstate', String(domain)) ?? '', /running/, 'a killed build leaves its VM (nothing could clean up)');
+      // The next build, asked to keep its VM, finds a provisioning that fails (the cache "full").
+      const r = await runTailsBuild(['--json', 'iso', '--store', f.store, '--no-ram', '--memory', '1536', '--artifacts', artifacts, '--keep-running'], {
+        cwd: f.repo.root,
+        env: { ...f.env, CI: 'true', TAILS_BUILD_CACHE_MIN_FREE_MIB: '100000000' },
+        timeoutMs: BUILD_TIMEOUT,
+      });
+      assert.equal(r.code, 3, r.stderr);
+      assertEventStream(r.stdout, 3);
+      assert.doesNotMatch(r.stderr, /remote port forwarding failed/);
+      const events = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { event: string; id?: string; status?: string; title?: string });
+      const up = events.find((e) => e.event === 'step' && e.id === 'vm-up' && e.status === 'done');
+      assert.match(String(up?.title), /after destroying the VM left by a build that died \(pid \d+/);
+      assert.match(r.stderr, /Destroying the build VM \S+ \(left by a build that died \(pid \d+\)\)/);
+      // Its provisioning failed: keeprunning keeps only a VM that came up.
+      assert.match(r.stderr, /The apt-cacher-ng disk is full/);
+      assert.match(r.stderr, /Destroying the build VM \S+ \(it never came up\)/);
+      assert.equal(tryVirsh('domstate', String(domain)), undefined, 'a VM whose provisioning failed is not kept');
+      const report = JSON.parse(readFileSync(join(artifacts, 'build-report.json'), 'utf8')) as { ok: boolean; error: { code: string }; vm: { after: string; replaced?: string } };
+      assert.equal(report.ok, false);
+      assert.equal(report.error.code, 'vm-cache-full');
+      assert.equal(report.vm.after, 'destroyed');
+      assert.match(String(report.vm.replaced), /left by a build that died/);
+      assert.ok(tryVirsh('vol-info', '--pool', 'default', CACHE_VOLUME) !== undefined, 'the cache volume survives');
+    });
+
     it('Ctrl-C mid-build: exit 130, the log so far kept, the VM destroyed through libvirt, the cache disk kept', { timeout: BUILD_TIMEOUT }, async () => {
       const f = fixture();
       f.repo.write({ slow: 'yes\n' });
@@ -246,7 +306,7 @@ export function describeBuildVm(fixture: () => BuildVmFixture): void {
       assert.ok(sent, `the build never started:\n${stderr}`);
       assert.equal(code, 130, stderr);
       assert.match(stderr, /SIGINT: stopping and cleaning up/);
-      assert.match(stderr, /Destroying the build VM \S+ \(forcecleanup\)/);
+      assert.match(stderr, /Destroying the build VM \S+ \((forcecleanup|after the build)\)/);
       assertEventStream(stdout, 130);
       assert.match(readFileSync(join(artifacts, 'build.log'), 'utf8'), /sleeping on purpose/);
       assert.equal(tryVirsh('domstate', String(domain)), undefined, 'the domain is gone');
@@ -257,9 +317,9 @@ export function describeBuildVm(fixture: () => BuildVmFixture): void {
     it('two builds at once on one host: each takes a cache disk of its own and serves its own snapshots; both finish, and both find their cache warm on their second run (the second used to fail with EADDRINUSE, then to wait)', { timeout: 3 * BUILD_TIMEOUT }, async (t) => {
       const f = fixture();
       // A second checkout of the same commits: the same builder box, another VM.
+      // Cloned straight into a `mktemp -d` directory (0700), as the demo's throwaway clone: the tool gives QEMU what it needs.
       const other = makeTempDir('tb-second-');
-      chmodSync(other, 0o755);
-      const second = join(other, 'checkout');
+      const second = other;
       execFileSync('git', ['clone', '-q', f.repo.root, second]);
       const env = { ...process.env, ...f.env, TAILS_BUILD_CACHE_DISKS: '2' };
       const start = (cwd: string, dir: string): { child: ChildProcess; out: { stdout: string; stderr: string } } => {
@@ -331,9 +391,13 @@ export function describeBuildVm(fixture: () => BuildVmFixture): void {
       const f = fixture();
       rmSync(join(artifacts, 'build.log'));
       const junit = join(artifacts, 'junit.xml');
-      const r = await iso(['--junit', junit]);
+      const r = await iso(['--junit', junit, '--boot-test']);
       assert.equal(r.code, 4, r.stderr);
       assertEventStream(r.stdout, 4);
+      // The boot test did not run: skipped in the events, the human output and JUnit — never "done".
+      const steps = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { event: string; id?: string; status?: string; reason?: string }).filter((e) => e.event === 'step' && e.status !== 'started');
+      assert.deepEqual(steps.map((e) => `${String(e.id)}:${String(e.status)}`), ['preflight:done', 'basebox:done', 'accelerator:done', 'resolve-serials:done', 'vm-up:done', 'provision:done', 'build:failed', 'artifacts:done', 'boot-test:skipped', 'cleanup:done']);
+      assert.equal(steps.find((e) => e.id === 'boot-test')?.reason, 'build failed');
       assert.match(r.stderr, /--rescue/);
       // The JUnit report names the failed step, and a real XML parser reads it.
       const xml = readFileSync(junit, 'utf8');
@@ -341,6 +405,10 @@ export function describeBuildVm(fixture: () => BuildVmFixture): void {
       const doc = new XMLParser({ ignoreAttributes: false, isArray: (n) => n === 'testcase' }).parse(xml) as { testsuites: { testsuite: { testcase: { '@_name': string; failure?: { '@_message': string } }[] } } };
       const failed = doc.testsuites.testsuite.testcase.filter((c) => c.failure !== undefined);
       assert.deepEqual(failed.map((c) => c['@_name'].split(':')[0]), ['build']);
+      assert.match(xml, /name="boot-test: [^"]*" time="0\.000">\s*<skipped message="skipped: build failed"\/>/);
+      const report = JSON.parse(readFileSync(join(artifacts, 'build-report.json'), 'utf8')) as { vm: { after: string }; error: { code: string } };
+      assert.equal(report.vm.after, 'destroyed', 'recorded after the cleanup ran');
+      assert.equal(report.error.code, 'build-failed');
       assert.match(failed[0]?.failure?.['@_message'] ?? '', /The build failed inside the VM \(exit 7\)/);
       assert.match(readFileSync(join(artifacts, 'build.log'), 'utf8'), /failing on purpose/);
       assert.equal(tryVirsh('domstate', String(domain)), undefined);

@@ -66,6 +66,13 @@ export function describeSampleIso(fixture: () => BuildVmFixture): void {
 
       const r = await run(['iso', '--boot-test']);
       assert.equal(r.code, 0, r.stderr.slice(-4000));
+      // The plan is what ran: the dry-run's steps are the run's, in order, each done.
+      const dry = await runTailsBuild(['iso', '--dry-run', '--json', '--boot-test', '--store', f.store], { cwd: f.repo.root, env: { ...f.env, CI: 'true' } });
+      assert.equal(dry.code, 0, dry.stderr);
+      const planned = (JSON.parse(dry.stdout) as { steps: { id: string; title: string }[] }).steps;
+      const ran = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { event: string; id?: string; status?: string; title?: string }).filter((e) => e.event === 'step');
+      assert.deepEqual(ran.filter((e) => e.status === 'started').map((e) => [e.id, e.title]), planned.map((s) => [s.id, s.title]));
+      assert.deepEqual(ran.filter((e) => e.status !== 'started').map((e) => `${String(e.id)}:${String(e.status)}`), planned.map((s) => `${s.id}:done`));
       const rep = report();
       first = rep;
       assert.equal(rep.ok, true);
