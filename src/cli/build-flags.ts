@@ -7,6 +7,7 @@ import { Option, type Command } from 'commander';
 import type { IsoRequestInputs } from '../app/iso-plan.js';
 import type { VmBuildRequest } from '../app/build-vm.js';
 import { splitOptionString, tokensFromFlags, type BuildFlags } from '../core/build-options.js';
+import { isAbsolute, join, resolve } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { boxStoreSettings, cacheDisks, cacheRoot, cacheVolume, ciEnvSet, progressMode, snapshotStoreDir, vmNetns, type CliContext, type GlobalOptions } from './context.js';
 
@@ -33,7 +34,7 @@ export function addBuildFlags(cmd: Command, bootTest: string): Command {
     .option('--rescue', 'keep a failed VM and its build dir for inspection (rescue)')
     .option('--force-cleanup', 'destroy any builder VM before the build, and always after (forcecleanup)')
     .option('--ignore-changes', 'build HEAD even though the tree has uncommitted changes (ignorechanges)')
-    .option('--offline', 'build without network: apt-cacher-ng offline mode, no time sync (offline)')
+    .option('--offline', "apt-cacher-ng in offline mode (it serves only what the cache disk holds) and no security upgrade of the builder (it keeps its box's debian-security snapshot); the VM keeps its network, and a build without a cache disk fetches from the snapshot server as usual (offline)")
     .option('--cpus <n>', 'VM CPUs (cpus=N; default: the host CPUs)')
     .option('--memory <mib>', 'VM memory in MiB (memory=N; default: computed from CPUs and --ram)')
     .option('--ram', 'build in a tmpfs inside the VM (ram, the default)')
@@ -44,7 +45,7 @@ export function addBuildFlags(cmd: Command, bootTest: string): Command {
     .option('--no-cache-website', 'do not use the website build cache')
     .addOption(new Option('--compression <kind>', 'squashfs compression: fast (zstd) or default (release)').choices(['fast', 'default']))
     .option('--machine-type <type>', 'QEMU machine type (machinetype=, default q35)')
-    .option('--cpu-model <model>', 'QEMU CPU model (cpumodel=; default host-passthrough on KVM, maximum on TCG)');
+    .option('--cpu-model <model>', 'QEMU CPU model (cpumodel=; default host-passthrough on KVM, qemu64 on TCG)');
 }
 
 /** What `iso` and `verify` read from flags and the environment to plan a build. */
@@ -61,6 +62,25 @@ export function isoInputs(ctx: CliContext, flags: BuildCommandFlags & { readonly
     builderSecurity: flags.builderSecuritySerial,
     bootTest: flags.bootTest === true,
   };
+}
+
+/**
+ * Where `verify` writes build-1/, build-2/ and verify-report.json: `--artifacts`
+ * (the flag iso has for its artifacts; `--output` is its older name), else
+ * `<artifactsDir>/verify`, artifactsDir being ARTIFACTS or the project root.
+ */
+export function verifyOutputDir(cwd: string, flags: { readonly artifacts?: string; readonly output?: string }, artifactsDir: string): string {
+  const explicit = verifyExplicitDir(cwd, flags);
+  return explicit ?? join(artifactsDir, 'verify');
+}
+
+/** The directory `verify --artifacts` (or `--output`) names, absolute; undefined when neither is given. */
+export function verifyExplicitDir(cwd: string, flags: { readonly artifacts?: string; readonly output?: string }): string | undefined {
+  const { artifacts, output } = flags;
+  if (artifacts !== undefined && output !== undefined && resolve(cwd, artifacts) !== resolve(cwd, output)) throw messages.verify.twoOutputDirs(artifacts, output);
+  const dir = artifacts ?? output;
+  if (dir === undefined) return undefined;
+  return isAbsolute(dir) ? dir : resolve(cwd, dir);
 }
 
 /** Everything a VM build needs besides the project and the plan. */

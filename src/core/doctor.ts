@@ -6,6 +6,7 @@
  */
 import { command, formatCommand, type Command } from './command.js';
 import { doctorMessages as m } from './messages/index.js';
+import { isDebianUserId, type KeyringContents } from './openpgp-keyring.js';
 
 export const NODE_MINIMUM = '20.5.0';
 export const DEFAULT_LIBVIRT_URI = 'qemu:///system';
@@ -40,7 +41,26 @@ export type Judge =
   /** The running node (no probe): compares versions. */
   | { readonly kind: 'node-version'; readonly running: string; readonly minimum: string }
   /** `test -e` of a device: informational either way. */
-  | { readonly kind: 'kvm' };
+  | { readonly kind: 'kvm' }
+  /** The keyring file as observed, and gpgv verifying a Debian-signed file with it (or `gpgv --version` when there is none). */
+  | { readonly kind: 'keyring'; readonly observed: KeyringObservation };
+
+/** The keyring file as app/doctor.ts read it. */
+export type KeyringFile =
+  | { readonly kind: 'missing' }
+  | { readonly kind: 'not-a-file' }
+  | { readonly kind: 'unreadable'; readonly reason: string }
+  | { readonly kind: 'read'; readonly contents: KeyringContents };
+
+/** What the keyring check judges: the file, and a Debian-signed file on this host to verify with it. */
+export interface KeyringObservation {
+  readonly path: string;
+  readonly file: KeyringFile;
+  /** A Debian-signed InRelease found on this host; undefined when there is none. */
+  readonly signedFile: string | undefined;
+  /** Where signed files were looked for (named when none was found). */
+  readonly searched: readonly string[];
+}
 
 export interface DoctorCheck {
   readonly id: CheckId;
@@ -85,12 +105,16 @@ export interface DoctorInput {
   readonly user?: string;
   /** `process.versions.node` of the running node, passed in by cli/. */
   readonly nodeVersion: string;
+  /** The keyring snapshot signatures are verified against, as observed (app/doctor.ts#observeKeyring). */
+  readonly keyring: KeyringObservation;
 }
 
 const SHORT = 5_000;
 // `virsh version` asks the QEMU driver, which probes QEMU's capabilities when its
 // cache is empty: 12 s on an idle new machine here, more under load (CI once hit 10 s).
 const LIBVIRT_TIMEOUT = 60_000;
+// gpgv over a 150 kB InRelease takes milliseconds; this is for a loaded host.
+const GPGV_TIMEOUT = 30_000;
 // Ruby start-up plus plugin loading; ~1 s here, slower on a cold cache.
 const VAGRANT_TIMEOUT = 30_000;
 const VAGRANT_ENV = { VAGRANT_CHECKPOINT_DISABLE: '1' };
@@ -136,8 +160,10 @@ export function planDoctorChecks(input: DoctorInput): readonly DoctorCheck[] {
     // Host locks (adapters/lock.ts) take flock(2) through util-linux's flock(1).
     { id: 'flock', title: m.title.flock, required: true, probe: ['flock', ['--version']], installHint: m.install.flock },
     {
+      // The same gpgv call snapshot-mirror makes; without a signed file, gpgv is only checked to be there.
       id: 'debian-keyring', title: m.title.debianKeyring, required: true,
-      probe: ['gpgv', ['--keyring', '/usr/share/keyrings/debian-archive-keyring.gpg', '--version']], installHint: m.install.debianKeyring,
+      probe: input.keyring.signedFile === undefined ? ['gpgv', ['--version']] : ['gpgv', ['--keyring', input.keyring.path, '--', input.keyring.signedFile], GPGV_TIMEOUT],
+      judge: { kind: 'keyring', observed: input.keyring }, installHint: m.install.debianKeyring, fixHint: m.fix.keyring(input.keyring.path),
     },
     { id: 'shellcheck', title: m.title.shellcheck, required: false, probe: ['shellcheck', ['--version']], judge: { kind: 'exit-zero', detailLine: 'version:' }, installHint: m.install.shellcheck },
     // tails-build verify explains a mismatch with it when it is installed.
@@ -193,6 +219,10 @@ export function judgeCheck(check: DoctorCheck, results: readonly ProbeResult[]):
   const shown = formatCommand(firstProbe);
 
   switch (judge.kind) {
+    case 'keyring': {
+      const judged = judgeKeyring(judge.observed, first);
+      return verdict(judged.ok, judged.detail, fixHint);
+    }
     case 'kvm':
       return first.exitCode === 0 ? verdict(true, m.detail.kvmPresent) : verdict(false, m.detail.kvmAbsent, check.installHint);
     case 'libvirt':
@@ -215,6 +245,36 @@ export function judgeCheck(check: DoctorCheck, results: readonly ProbeResult[]):
       return verdict(true, pickLine(first.stdout, judge.detailLine) ?? pickLine(first.stderr) ?? shown);
     }
   }
+}
+
+/**
+ * The keyring check: the file must exist, be readable and hold keys; gpgv must
+ * verify the signed file with it. With no signed file on the host, it must at
+ * least hold a key with a Debian user ID, and the detail says nothing was verified.
+ */
+function judgeKeyring(observed: KeyringObservation, gpgv: Extract<ProbeResult, { kind: 'exited' }>): { ok: boolean; detail: string } {
+  const { path, file, signedFile } = observed;
+  const d = m.detail.keyring;
+  if (file.kind === 'missing') return { ok: false, detail: d.missing(path) };
+  if (file.kind === 'not-a-file') return { ok: false, detail: d.notAFile(path) };
+  if (file.kind === 'unreadable') return { ok: false, detail: d.unreadable(path, file.reason) };
+  const contents = file.contents;
+  if (contents.kind === 'not-a-keyring') return { ok: false, detail: d.notAKeyring(path, contents.reason) };
+  if (contents.keys === 0) return { ok: false, detail: d.noKeys(path) };
+  const debian = contents.userIds.filter(isDebianUserId).length;
+  if (signedFile !== undefined) {
+    if (gpgv.exitCode === 0) return { ok: true, detail: d.verified(signedFile, path, contents.keys) };
+    return { ok: false, detail: d.notVerified(signedFile, path, contents.keys, debian, gpgvErrorLine(gpgv.stderr)) };
+  }
+  if (debian === 0) return { ok: false, detail: d.noDebianKeys(path, contents.keys, contents.userIds) };
+  return { ok: true, detail: d.unverified(path, contents.keys, debian, observed.searched) };
+}
+
+/** gpgv's reason: "Can't check signature: No public key", "BAD signature …", else its last line. */
+function gpgvErrorLine(stderr: string): string {
+  const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const telling = lines.find((l) => /Can't check signature|BAD signature|no valid OpenPGP|keyblock resource|not be verified/.test(l)) ?? lines.at(-1) ?? '';
+  return clip(telling);
 }
 
 /** The report: ok when every required check is. */

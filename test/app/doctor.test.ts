@@ -1,9 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { runDoctor } from '../../src/app/doctor.js';
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before } from 'node:test';
+import { diskFiles } from '../../src/adapters/disk-file.js';
+import { createRunner } from '../../src/adapters/runner.js';
+import { observeKeyring, runDoctor } from '../../src/app/doctor.js';
 import { formatCommand, type Command } from '../../src/core/command.js';
-import { planDoctorChecks } from '../../src/core/doctor.js';
+import { planDoctorChecks, type CheckVerdict, type KeyringObservation } from '../../src/core/doctor.js';
 import type { RunResult, Runner } from '../../src/core/ports.js';
+import { createOutput } from '../../src/ui/output.js';
+import { createTestKey, type TestKey } from '../helpers/fake-debian-mirror.js';
+import { makeTempDir } from '../helpers/git-repo.js';
 
 type Answer = RunResult | 'timeout';
 
@@ -34,7 +42,15 @@ function strictRunner(onPath: readonly string[], answers: Readonly<Record<string
 }
 
 const ok = (stdout: string): RunResult => ({ stdout, stderr: '', exitCode: 0 });
-const checks = planDoctorChecks({ libvirtUri: 'qemu:///system', netns: 'tbns', nodeVersion: '20.20.2' });
+const DEBIAN_KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
+const SIGNED = '/var/cache/tails-build/snapshots/debian/2026120201/dists/bookworm/InRelease';
+const KEYRING: KeyringObservation = {
+  path: DEBIAN_KEYRING,
+  file: { kind: 'read', contents: { kind: 'keys', keys: 1, userIds: ['Debian Archive Automatic Signing Key (12/bookworm) <ftpmaster@debian.org>'] } },
+  signedFile: SIGNED,
+  searched: ['/var/cache/tails-build/snapshots', '/var/lib/apt/lists'],
+};
+const checks = planDoctorChecks({ libvirtUri: 'qemu:///system', netns: 'tbns', nodeVersion: '20.20.2', keyring: KEYRING });
 
 const HEALTHY: Record<string, Answer> = {
   'git --version': ok('git version 2.39.5\n'),
@@ -47,7 +63,7 @@ const HEALTHY: Record<string, Answer> = {
   'debugfs -V': ok('debugfs 1.47.0 (5-Feb-2023)\n'),
   'sfdisk --version': ok('sfdisk from util-linux 2.38.1\n'),
   'flock --version': ok('flock from util-linux 2.38.1\n'),
-  'gpgv --keyring /usr/share/keyrings/debian-archive-keyring.gpg --version': ok('gpgv (GnuPG) 2.2.40\n'),
+  [`gpgv --keyring ${DEBIAN_KEYRING} -- ${SIGNED}`]: { stdout: '', stderr: 'gpgv: Good signature from "Debian Archive Automatic Signing Key (12/bookworm) <ftpmaster@debian.org>"\n', exitCode: 0 },
   'shellcheck --version': ok('version: 0.9.0\n'),
   'diffoscope --version': ok('diffoscope 236\n'),
   'ip netns list': ok('tbns (id: 0)\n'),
@@ -102,5 +118,84 @@ describe('runDoctor', () => {
     assert.equal(report.ok, false);
     assert.equal(libvirt.ok, false);
     assert.match(libvirt.detail, /not reachable: .*timed out after 60000 ms/);
+  });
+});
+
+/**
+ * The keyring check end to end: real keyring files read by observeKeyring,
+ * real gpgv run by the real runner on a real Debian-signed InRelease of this host.
+ */
+describe('the keyring check (real files, real gpgv)', () => {
+  const runner = createRunner({ log: createOutput({ stdout: { write: () => true }, stderr: { write: () => true }, json: false, verbose: false }), dryRun: false, path: process.env.PATH ?? '/usr/bin:/bin', baseEnv: process.env });
+  const dir = makeTempDir('tb-keyring-');
+  const none = join(dir, 'none');
+  let key: TestKey;
+  /** A store holding one real Debian InRelease, copied from this host (the test fails, never skips, without one). */
+  const store = join(dir, 'store');
+  before(async () => {
+    key = createTestKey();
+    const host = await observeKeyring({ disk: diskFiles }, DEBIAN_KEYRING, { snapshotStore: '/var/cache/tails-build/snapshots', aptLists: '/var/lib/apt/lists' });
+    assert.ok(host.signedFile !== undefined, 'this host has no Debian-signed InRelease: run apt-get update');
+    mkdirSync(join(store, 'debian', '2026010101', 'dists', 'bookworm'), { recursive: true });
+    copyFileSync(host.signedFile, join(store, 'debian', '2026010101', 'dists', 'bookworm', 'InRelease'));
+  });
+  after(() => {
+    key.remove();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function judge(keyring: string, snapshotStore = store): Promise<CheckVerdict> {
+    const observed = await observeKeyring({ disk: diskFiles }, keyring, { snapshotStore, aptLists: none });
+    const keyringCheck = planDoctorChecks({ libvirtUri: 'qemu:///system', netns: 'tbns', nodeVersion: '20.20.2', keyring: observed }).filter((c) => c.id === 'debian-keyring');
+    const report = await runDoctor({ runner }, keyringCheck);
+    const verdict = report.checks[0];
+    assert.ok(verdict !== undefined);
+    return verdict;
+  }
+  const signed = () => join(store, 'debian', '2026010101', 'dists', 'bookworm', 'InRelease');
+
+  it("Debian's keyring verifies the host's InRelease: ok", async () => {
+    const v = await judge(DEBIAN_KEYRING);
+    assert.equal(v.ok, true, v.detail);
+    assert.match(v.detail, new RegExp(`^gpgv verified ${signed()} against ${DEBIAN_KEYRING} \\(\\d+ keys\\)$`));
+  });
+
+  it('a keyring that does not exist fails (gpgv --version, the old probe, exits 0 for it)', async () => {
+    const v = await judge(join(dir, 'absent.gpg'));
+    assert.equal(v.ok, false);
+    assert.equal(v.detail, `keyring ${join(dir, 'absent.gpg')} does not exist`);
+    assert.match(v.hint ?? '', /debian-archive-keyring/);
+  });
+
+  it('an empty keyring fails', async () => {
+    const empty = join(dir, 'empty.gpg');
+    writeFileSync(empty, '');
+    const v = await judge(empty);
+    assert.equal(v.ok, false);
+    assert.equal(v.detail, `keyring ${empty} is empty: it holds no keys`);
+  });
+
+  it("a keyring of a throwaway key (not Debian's) fails: gpgv finds no public key", async () => {
+    const v = await judge(key.keyring);
+    assert.equal(v.ok, false);
+    assert.equal(v.detail, `gpgv does not verify ${signed()} against ${key.keyring} (1 key(s), 0 with a Debian user ID): gpgv: Can't check signature: No public key`);
+    assert.match(v.hint ?? '', /--keyring FILE/);
+  });
+
+  it("with no signed file here: Debian's keyring is ok but says nothing was verified; a throwaway one still fails", async () => {
+    const good = await judge(DEBIAN_KEYRING, none);
+    assert.equal(good.ok, true, good.detail);
+    assert.match(good.detail, /holds \d+ keys, \d+ with a Debian user ID; no signature verified: no Debian-signed InRelease under /);
+    const wrong = await judge(key.keyring, none);
+    assert.equal(wrong.ok, false);
+    assert.equal(wrong.detail, `keyring ${key.keyring} holds 1 key(s), none with a Debian user ID (tails-build test archive <test@tails-build.invalid>)`);
+  });
+
+  it('a signed file not from Debian is not used to judge the Debian keyring', async () => {
+    const other = join(dir, 'other-store');
+    mkdirSync(join(other, 'x', '1', 'dists', 's'), { recursive: true });
+    writeFileSync(join(other, 'x', '1', 'dists', 's', 'InRelease'), key.clearsign('Origin: Tails\nSuite: s\n'));
+    const observed = await observeKeyring({ disk: diskFiles }, DEBIAN_KEYRING, { snapshotStore: other, aptLists: none });
+    assert.equal(observed.signedFile, undefined);
   });
 });

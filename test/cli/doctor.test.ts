@@ -4,10 +4,11 @@
  * libvirt or vagrant are missing, which is the point.
  */
 import assert from 'node:assert/strict';
-import { existsSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { runTailsBuild } from '../helpers/cli.js';
+import { createTestKey } from '../helpers/fake-debian-mirror.js';
 import { makeTempDir } from '../helpers/git-repo.js';
 
 interface Check {
@@ -126,3 +127,46 @@ describe('tails-build doctor (real host)', () => {
   });
 });
 
+
+describe('tails-build doctor --keyring (real gpgv, real keyrings)', () => {
+  async function keyringCheck(keyring: string): Promise<{ code: number | null; check: Check }> {
+    const r = await runTailsBuild(['doctor', '--json', '--keyring', keyring], { cwd });
+    const check = reportOf(r.stdout).checks.find((c) => c.id === 'debian-keyring');
+    assert.ok(check !== undefined, r.stdout);
+    return { code: r.code, check };
+  }
+
+  it("the default keyring verifies a Debian-signed InRelease of this host", async () => {
+    const { check } = await keyringCheck('/usr/share/keyrings/debian-archive-keyring.gpg');
+    assert.equal(check.ok, true, check.detail);
+    assert.match(check.detail, /^gpgv verified \/\S+InRelease against \/usr\/share\/keyrings\/debian-archive-keyring\.gpg \(\d+ keys\)$/);
+  });
+
+  it('a keyring that does not exist: missing, exit 5 (the old `gpgv --keyring … --version` probe passed)', async () => {
+    const { code, check } = await keyringCheck(join(cwd, 'absent.gpg'));
+    assert.equal(code, 5);
+    assert.equal(check.ok, false);
+    assert.equal(check.detail, `keyring ${join(cwd, 'absent.gpg')} does not exist`);
+    assert.match(check.hint ?? '', /debian-archive-keyring/);
+  });
+
+  it('an empty keyring: missing, exit 5', async () => {
+    const empty = join(cwd, 'empty.gpg');
+    writeFileSync(empty, '');
+    const { code, check } = await keyringCheck(empty);
+    assert.equal(code, 5);
+    assert.equal(check.detail, `keyring ${empty} is empty: it holds no keys`);
+  });
+
+  it("a keyring of a throwaway gpg key: gpgv does not verify Debian's InRelease, exit 5", async () => {
+    const key = createTestKey();
+    try {
+      const { code, check } = await keyringCheck(key.keyring);
+      assert.equal(code, 5);
+      assert.equal(check.ok, false);
+      assert.match(check.detail, /^gpgv does not verify \S+InRelease against \S+ \(1 key\(s\), 0 with a Debian user ID\): gpgv: Can't check signature: No public key$/);
+    } finally {
+      key.remove();
+    }
+  });
+});

@@ -9,10 +9,21 @@ import {
   type CheckId,
   type CheckVerdict,
   type DoctorCheck,
+  type DoctorInput,
+  type KeyringFile,
+  type KeyringObservation,
   type ProbeResult,
 } from '../../src/core/doctor.js';
 
-const INPUT = { libvirtUri: 'qemu:///system', netns: 'tbns', nodeVersion: '20.20.2' };
+const KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
+const SIGNED = '/var/cache/tails-build/snapshots/debian/2026120201/dists/bookworm/InRelease';
+const DEBIAN_IDS = ['Debian Archive Automatic Signing Key (12/bookworm) <ftpmaster@debian.org>', 'Debian Stable Release Key (12/bookworm) <debian-release@lists.debian.org>'];
+const SEARCHED = ['/var/cache/tails-build/snapshots', '/var/lib/apt/lists'];
+const keyringFile = (keys: number, userIds: readonly string[]): KeyringFile => ({ kind: 'read', contents: { kind: 'keys', keys, userIds } });
+/** `signed: null`: no Debian-signed file on the host. */
+const observed = (file: KeyringFile, signed: string | null = SIGNED): KeyringObservation => ({ path: KEYRING, file, signedFile: signed ?? undefined, searched: SEARCHED });
+const INPUT: DoctorInput = { libvirtUri: 'qemu:///system', netns: 'tbns', nodeVersion: '20.20.2', keyring: observed(keyringFile(2, DEBIAN_IDS)) };
+const GPGV_NO_KEY = 'gpgv: Signature made Sat Jul 11 10:17:11 2026 UTC\ngpgv:                using RSA key 4CB50190207B4758A3F73A796ED0E7B82643E131\ngpgv: Can\'t check signature: No public key\n';
 
 function check(id: CheckId, input = INPUT): DoctorCheck {
   const found = planDoctorChecks(input).find((c) => c.id === id);
@@ -81,6 +92,16 @@ describe('planDoctorChecks', () => {
     assert.equal(check('flock').required, true);
   });
 
+  it('the keyring check verifies the signed file with gpgv, as snapshot-mirror does (not `gpgv --version`, which cannot fail)', () => {
+    const probe = check('debian-keyring').probes[0]!;
+    assert.deepEqual([probe.file, ...probe.args], ['gpgv', '--keyring', KEYRING, '--', SIGNED]);
+  });
+
+  it('without a signed file on the host, the keyring check only asks gpgv to be there', () => {
+    const probe = check('debian-keyring', { ...INPUT, keyring: observed(keyringFile(2, DEBIAN_IDS), null) }).probes[0]!;
+    assert.deepEqual([probe.file, ...probe.args], ['gpgv', '--version']);
+  });
+
   it('the node check runs nothing: it judges the running node', () => {
     assert.deepEqual(check('node').probes, []);
   });
@@ -90,7 +111,7 @@ describe('judgeCheck', () => {
   const table: readonly {
     name: string;
     id: CheckId;
-    input?: typeof INPUT;
+    input?: DoctorInput;
     results: readonly ProbeResult[];
     ok: boolean;
     detail: string | RegExp;
@@ -262,6 +283,103 @@ describe('judgeCheck', () => {
       ok: true,
       detail: 'present; whether KVM really works is probed when a VM starts; TCG is used otherwise',
       hint: null,
+    },
+    {
+      name: 'keyring: gpgv verifies the signed file',
+      id: 'debian-keyring',
+      results: [exited(0, '', 'gpgv: Good signature from "Debian Archive Automatic Signing Key (12/bookworm) <ftpmaster@debian.org>"\n')],
+      ok: true,
+      detail: `gpgv verified ${SIGNED} against ${KEYRING} (2 keys)`,
+      hint: null,
+    },
+    {
+      name: 'keyring missing: fails whatever gpgv says',
+      id: 'debian-keyring',
+      input: { ...INPUT, keyring: observed({ kind: 'missing' }) },
+      results: [exited(0)],
+      ok: false,
+      detail: `keyring ${KEYRING} does not exist`,
+      hint: /--reinstall gpgv debian-archive-keyring/,
+    },
+    {
+      name: 'keyring missing, no signed file either: still fails',
+      id: 'debian-keyring',
+      input: { ...INPUT, keyring: observed({ kind: 'missing' }, null) },
+      results: [exited(0, 'gpgv (GnuPG) 2.2.40\n')],
+      ok: false,
+      detail: `keyring ${KEYRING} does not exist`,
+      hint: /--reinstall gpgv debian-archive-keyring/,
+    },
+    {
+      name: 'keyring is a directory',
+      id: 'debian-keyring',
+      input: { ...INPUT, keyring: observed({ kind: 'not-a-file' }) },
+      results: [exited(2)],
+      ok: false,
+      detail: `keyring ${KEYRING} is not a file`,
+      hint: /doctor --keyring FILE/,
+    },
+    {
+      name: 'keyring unreadable',
+      id: 'debian-keyring',
+      input: { ...INPUT, keyring: observed({ kind: 'unreadable', reason: 'EACCES: permission denied' }) },
+      results: [exited(2)],
+      ok: false,
+      detail: `keyring ${KEYRING} cannot be read: EACCES: permission denied`,
+      hint: /debian-archive-keyring/,
+    },
+    {
+      name: 'keyring empty, no signed file: fails',
+      id: 'debian-keyring',
+      input: { ...INPUT, keyring: observed(keyringFile(0, []), null) },
+      results: [exited(0, 'gpgv (GnuPG) 2.2.40\n')],
+      ok: false,
+      detail: `keyring ${KEYRING} is empty: it holds no keys`,
+      hint: /debian-archive-keyring/,
+    },
+    {
+      name: 'keyring armored or garbage',
+      id: 'debian-keyring',
+      input: { ...INPUT, keyring: observed({ kind: 'read', contents: { kind: 'not-a-keyring', reason: 'no OpenPGP packet at byte 0' } }) },
+      results: [exited(2)],
+      ok: false,
+      detail: `${KEYRING} is not a binary OpenPGP keyring (no OpenPGP packet at byte 0); an armored .asc key needs \`gpg --dearmor\``,
+      hint: /debian-archive-keyring/,
+    },
+    {
+      name: "keyring without Debian's keys: gpgv's reason",
+      id: 'debian-keyring',
+      input: { ...INPUT, keyring: observed(keyringFile(1, ['Throwaway <t@example.org>'])) },
+      results: [exited(2, '', GPGV_NO_KEY)],
+      ok: false,
+      detail: `gpgv does not verify ${SIGNED} against ${KEYRING} (1 key(s), 0 with a Debian user ID): gpgv: Can't check signature: No public key`,
+      hint: /gpgv --keyring \/usr\/share\/keyrings\/debian-archive-keyring\.gpg -- /,
+    },
+    {
+      name: "keyring without Debian's keys, no signed file: fails on the user IDs",
+      id: 'debian-keyring',
+      input: { ...INPUT, keyring: observed(keyringFile(1, ['Throwaway <t@example.org>']), null) },
+      results: [exited(0, 'gpgv (GnuPG) 2.2.40\n')],
+      ok: false,
+      detail: `keyring ${KEYRING} holds 1 key(s), none with a Debian user ID (Throwaway <t@example.org>)`,
+      hint: /debian-archive-keyring/,
+    },
+    {
+      name: 'Debian keyring, no signed file: ok, and says no signature was verified',
+      id: 'debian-keyring',
+      input: { ...INPUT, keyring: observed(keyringFile(2, DEBIAN_IDS), null) },
+      results: [exited(0, 'gpgv (GnuPG) 2.2.40\n')],
+      ok: true,
+      detail: `keyring ${KEYRING} holds 2 keys, 2 with a Debian user ID; no signature verified: no Debian-signed InRelease under /var/cache/tails-build/snapshots or /var/lib/apt/lists (\`tails-build snapshots mirror\` or apt-get update fetches one)`,
+      hint: null,
+    },
+    {
+      name: 'gpgv missing: install it, whatever the keyring',
+      id: 'debian-keyring',
+      results: [{ kind: 'not-found' }],
+      ok: false,
+      detail: 'gpgv not found on PATH',
+      hint: 'apt-get install --no-install-recommends gpgv debian-archive-keyring',
     },
     { name: '/dev/kvm absent', id: 'kvm', results: [exited(1)], ok: false, detail: /absent; VMs run under TCG/, hint: /Nothing to install/ },
     { name: 'test itself missing', id: 'kvm', results: [{ kind: 'not-found' }], ok: false, detail: /absent/, hint: /Nothing to install/ },

@@ -2,13 +2,18 @@
 import type { Command } from 'commander';
 import { DEFAULT_LIBVIRT_URI, DEFAULT_NETNS, missingRequired, planDoctorChecks, type DoctorReport } from '../../core/doctor.js';
 import { doctorMessages } from '../../core/messages/index.js';
-import { cacheRoot, depsFor, type CliContext } from '../context.js';
+import { DEBIAN_KEYRING } from '../../core/basebox-build.js';
+import { resolve } from 'node:path';
+import { cacheRoot, depsFor, snapshotStoreDir, type CliContext } from '../context.js';
+
+const APT_LISTS = '/var/lib/apt/lists';
 
 export function registerDoctor(program: Command, ctx: CliContext): void {
   program
     .command('doctor')
     .description('check host prerequisites: git, node, QEMU, libvirt, vagrant + vagrant-libvirt, mmdebstrap, …')
     .option('--libvirt-uri <uri>', `libvirt connection to probe (default: $LIBVIRT_DEFAULT_URI, else ${DEFAULT_LIBVIRT_URI})`)
+    .option('--keyring <file>', 'keyring snapshot signatures are verified against', DEBIAN_KEYRING)
     .addHelpText(
       'after',
       `
@@ -18,20 +23,28 @@ fails (optional ones: shellcheck, diffoscope, the network namespace, /dev/kvm). 
 namespace checked is $TAILS_BUILD_NETNS, default ${DEFAULT_NETNS}. Build VMs left by
 builds that were killed are listed, with the command that removes them.
 
+The keyring check reads the keyring (it must exist and hold keys) and runs
+gpgv with it on a Debian-signed InRelease of this host: the snapshot store's
+(<cache>/snapshots) first, else apt's (${APT_LISTS}). With neither, it only
+checks the keyring holds a key with a Debian user ID, and says no signature
+was verified.
+
 Examples:
   tails-build doctor
   tails-build doctor --json
   tails-build doctor --libvirt-uri qemu:///system`,
     )
-    .action(async (opts: { libvirtUri?: string }, cmd: Command) => {
-      const [{ runDoctor }, { findRuns }] = await Promise.all([import('../../app/doctor.js'), import('../../app/vm-prune.js')]);
+    .action(async (opts: { libvirtUri?: string; keyring: string }, cmd: Command) => {
+      const [{ observeKeyring, runDoctor }, { findRuns }] = await Promise.all([import('../../app/doctor.js'), import('../../app/vm-prune.js')]);
       const { deps, globals } = depsFor(ctx, cmd);
+      const keyring = await observeKeyring(deps, resolve(ctx.cwd, opts.keyring), { snapshotStore: snapshotStoreDir(ctx, undefined), aptLists: APT_LISTS });
       const checks = planDoctorChecks({
         libvirtUri: nonEmpty(opts.libvirtUri) ?? nonEmpty(ctx.env.LIBVIRT_DEFAULT_URI) ?? DEFAULT_LIBVIRT_URI,
         netns: nonEmpty(ctx.env.TAILS_BUILD_NETNS) ?? DEFAULT_NETNS,
         ...(ctx.uid === undefined || ctx.uid === 0 ? {} : { user: ctx.env.USER ?? ctx.env.LOGNAME ?? `uid ${String(ctx.uid)}` }),
         // The node running us is the one that matters; cli/ is where process facts are read.
         nodeVersion: process.versions.node,
+        keyring,
       });
       const report = await runDoctor(deps, checks);
       // What killed runs left: informational, never a failure.

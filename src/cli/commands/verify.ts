@@ -4,7 +4,8 @@ import { basename, join, resolve } from 'node:path';
 import { UserError } from '../../core/errors.js';
 import { parsePublishedBuild } from '../../core/verify.js';
 import type { Deps } from '../../app/deps.js';
-import { addBuildFlags, isoInputs, vmBuildBase, type BuildCommandFlags } from '../build-flags.js';
+import { addBuildFlags, isoInputs, verifyExplicitDir, verifyOutputDir, vmBuildBase, type BuildCommandFlags } from '../build-flags.js';
+import { messages } from '../../core/messages/index.js';
 import { depsFor, type CliContext } from '../context.js';
 import { junitProperties, printPlan } from './iso.js';
 import { withJUnit } from '../junit.js';
@@ -14,6 +15,7 @@ import type { StepRecord } from '../../ui/progress.js';
 
 interface VerifyFlags extends BuildCommandFlags {
   readonly against?: string;
+  readonly artifacts?: string;
   readonly output?: string;
 }
 
@@ -24,7 +26,8 @@ export function registerVerify(program: Command, ctx: CliContext): void {
     .command('verify')
     .description('prove the build is reproducible: build the same commit in two fresh VMs (the second pinned to the serials the first used) and compare every artifact')
     .option('--against <build-report.json>', 'rebuild what a published build report describes (commit, serials, box) once, and compare with its sha256s')
-    .option('--output <dir>', 'where build-1/ and build-2/ go (default: <ARTIFACTS or the project root>/verify)');
+    .option('--artifacts <dir>', 'where build-1/, build-2/ and verify-report.json go (default: <ARTIFACTS or the project root>/verify)')
+    .option('--output <dir>', 'the older name of --artifacts');
   addBuildFlags(cmd, 'boot-test the ISO of each build too')
     .addHelpText(
       'after',
@@ -39,6 +42,7 @@ builder (xorriso, mksquashfs) can reach the ISO.
 
 Examples:
   tails-build verify                                   two builds, compare
+  tails-build verify --artifacts /srv/verify           build-1/ and build-2/ there
   tails-build verify --against /srv/release/build-report.json
   tails-build --json verify | tail -n 1 | jq .identical`,
     )
@@ -46,6 +50,9 @@ Examples:
       // Loaded when the command runs (start-up, --help: none of it).
       const [{ loadProject }, { computeIsoPlan }, { verify }, { excludeFromGit }] = await Promise.all([import('../../app/project.js'), import('../../app/iso-plan.js'), import('../../app/verify.js'), import('../../app/git-exclude.js')]);
       const { deps, globals } = depsFor(ctx, command);
+      // Before anything is planned or built: a file where the builds would go.
+      const explicitDir = verifyExplicitDir(ctx.cwd, flags);
+      if (explicitDir !== undefined && (await deps.disk.stat(explicitDir))?.kind === 'file') throw messages.verify.outputNotADirectory(explicitDir);
       deps.out.startEvents('verify');
       const steps: StepRecord[] = [];
       const started = deps.clock.now().toISOString();
@@ -53,7 +60,9 @@ Examples:
       await withJUnit(ctx, flags.junit, (outcome) => [suiteFromSteps('tails-build verify', started, steps, outcome, plan === undefined ? {} : junitProperties(plan))], async () => {
         const project = await loadProject(deps, { projectDir: globals.project, cwd: ctx.cwd });
         const against = flags.against === undefined ? undefined : await readReport(deps, resolve(ctx.cwd, flags.against));
-        const base = isoInputs(ctx, flags, false);
+        // verify's --artifacts is where both builds go, not iso's artifacts dir: ARTIFACTS keeps its meaning here.
+        const { artifacts: _bothBuildsDir, ...buildFlags } = flags;
+        const base = isoInputs(ctx, buildFlags, false);
         // The published build's compression reaches its bytes: rebuild with it unless told otherwise.
         const compression = against?.report.compression;
         const inputs = compression === undefined || flags.compression !== undefined
@@ -64,7 +73,7 @@ Examples:
           ...(against === undefined ? {} : { pinnedSerialsJson: JSON.stringify(against.report.isoSerials), builderSecurity: against.report.builderSecurity }),
         });
         plan = planned;
-        const outputDir = flags.output === undefined ? join(planned.request.artifactsDir, 'verify') : resolve(ctx.cwd, flags.output);
+        const outputDir = verifyOutputDir(ctx.cwd, flags, planned.request.artifactsDir);
         if (!globals.json) printPlan(deps.out, planned);
         deps.out.event({ event: 'plan', plan: planned });
         const result = await verify(deps, {

@@ -1,8 +1,9 @@
 /** `tails-build vm …`: the build VM of this checkout (kept by keeprunning or rescue). */
 import type { Command } from 'commander';
-import { join } from 'node:path';
-import { formatCommand } from '../../core/command.js';
+import type { Deps } from '../../app/deps.js';
+import { formatCommand, type Command as RunCommand } from '../../core/command.js';
 import { UserError } from '../../core/errors.js';
+import { vmMessages } from '../../core/messages/index.js';
 import { cacheRoot, cacheVolume, depsFor, vmNetns, type CliContext } from '../context.js';
 
 export function registerVm(program: Command, ctx: CliContext): void {
@@ -12,45 +13,40 @@ export function registerVm(program: Command, ctx: CliContext): void {
     .addHelpText('after', '\nExamples:\n  tails-build vm status\n  tails-build vm ssh -c "cat /var/lib/vagrant_box_build_from"\n  tails-build vm destroy');
 
   vm.command('status')
-    .description('whether the build VM exists, and the ref it was created for')
+    .description('whether the build VM exists, its box, and the ref it was created for (its branch lock, read over ssh while it runs)')
+    .addHelpText('after', `
+The ref is the VM's branch lock, which the build writes inside the VM
+(/var/lib/vagrant_box_build_from): it is read over ssh when the VM is running;
+otherwise the ref is null (--json) or "unknown", with the reason (refNote).`)
     .action(async (_opts: unknown, cmd: Command) => {
-      const [{ loadProject }, { vmIdentity }] = await Promise.all([import('../../app/project.js'), import('../../core/build-vm.js')]);
+      const [{ loadProject }, { vmIdentity }, { readVmStatus }] = await Promise.all([import('../../app/project.js'), import('../../core/build-vm.js'), import('../../app/vm-status.js')]);
       const { deps, globals } = depsFor(ctx, cmd);
       const project = await loadProject(deps, { projectDir: globals.project, cwd: ctx.cwd });
       const id = vmIdentity(project.root, cacheRoot(ctx));
-      const state = await deps.domains.state(id.domain);
-      let settings: { box?: string } = {};
-      try {
-        settings = JSON.parse((await deps.disk.readText(join(id.stateDir, 'settings.json'))) ?? '{}') as { box?: string };
-      } catch {
-        // no VM was ever started for this checkout
-      }
-      const status = { domain: id.domain, state, box: settings.box ?? null, stateDir: id.stateDir };
+      const status = await readVmStatus(deps, { toolRoot: ctx.toolRoot, netns: vmNetns(ctx) }, id);
       if (globals.json) deps.out.data(status);
-      else deps.out.line(`${id.domain}: ${state}${settings.box === undefined ? '' : ` (box ${settings.box})`}`);
+      else deps.out.line(vmMessages.statusLine(status.domain, status.state, status.box, status.ref, status.refNote));
     });
 
   vm.command('ssh')
     .description('run a command in the running build VM (-c); without -c, print the command that opens a shell in it')
     .option('-c, --command <cmd>', 'the command to run over ssh')
+    .addHelpText('after', `
+With --json, stdout is one JSON document: { domain, command, exitCode, stdout,
+stderr }, the command's output in it (not streamed); a non-zero exit is also
+an error on stderr.`)
     .action(async (opts: { command?: string }, cmd: Command) => {
       const [{ loadProject }, { guestSsh }, { vmIdentity }] = await Promise.all([import('../../app/project.js'), import('../../app/build-vm-access.js'), import('../../core/build-vm.js')]);
       const { deps, globals } = depsFor(ctx, cmd);
       const project = await loadProject(deps, { projectDir: globals.project, cwd: ctx.cwd });
       const id = vmIdentity(project.root, cacheRoot(ctx));
-      if ((await deps.domains.state(id.domain)) !== 'running') {
-        throw new UserError('vm-not-running', `The build VM ${id.domain} of ${project.root} is not running.`, { hint: 'Keep one after a build with: tails-build iso --keep-running (or --rescue for a failed build)' });
-      }
+      if ((await deps.domains.state(id.domain)) !== 'running') throw vmMessages.notRunning(id.domain, project.root);
       const ssh = await guestSsh(deps, { toolRoot: ctx.toolRoot, netns: vmNetns(ctx) }, id);
       if (opts.command === undefined) {
         deps.out.line(formatCommand(ssh('', 'read')).replace(/ ''$/, ''));
         return;
       }
-      const result = await deps.runner.tryRun(ssh(opts.command, 'read'), { onLine: (l) => { deps.out.line(l); } });
-      if (result.exitCode !== 0) {
-        throw new UserError('vm-command-failed', `"${opts.command}" exited with ${String(result.exitCode)} in ${id.domain}: ${result.stderr.trim().split('\n').slice(-3).join(' | ')}`, { kind: 'external' });
-      }
-      if (globals.json) deps.out.data({ domain: id.domain, exitCode: 0 });
+      await runVmCommand(deps, globals.json, id.domain, opts.command, ssh(opts.command, 'read'));
     });
 
   vm.command('prune')
@@ -135,4 +131,14 @@ Examples:
         });
       }
     });
+}
+
+/**
+ * Runs `vm ssh -c`'s command: its output streamed to stdout; with --json, held
+ * and put in the one JSON document stdout gets. A non-zero exit throws after it.
+ */
+export async function runVmCommand(deps: Pick<Deps, 'runner' | 'out'>, json: boolean, domain: string, shown: string, guest: RunCommand): Promise<void> {
+  const result = json ? await deps.runner.tryRun(guest) : await deps.runner.tryRun(guest, { onLine: (l) => { deps.out.line(l); } });
+  if (json) deps.out.data({ domain, command: shown, exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr });
+  if (result.exitCode !== 0) throw vmMessages.commandFailed(shown, result.exitCode, domain, result.stderr);
 }

@@ -101,6 +101,13 @@ export const messages = {
       }),
   },
 
+  verify: {
+    twoOutputDirs: (artifacts: string, output: string) =>
+      new UsageError('two-output-dirs', `verify got --artifacts ${artifacts} and --output ${output}: they name the same thing (where build-1/ and build-2/ go), so only one can be meant.`, 'Pass one of them: --artifacts DIR (--output is its older name).'),
+    outputNotADirectory: (dir: string) =>
+      new UsageError('output-not-a-directory', `verify's --artifacts ${dir} is not a directory (a file is there), so build-1/ and build-2/ could not go in it; nothing was built.`, 'Pass a directory that does not exist yet or is one: tails-build verify --artifacts DIR'),
+  },
+
   options: {
     unknown: (option: string, source: string) =>
       new UsageError(

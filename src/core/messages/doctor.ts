@@ -55,6 +55,8 @@ export const doctorMessages = {
         : `Check that a libvirtd serves ${uri} (\`virsh -c '${uri}' version\`), or drop --libvirt-uri/LIBVIRT_DEFAULT_URI to use qemu:///system, which ${SETUP} starts.`,
     netnsMissing: (netns: string) => `${SETUP} creates it (ip netns add ${netns} && ip -n ${netns} link set lo up).`,
     kvmAbsent: 'Nothing to install: VMs run under TCG. For KVM, enable virtualization in the firmware and load kvm_intel or kvm_amd.',
+    keyring: (path: string) =>
+      `${APT} --reinstall gpgv debian-archive-keyring (it provides /usr/share/keyrings/debian-archive-keyring.gpg), or point doctor --keyring FILE at a binary keyring with Debian's archive keys; then check with \`gpgv --keyring ${path} -- /var/lib/apt/lists/*_InRelease\`.`,
   },
 
   detail: {
@@ -70,6 +72,20 @@ export const doctorMessages = {
     netnsOk: (netns: string) => `namespace ${netns} exists (VM networks live there)`,
     kvmPresent: 'present; whether KVM really works is probed when a VM starts; TCG is used otherwise',
     kvmAbsent: 'absent; VMs run under TCG (software emulation), which is much slower',
+    keyring: {
+      missing: (path: string) => `keyring ${path} does not exist`,
+      notAFile: (path: string) => `keyring ${path} is not a file`,
+      unreadable: (path: string, reason: string) => `keyring ${path} cannot be read: ${reason}`,
+      notAKeyring: (path: string, reason: string) => `${path} is not a binary OpenPGP keyring (${reason}); an armored .asc key needs \`gpg --dearmor\``,
+      noKeys: (path: string) => `keyring ${path} is empty: it holds no keys`,
+      verified: (signed: string, path: string, keys: number) => `gpgv verified ${signed} against ${path} (${String(keys)} keys)`,
+      notVerified: (signed: string, path: string, keys: number, debian: number, reason: string) =>
+        `gpgv does not verify ${signed} against ${path} (${String(keys)} key(s), ${String(debian)} with a Debian user ID)${reason === '' ? '' : `: ${reason}`}`,
+      noDebianKeys: (path: string, keys: number, userIds: readonly string[]) =>
+        `keyring ${path} holds ${String(keys)} key(s), none with a Debian user ID (${userIds.slice(0, 2).join('; ') || 'no user IDs'})`,
+      unverified: (path: string, keys: number, debian: number, searched: readonly string[]) =>
+        `keyring ${path} holds ${String(keys)} keys, ${String(debian)} with a Debian user ID; no signature verified: no Debian-signed InRelease under ${searched.join(' or ')} (\`tails-build snapshots mirror\` or apt-get update fetches one)`,
+    },
   },
 
   summary: {
