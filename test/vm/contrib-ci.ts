@@ -25,7 +25,7 @@ import { GIT_ENV, makeTempDir } from '../helpers/git-repo.js';
 import type { BuildVmFixture } from './build-vm.js';
 
 const JOB_TIMEOUT = 30 * 60_000;
-const GITLAB_CI_LOCAL = join(REPO_ROOT, 'node_modules/.bin/gitlab-ci-local');
+export const GITLAB_CI_LOCAL = join(REPO_ROOT, 'node_modules/.bin/gitlab-ci-local');
 
 interface Report {
   ok: boolean;
@@ -66,14 +66,14 @@ export function jenkinsStages(text: string): { name: string; when: string | unde
 }
 
 /** The comma-separated Ant patterns of a post step's argument, e.g. archiveArtifacts artifacts: '…'. */
-function jenkinsPatterns(text: string, step: string, argument: string): string[] {
+export function jenkinsPatterns(text: string, step: string, argument: string): string[] {
   const m = new RegExp(`\\b${step}\\s+${argument}:\\s*'([^']*)'`).exec(text);
   assert.ok(m !== null, `no ${step} ${argument}: in the Jenkinsfile`);
   return String(m[1]).split(',').map((p) => p.trim());
 }
 
 /** An Ant (Jenkins) or GitLab artifacts pattern as a RegExp over paths relative to the workspace. */
-function globToRegExp(pattern: string): RegExp {
+export function globToRegExp(pattern: string): RegExp {
   let re = '';
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern.charAt(i);
