@@ -1,5 +1,5 @@
 /** Observe the checkout and compute the ISO build plan. Reads only; writes nothing. */
-import { resolve } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { resolveBuildOptions, type OptionToken } from '../core/build-options.js';
 import { computeBuildRef, type CiFacts } from '../core/git-ref.js';
 import { planIsoBuild, type IsoBuildPlan } from '../core/iso-plan.js';
@@ -18,6 +18,8 @@ export interface IsoRequestInputs {
   readonly ci: CiFacts;
   /** ARTIFACTS or --artifacts, relative to cwd; default: the project root. */
   readonly artifactsDir: string | undefined;
+  /** Other dirs this command writes its output to (verify: --output, or "verify"), relative to the artifacts dir. */
+  readonly outputDirs?: readonly string[];
   readonly cwd: string;
   /** APT_SNAPSHOTS_SERIALS, raw. */
   readonly pinnedSerialsJson: string | undefined;
@@ -38,9 +40,12 @@ export async function computeIsoPlan(deps: Deps, project: ProjectConfig, inputs:
   });
   const { options } = resolved;
 
-  const status = await deps.git.readStatus(project.root);
+  const artifactsDir = resolve(inputs.cwd, inputs.artifactsDir ?? project.root);
+  const outputDirs = [artifactsDir, ...(inputs.outputDirs ?? []).map((d) => resolve(artifactsDir, d))];
+  const { source: status, output } = splitStatus(await deps.git.readStatus(project.root), outputPrefixes(project.root, outputDirs));
+  if (output.files.length > 0) deps.out.info(messages.iso.outputNotSource(output.dirs, output.files));
   if (status.length > 0) {
-    if (!options.ignoreChanges) throw messages.iso.dirtyTree(project.root, status);
+    if (!options.ignoreChanges) throw messages.iso.dirtyTree(project.root, status, relative(project.root, artifactsDir));
     deps.out.warn(`the checkout has ${status.length} uncommitted change(s); they are not built (the VM builds commit ${git.commit.slice(0, 12)}).`);
   }
   for (const warning of resolved.warnings) deps.out.warn(warning);
@@ -73,7 +78,7 @@ export async function computeIsoPlan(deps: Deps, project: ProjectConfig, inputs:
       optionWords: resolved.applied,
       warnings: resolved.warnings,
       git,
-      artifactsDir: resolve(inputs.cwd, inputs.artifactsDir ?? project.root),
+      artifactsDir,
       pinnedSerials,
       builderSecurity: inputs.builderSecurity === undefined ? undefined : checkBuilderSecurity(project, inputs.builderSecurity),
       bootTest: inputs.bootTest === true,
@@ -87,4 +92,50 @@ function checkBuilderSecurity(project: ProjectConfig, serial: string): string {
     throw new UsageError('bad-builder-security-serial', `--builder-security-serial ${serial} is not a debian-security serial (${layout === 'tails' ? 'YYYYMMDDNN' : 'YYYYMMDDTHHMMSSZ'}).`, 'Give the "builderSecurity" value of the build-report.json you reproduce, e.g. --builder-security-serial 2026112901.');
   }
   return serial;
+}
+
+/**
+ * The checkout-relative prefixes ("out/") of the output dirs that lie inside
+ * the checkout, the checkout itself excepted: untracked files there are what a
+ * build or a CI job wrote (events.ndjson, doctor.json, the artifacts), not source.
+ */
+export function outputPrefixes(root: string, dirs: readonly string[]): string[] {
+  const prefixes = new Set<string>();
+  for (const dir of dirs) {
+    const rel = relative(root, dir);
+    if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) continue;
+    prefixes.add(`${rel.split(sep).join('/')}/`);
+  }
+  return [...prefixes].sort();
+}
+
+/**
+ * Splits `git status --porcelain=v1` lines into changes to the source and
+ * untracked files under an output prefix. Only untracked ("??") files count as
+ * output: a tracked file changed under the output dir is still a change.
+ */
+export function splitStatus(status: readonly string[], prefixes: readonly string[]): { source: string[]; output: { dirs: string[]; files: string[] } } {
+  const source: string[] = [];
+  const files: string[] = [];
+  const dirs = new Set<string>();
+  for (const line of status) {
+    const path = line.startsWith('?? ') ? unquote(line.slice(3)) : undefined;
+    const prefix = path === undefined ? undefined : prefixes.find((p) => path.startsWith(p));
+    if (path === undefined || prefix === undefined) source.push(line);
+    else {
+      files.push(path);
+      dirs.add(prefix);
+    }
+  }
+  return { source, output: { dirs: [...dirs], files } };
+}
+
+/** A porcelain path as git prints it: C-quoted when it has special characters. */
+function unquote(path: string): string {
+  if (!path.startsWith('"') || !path.endsWith('"')) return path;
+  try {
+    return JSON.parse(path) as string;
+  } catch {
+    return path.slice(1, -1);
+  }
 }

@@ -17,6 +17,7 @@ import { makeTempDir } from '../helpers/git-repo.js';
 import { describeBuildVm, TEST_CACHE_VOLUME } from './build-vm.js';
 import { describeSampleIso } from './sample-iso.js';
 import { describeNormalUser } from './normal-user.js';
+import { describeContribCi } from './contrib-ci.js';
 import { SyntaxValidator } from 'fast-xml-validator';
 import { assertEventStream } from '../helpers/events.js';
 import { libvirtdNetns } from '../../src/adapters/host.js';
@@ -270,5 +271,6 @@ end
 // The build VM boots the box these tests built and imported (no second create).
 describeBuildVm(() => ({ repo: project.repo, store: project.store, env }));
 describeSampleIso(() => ({ repo: project.repo, store: project.store, env }));
+describeContribCi(() => ({ repo: project.repo, store: project.store, env }));
 // Last: a real account builds as itself, from the box file these tests made.
 describeNormalUser(() => ({ repo: project.repo, store: project.store, boxFile: join(cache, 'boxes', `${String(boxName)}.box`), boxName: String(boxName), netns: NETNS }));

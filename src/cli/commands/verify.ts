@@ -70,6 +70,8 @@ Examples:
           : { ...base, optionWords: [...base.optionWords, { text: compression === 'fast' ? 'fastcomp' : 'defaultcomp', source: against?.source ?? '' }] };
         const planned = await computeIsoPlan(deps, project, {
           ...inputs,
+          // Its own output dir, like the artifacts dir: untracked files there are not source.
+          outputDirs: [flags.output === undefined ? 'verify' : resolve(ctx.cwd, flags.output)],
           ...(against === undefined ? {} : { pinnedSerialsJson: JSON.stringify(against.report.isoSerials), builderSecurity: against.report.builderSecurity }),
         });
         plan = planned;

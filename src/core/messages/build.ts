@@ -79,12 +79,21 @@ export const messages = {
   },
 
   iso: {
-    dirtyTree: (root: string, status: readonly string[]) =>
+    dirtyTree: (root: string, status: readonly string[], artifactsRel = '') =>
       new UserError(
         'dirty-tree',
         `The checkout ${root} has uncommitted changes; the build VM builds the committed HEAD, so they would silently not be built:\n${listStatus(status)}`,
-        { hint: 'Commit or stash them (git stash -u), or pass --ignore-changes (TAILS_BUILD_OPTIONS=ignorechanges) to build HEAD anyway.' },
+        {
+          hint:
+            'Commit or stash them (git stash -u), or pass --ignore-changes (TAILS_BUILD_OPTIONS=ignorechanges) to build HEAD anyway.' +
+            (status.every((l) => l.startsWith('?? ')) && (artifactsRel === '' || artifactsRel.startsWith('..'))
+              ? ' If they are files a CI job wrote (events.ndjson, doctor.json), write them into an artifacts dir inside the checkout, where untracked files are not counted: mkdir -p out && tails-build --json iso --artifacts out --junit out/iso.xml > out/events.ndjson (see contrib/).'
+              : ''),
+        },
       ),
+    /** Info: untracked files under the artifacts (or verify output) dir were left out of the uncommitted-changes check. */
+    outputNotSource: (dirs: readonly string[], files: readonly string[]) =>
+      `not counting ${String(files.length)} untracked file(s) under ${dirs.join(', ')} (${files.slice(0, 3).join(', ')}${files.length > 3 ? ', …' : ''}) as uncommitted changes: ${dirs.length === 1 ? 'it is' : 'they are'} where this command writes its output, not source (the VM builds HEAD; commit source elsewhere, or git add -f it to have it checked).`,
     noBuildCommand: (root: string) =>
       new UserError('no-build-command', `${root} is a Tails checkout; building Tails itself in the VM (its build-tails flow) is not supported yet.`, {
         hint: 'Set "buildCommand" in tails-build.json to what the VM should run, or build the sample project: tails-build -C <this tool>/ iso',
