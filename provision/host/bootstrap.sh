@@ -3,7 +3,7 @@
 # README's commands; any other release is refused.
 #
 #   bash provision/host/bootstrap.sh setup   # packages, node deps, build, libvirt daemons
-#   bash provision/host/bootstrap.sh test    # setup, then type check + lint + tests
+#   bash provision/host/bootstrap.sh test    # setup, test-only packages, then type check + lint + tests
 #   bash provision/host/bootstrap.sh demo    # setup, then build, boot-test and verify the sample ISO
 #
 # Idempotent; run as root. No systemd is assumed: virtlogd, virtlockd and
@@ -22,6 +22,10 @@ HOST_PACKAGES="git ca-certificates curl qemu-system-x86 qemu-utils libvirt-daemo
 # drivers are packages of their own, and libvirt-daemon only recommends the QEMU
 # driver (skipped by --no-install-recommends). Named on trixie only: most of these
 # names do not exist in bookworm.
+# Only the tests need these, so only the `test` action installs them (`setup` and
+# `demo` do not): diffoscope-minimal is the diffoscope the verify mismatch test
+# (test/vm/verify-mismatch.ts) reads a report of per differing file.
+TEST_PACKAGES="diffoscope-minimal"
 TRIXIE_PACKAGES="libvirt-daemon-driver-qemu libvirt-daemon-driver-network
   libvirt-daemon-driver-storage libvirt-daemon-log libvirt-daemon-lock"
 DEBIAN_RELEASE="" # bookworm or trixie, set by detect_release
@@ -42,7 +46,7 @@ usage() {
   cat >&2 <<EOF
 usage: bash provision/host/bootstrap.sh setup|test|demo
   setup  install host packages, start libvirt in the '$NETNS' netns, npm ci, build
-  test   setup, then npm run check and npm test (what .ci/run does)
+  test   setup, the test-only packages ($TEST_PACKAGES), then npm run check and npm test (what .ci/run does)
   demo   setup, then create the builder box, build the sample ISO, boot it, verify it
 EOF
 }
@@ -67,10 +71,10 @@ detect_release() {
 
 # --- packages ---------------------------------------------------------------
 
+# missing_packages LIST: the packages of LIST (space-separated) not installed.
 missing_packages() {
-  local pkg packages="$HOST_PACKAGES"
-  [ "$DEBIAN_RELEASE" != trixie ] || packages="$packages $TRIXIE_PACKAGES"
-  for pkg in $packages; do
+  local pkg
+  for pkg in $1; do
     if [ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)" != "install ok installed" ]; then
       printf '%s\n' "$pkg"
     fi
@@ -87,11 +91,12 @@ apt_lists_fresh() {
   return 1
 }
 
+# install_packages WHAT LIST: installs what LIST (space-separated) lacks.
 install_packages() {
-  local missing
-  missing="$(missing_packages | tr '\n' ' ')"
+  local what="$1" missing
+  missing="$(missing_packages "$2" | tr '\n' ' ')"
   if [ -z "${missing// /}" ]; then
-    say "host packages: all installed"
+    say "$what: all installed"
     return
   fi
   [ "$(id -u)" -eq 0 ] || die "packages missing ($missing) and not running as root; rerun as root"
@@ -343,7 +348,9 @@ ensure_node_modules() {
 setup() {
   local started=$SECONDS
   detect_release
-  install_packages
+  local packages="$HOST_PACKAGES"
+  [ "$DEBIAN_RELEASE" != trixie ] || packages="$packages $TRIXIE_PACKAGES"
+  install_packages "host packages" "$packages"
   ensure_node
   ensure_libvirt
   ensure_node_modules
@@ -503,6 +510,7 @@ main() {
     setup) setup ;;
     test)
       setup
+      install_packages "test-only packages" "$TEST_PACKAGES"
       run_tests
       ;;
     demo)

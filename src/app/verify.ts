@@ -35,7 +35,10 @@ export interface VerifyResult {
   readonly diffoscopeNote: string | undefined;
 }
 
-export async function verify(deps: Deps, request: VerifyRequest): Promise<VerifyResult> {
+/** How verify runs one build: buildInVm; the unit tests pass a strict fake. */
+export type BuildOne = (deps: Deps, request: VmBuildRequest) => Promise<VmBuildResult>;
+
+export async function verify(deps: Deps, request: VerifyRequest, buildOne: BuildOne = buildInVm): Promise<VerifyResult> {
   const { plan } = request;
   if (plan.request.options.keepRunning && !plan.request.options.rescue) {
     throw new UserError('verify-keeprunning', 'verify builds in fresh VMs, so keeprunning does not apply to it.', { kind: 'usage', hint: 'Drop --keep-running (or keeprunning from TAILS_BUILD_OPTIONS); --rescue still keeps a VM whose build fails.' });
@@ -53,7 +56,7 @@ export async function verify(deps: Deps, request: VerifyRequest): Promise<Verify
       });
     }
     request.onBuild?.(1, 1, `pinned to ${against.source}`);
-    const one = await build(deps, request, 1, against.report.isoSerials, against.report.builderSecurity);
+    const one = await build(deps, buildOne, request, 1, against.report.isoSerials, against.report.builderSecurity);
     const comparison = compareArtifacts(against.report.artifacts, one.files);
     const builds = [
       { label: 'published', artifactsDir: '', report: against.source, files: against.report.artifacts },
@@ -62,10 +65,10 @@ export async function verify(deps: Deps, request: VerifyRequest): Promise<Verify
     return { identical: comparison.identical, comparison, builds, diffoscope: [], diffoscopeNote: comparison.identical ? undefined : 'the published artifacts are not here to compare with diffoscope; fetch them and run: diffoscope PUBLISHED REBUILT' };
   }
   request.onBuild?.(1, 2, 'resolving the serials');
-  const first = await build(deps, request, 1, plan.request.pinnedSerials, request.build.builderSecurity);
+  const first = await build(deps, buildOne, request, 1, plan.request.pinnedSerials, request.build.builderSecurity);
   if (first.serials === undefined) throw new Error('the first build resolved no serials');
   request.onBuild?.(2, 2, `pinned to the first: ${Object.entries(first.serials.iso).map(([a, s]) => `${a}=${s}`).join(' ')}, builder debian-security=${first.serials.builderSecurity}`);
-  const second = await build(deps, request, 2, first.serials.iso, first.serials.builderSecurity);
+  const second = await build(deps, buildOne, request, 2, first.serials.iso, first.serials.builderSecurity);
   const comparison = compareArtifacts(first.files, second.files);
   const builds = [first, second].map((b, i) => ({ label: `build ${String(i + 1)}`, artifactsDir: b.artifactsDir, report: b.report, files: b.files }));
   if (comparison.identical) return { identical: true, comparison, builds, diffoscope: [], diffoscopeNote: undefined };
@@ -73,7 +76,7 @@ export async function verify(deps: Deps, request: VerifyRequest): Promise<Verify
   return { identical: false, comparison, builds, ...explained };
 }
 
-async function build(deps: Deps, request: VerifyRequest, n: number, pinned: Readonly<Record<string, string>> | undefined, builderSecurity: string | undefined): Promise<VmBuildResult> {
+async function build(deps: Deps, buildOne: BuildOne, request: VerifyRequest, n: number, pinned: Readonly<Record<string, string>> | undefined, builderSecurity: string | undefined): Promise<VmBuildResult> {
   const { plan } = request;
   const artifactsDir = join(request.outputDir, `build-${String(n)}`);
   const options = { ...plan.request.options, keepRunning: plan.request.options.rescue, forceCleanup: true };
@@ -83,7 +86,7 @@ async function build(deps: Deps, request: VerifyRequest, n: number, pinned: Read
     vm: { ...plan.vm, keep: plan.request.options.rescue ? 'keep-on-failure' : 'destroy' },
   };
   const onStep = request.build.onStep;
-  const result = await buildInVm(deps, {
+  const result = await buildOne(deps, {
     ...request.build,
     plan: fresh,
     ...(builderSecurity === undefined ? {} : { builderSecurity }),
@@ -102,11 +105,14 @@ async function explain(deps: Deps, outputDir: string, comparison: Comparison, a:
   const diffoscope = await deps.runner.which('diffoscope');
   if (diffoscope === undefined) return { diffoscope: [], diffoscopeNote: 'diffoscope is not installed (apt-get install --no-install-recommends diffoscope): only the hashes were compared' };
   const reports: string[] = [];
+  const failed: string[] = [];
   for (const file of comparison.files.filter((f) => !f.identical && f.first !== undefined && f.second !== undefined)) {
     const out = join(outputDir, `diffoscope-${file.name}.txt`);
-    // Exit 1 means "they differ": the report is what we want.
-    await deps.runner.tryRun(command(diffoscope, ['--text', out, '--no-progress', join(a, file.name), join(b, file.name)], { effect: 'write', timeoutMs: 30 * 60_000 }));
-    reports.push(out);
+    // Exit 1 means "they differ": the report is what we want. Above 1, diffoscope itself failed.
+    const run = await deps.runner.tryRun(command(diffoscope, ['--text', out, '--no-progress', join(a, file.name), join(b, file.name)], { effect: 'write', timeoutMs: 30 * 60_000 }));
+    if (run.exitCode <= 1) reports.push(out);
+    else failed.push(`${file.name} (exit ${String(run.exitCode)}: ${run.stderr.trim().split('\n').pop() ?? ''})`);
   }
-  return { diffoscope: reports, diffoscopeNote: undefined };
+  const note = failed.length === 0 ? undefined : `diffoscope could not compare ${failed.join('; ')}; run it by hand: diffoscope ${join(a, 'NAME')} ${join(b, 'NAME')}`;
+  return { diffoscope: reports, diffoscopeNote: note };
 }

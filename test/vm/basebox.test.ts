@@ -16,6 +16,7 @@ import { MAIN, runTailsBuild } from '../helpers/cli.js';
 import { makeTempDir } from '../helpers/git-repo.js';
 import { describeBuildVm, TEST_CACHE_VOLUME } from './build-vm.js';
 import { describeSampleIso } from './sample-iso.js';
+import { describeVerifyMismatch } from './verify-mismatch.js';
 import { describeNormalUser } from './normal-user.js';
 import { describeContribCi } from './contrib-ci.js';
 import { SyntaxValidator } from 'fast-xml-validator';
@@ -272,5 +273,6 @@ end
 describeBuildVm(() => ({ repo: project.repo, store: project.store, env }));
 describeSampleIso(() => ({ repo: project.repo, store: project.store, env }));
 describeContribCi(() => ({ repo: project.repo, store: project.store, env }));
+describeVerifyMismatch(() => ({ repo: project.repo, store: project.store, env }));
 // Last: a real account builds as itself, from the box file these tests made.
 describeNormalUser(() => ({ repo: project.repo, store: project.store, boxFile: join(cache, 'boxes', `${String(boxName)}.box`), boxName: String(boxName), netns: NETNS }));
