@@ -7,9 +7,11 @@
  * - snapshots.ts: APT snapshot serials and fetching snapshots
  * - snapshot-store.ts: the local snapshot store (`snapshots mirror`, `snapshots serve`)
  * - box-store.ts: importing, listing and removing builder boxes
+ * - files.ts: host filesystem failures (full, quota, permissions, read-only)
  */
 export { messages } from './build.js';
 export { doctorMessages } from './doctor.js';
 export { snapshotMessages } from './snapshots.js';
 export { snapshotStoreMessages } from './snapshot-store.js';
 export { boxStoreMessages } from './box-store.js';
+export { classifyFilesystemError, fileMessages } from './files.js';
