@@ -9,10 +9,6 @@ import { UserError } from '../errors.js';
 /** Where a write can go instead, whatever wrote it. */
 const ELSEWHERE = 'or write elsewhere: tails-build iso --artifacts DIR, --junit FILE, basebox create --output FILE, TAILS_BUILD_CACHE=DIR';
 
-/** The errnos that are the host's state, not a bug of ours. */
-export const FILESYSTEM_ERRNOS = ['ENOSPC', 'EDQUOT', 'EACCES', 'EPERM', 'EROFS'] as const;
-export type FilesystemErrno = (typeof FILESYSTEM_ERRNOS)[number];
-
 export const fileMessages = {
   noSpace: (action: string, path: string, cause: unknown) =>
     new UserError('disk-full', `Cannot ${action} ${path}: the filesystem holding it has no space left (ENOSPC).`, {
@@ -36,12 +32,37 @@ export const fileMessages = {
       hint: `Remount it read-write (findmnt -T ${dirname(path)} shows the mount), ${ELSEWHERE}.`,
       cause,
     }),
+  isDirectory: (action: string, path: string, cause: unknown) =>
+    new UserError('path-is-a-directory', `Cannot ${action} ${path}: a directory is there, where a file is to go (EISDIR).`, {
+      hint: `Name a file, not a directory (e.g. ${path.replace(/\/+$/, '')}/NAME), or remove the directory (ls -la ${path}).`,
+      cause,
+    }),
+  /** `--junit FILE` could not be written after the command itself succeeded. */
+  junitUnwritable: (path: string, error: unknown) =>
+    new UserError('junit-unwritable', `The command succeeded, but its JUnit report ${path} could not be written: ${describe(error)}`, {
+      kind: error instanceof UserError ? error.kind : 'precondition',
+      hint: joinHints(error instanceof UserError ? error.hint : undefined, 'Pass --junit a file in a directory this user can write (it is created if missing), then run the command again.'),
+      cause: error,
+    }),
+  /** The same, after the command itself failed: a warning beside the command's own error, which is what the exit code says. */
+  junitUnwritableWarning: (path: string, error: unknown) =>
+    `the JUnit report ${path} could not be written: ${describe(error)} The command's own error follows; pass --junit a writable file next time.`,
 };
+
+function describe(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return /[.!?]$/.test(text) ? text : `${text}.`;
+}
+
+function joinHints(...hints: (string | undefined)[]): string {
+  return hints.filter((h): h is string => h !== undefined).join('\n');
+}
 
 /**
  * The user-facing error for a failed filesystem call, when its errno is the
  * host's state (full, quota, permissions, read-only); undefined for anything
  * else (which stays what it was: ENOENT is often expected, the rest a bug).
+ * EISDIR too: a file was to go where a directory is (a path the user named).
  * `action` reads after "Cannot": "write", "create the directory", ….
  */
 export function classifyFilesystemError(action: string, path: string, error: unknown): UserError | undefined {
@@ -56,6 +77,8 @@ export function classifyFilesystemError(action: string, path: string, error: unk
       return fileMessages.permissionDenied(action, path, code, error);
     case 'EROFS':
       return fileMessages.readOnly(action, path, error);
+    case 'EISDIR':
+      return fileMessages.isDirectory(action, path, error);
     default:
       return undefined;
   }
