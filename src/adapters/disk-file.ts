@@ -2,35 +2,63 @@
  * The files port (core/ports.ts#DiskFiles): text files, directories, trees,
  * and the box image pipeline's sparse disks, sectors and hashes. Reads are
  * projectFiles' (a missing file is undefined, an unreadable one a UserError).
+ * A write the host refuses (full disk, quota, permissions, read-only mount)
+ * is a UserError naming the path (core/messages/files.ts), not a bug.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { createWriteStream } from 'node:fs';
 import { appendFile, copyFile, mkdir, open, readdir, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { SECTOR_BYTES } from '../core/disk-image.js';
+import { classifyFilesystemError } from '../core/messages/index.js';
 import type { DiskFiles, FileInfo, LogFile } from '../core/ports.js';
 import { isCode, projectFiles } from './project-files.js';
 
 export const diskFiles: DiskFiles = {
   ...projectFiles,
-  writeText: (path, text) => writeFile(path, text),
-  appendText: (path, text) => appendFile(path, text),
-  mkdirp: async (path) => {
-    await mkdir(path, { recursive: true });
-  },
+  writeText: (path, text) => writing('write', path, () => writeFile(path, text)),
+  appendText: (path, text) => writing('write', path, () => appendFile(path, text)),
+  mkdirp: (path) => writing('create the directory', path, () => mkdirp(path)),
   stat: statPath,
   openLog,
-  remove: (path) => rm(path, { recursive: true, force: true }),
-  rename: (from, to) => rename(from, to),
-  copyFile: (from, to) => copyFile(from, to),
-  createSparseFile,
+  remove: (path) => writing('remove', path, () => rm(path, { recursive: true, force: true })),
+  rename: (from, to) => writing(`move ${from} to`, to, () => rename(from, to)),
+  copyFile: (from, to) => writing(`copy ${from} to`, to, () => copyFile(from, to)),
+  createSparseFile: (path, bytes) => writing('create', path, () => createSparseFile(path, bytes)),
   readSector,
-  writeAt,
+  writeAt: (path, offset, data) => writing('write', path, () => writeAt(path, offset, data)),
   readBytes,
   listTree,
   sha256File,
 };
+
+/** Runs a write; a refusal of the host's (ENOSPC, EDQUOT, EACCES, EPERM, EROFS) becomes the UserError that names `path`. */
+async function writing<T>(action: string, path: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    throw classifyFilesystemError(action, path, error) ?? error;
+  }
+}
+
+/**
+ * mkdir -p. A recursive mkdir(2) refused by the host reports ENOENT (libuv
+ * gives up on the first missing parent); the plain mkdir of the first missing
+ * directory then says why (EROFS, EACCES, …).
+ */
+async function mkdirp(path: string): Promise<void> {
+  try {
+    await mkdir(path, { recursive: true });
+  } catch (error) {
+    if (!isCode(error, 'ENOENT')) throw error;
+    let missing = path;
+    while (dirname(missing) !== missing && (await statPath(dirname(missing)).catch(() => undefined)) === undefined) missing = dirname(missing);
+    const why = await mkdir(missing).then(() => undefined, (e: unknown) => e);
+    if (why === undefined) await mkdir(path, { recursive: true });
+    else throw isCode(why, 'ENOENT') || isCode(why, 'EEXIST') ? error : why;
+  }
+}
 
 async function statPath(path: string): Promise<FileInfo | undefined> {
   try {
@@ -53,12 +81,19 @@ function openLog(path: string): LogFile {
     write: (text) => {
       if (!stream.destroyed) stream.write(text);
     },
+    // Resolves on 'close', which follows the 'error' of a failed write: error() is then known.
     close: () =>
       new Promise<void>((resolve) => {
-        if (stream.destroyed) resolve();
-        else stream.end(resolve);
+        if (stream.closed) {
+          resolve();
+          return;
+        }
+        stream.once('close', () => {
+          resolve();
+        });
+        if (!stream.destroyed) stream.end();
       }),
-    error: () => failed,
+    error: () => (failed === undefined ? undefined : (classifyFilesystemError('write', path, failed) ?? failed)),
   };
 }
 

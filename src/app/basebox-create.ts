@@ -118,13 +118,13 @@ export async function createBasebox(deps: Deps, project: ProjectConfig, request:
           },
           cleanup,
         ),
-        packageStep(deps, identity, boxFile, boxesDir),
+        packageStep(deps, identity, boxFile, boxesDir, cleanup),
       );
     } else {
       deps.out.info(`using the cached ${boxFile} (pass --force to rebuild it).`);
       state.box = { path: boxFile, sha256: await deps.disk.sha256File(boxFile), sizeBytes: (await deps.disk.stat(boxFile))?.bytes ?? 0 };
     }
-    if (request.output !== undefined) steps.push(outputStep(deps, request.output));
+    if (request.output !== undefined) steps.push(outputStep(deps, request.output, cleanup));
     if (request.import) steps.push(importStep(deps, identity.name));
     const progress = progressOptions(request.progress, (text) => { deps.out.line(text); }, request.renderStream, () => deps.clock.now(), deps.out.progress);
     const timings = await runSteps(steps, state, request.onStep === undefined ? progress : { ...progress, onStep: request.onStep });
@@ -211,7 +211,16 @@ async function serveSnapshots(
   return { host, guest };
 }
 
-function packageStep(deps: Pick<Deps, 'boxArchive' | 'disk'>, identity: BaseboxNameResult, boxFile: string, boxesDir: string): Step<CreateState> {
+/**
+ * A `.partial` file is only ever renamed into place: whatever stops the run
+ * before that (a failed step, Ctrl-C) must not leave it behind, so its removal
+ * is registered before it is written (after the rename it removes nothing).
+ */
+function removePartialOnExit(deps: Pick<Deps, 'disk'>, cleanup: CleanupStack, partial: string): void {
+  cleanup.push(`remove ${partial}`, () => deps.disk.remove(partial));
+}
+
+function packageStep(deps: Pick<Deps, 'boxArchive' | 'disk'>, identity: BaseboxNameResult, boxFile: string, boxesDir: string, cleanup: CleanupStack): Step<CreateState> {
   return {
     id: 'package',
     title: `Package the vagrant-libvirt box ${identity.name}.box`,
@@ -219,6 +228,7 @@ function packageStep(deps: Pick<Deps, 'boxArchive' | 'disk'>, identity: BaseboxN
       if (state.qcow2 === undefined) throw new Error('internal: no qcow2 to package');
       await deps.disk.mkdirp(boxesDir);
       const partial = `${boxFile}.partial`;
+      removePartialOnExit(deps, cleanup, partial);
       const written = await deps.boxArchive.write({ output: partial, boxImage: state.qcow2, virtualSizeBytes: BOX_DISK_BYTES, mtime: identity.sourceDateEpoch });
       await deps.disk.rename(partial, boxFile);
       state.box = { path: boxFile, sha256: written.sha256, sizeBytes: written.sizeBytes };
@@ -226,12 +236,13 @@ function packageStep(deps: Pick<Deps, 'boxArchive' | 'disk'>, identity: BaseboxN
   };
 }
 
-function outputStep(deps: Pick<Deps, 'disk'>, output: string): Step<CreateState> {
+function outputStep(deps: Pick<Deps, 'disk'>, output: string, cleanup: CleanupStack): Step<CreateState> {
   return {
     id: 'output',
     title: `Copy the box to ${output}`,
     run: async (state) => {
       if (state.box === undefined) throw new Error('internal: no box to copy');
+      removePartialOnExit(deps, cleanup, `${output}.partial`);
       await deps.disk.copyFile(state.box.path, `${output}.partial`);
       await deps.disk.rename(`${output}.partial`, output);
     },

@@ -61,14 +61,14 @@ export interface VmBuildResult {
   /** The recipe's exit code (1 when it never ran). */
   readonly exitCode: number;
   /** Why the build is not ok: the recipe failed, or the ISO did not boot (other failures are thrown). */
-  readonly failure: UserError | undefined;
+  readonly failure?: UserError | undefined;
   readonly accelerator: AcceleratorChoice;
   readonly domain: string;
   /** What became of the VM, as it happened. */
   readonly vm: VmAfter;
   readonly reused: boolean;
   /** A VM left by a build that died was destroyed first (what it was), else undefined. */
-  readonly replaced: string | undefined;
+  readonly replaced?: string | undefined;
   readonly cacheDisk: boolean;
   /** The cache disk this build used (null: none, and why). */
   readonly cache: CacheUse;

@@ -34,6 +34,37 @@ export function guestPort(project: ProjectConfig | undefined): number {
   return Number(url.port === '' ? 80 : url.port);
 }
 
+/** Snapshot-server sockets live here; each name starts with its server's pid. */
+export function snapshotSocketDir(cacheRoot: string): string {
+  return join(cacheRoot, 'run');
+}
+
+const SOCKET_NAME = /^snapshots-([1-9][0-9]*)-[0-9]+\.sock$/;
+
+function newSocketPath(deps: Pick<Deps, 'host' | 'clock'>, cacheRoot: string): string {
+  return join(snapshotSocketDir(cacheRoot), `snapshots-${String(deps.host.pid())}-${String(deps.clock.now().getTime())}.sock`);
+}
+
+/**
+ * The snapshot-server sockets whose server process is gone (a SIGKILL'd
+ * build cannot unlink its own), removed unless `dryRun`; returns their paths.
+ * A socket whose pid is alive is left, even when that pid was reused: a stale
+ * socket costs a directory entry, a removed live one a build.
+ */
+export async function pruneStaleSnapshotSockets(deps: Pick<Deps, 'host' | 'disk'>, cacheRoot: string, options: { readonly dryRun?: boolean } = {}): Promise<string[]> {
+  const dir = snapshotSocketDir(cacheRoot);
+  if (!(await deps.disk.isDirectory(dir))) return [];
+  const stale: string[] = [];
+  for (const name of await deps.disk.listTree(dir)) {
+    const pid = SOCKET_NAME.exec(name)?.[1];
+    if (pid === undefined || deps.host.processStart(Number(pid)) !== undefined) continue;
+    const path = join(dir, name);
+    if (!options.dryRun) await deps.disk.remove(path);
+    stale.push(path);
+  }
+  return stale;
+}
+
 /** The snapshot server of one build: on a unix socket that ssh forwards into its VM (see guestSsh). */
 export interface SnapshotForward {
   /** The VM's loopback port ssh listens on (the guest base URL's port). */
@@ -50,23 +81,25 @@ export interface SnapshotForward {
  * running at once never compete for a port, no relay process runs, and the
  * guest URL stays the same for every build (it ends up in the artifacts).
  */
-export async function serveSnapshotsOverSsh(deps: Pick<Deps, 'out' | 'snapshotIo' | 'disk'>, request: Omit<GuestSnapshotsRequest, 'netns' | 'self'>): Promise<SnapshotForward> {
+export async function serveSnapshotsOverSsh(deps: Pick<Deps, 'out' | 'snapshotIo' | 'disk' | 'host' | 'clock'>, request: Omit<GuestSnapshotsRequest, 'netns' | 'self'>): Promise<SnapshotForward> {
   const withProject = request.project === undefined ? {} : { project: request.project };
-  const socket = join(request.cacheRoot, 'run', `snapshots-${String(process.pid)}-${String(Date.now())}.sock`);
+  await pruneStaleSnapshotSockets(deps, request.cacheRoot);
+  const socket = newSocketPath(deps, request.cacheRoot);
   await deps.disk.mkdirp(dirname(socket));
   const server = await startSnapshotServer(deps, { store: request.store, ...withProject, unixSocket: socket });
   return { port: guestPort(request.project), socket, close: () => server.close() };
 }
 
 /** For `tails-build snapshots serve`: guests of a whole network reach the server on the guest port. */
-export async function serveSnapshotsToGuests(deps: Pick<Deps, 'out' | 'snapshotIo' | 'runner' | 'disk'>, request: GuestSnapshotsRequest): Promise<GuestSnapshots> {
+export async function serveSnapshotsToGuests(deps: Pick<Deps, 'out' | 'snapshotIo' | 'runner' | 'disk' | 'host' | 'clock'>, request: GuestSnapshotsRequest): Promise<GuestSnapshots> {
   const withProject = request.project === undefined ? {} : { project: request.project };
   const port = guestPort(request.project);
   if (request.netns === undefined) {
     const server = await startSnapshotServer(deps, { store: request.store, ...withProject, listen: { host: MANAGEMENT_GATEWAY, port } });
     return { guestUrl: server.url, close: () => server.close() };
   }
-  const socket = join(request.cacheRoot, 'run', `snapshots-${String(process.pid)}-${String(Date.now())}.sock`);
+  await pruneStaleSnapshotSockets(deps, request.cacheRoot);
+  const socket = newSocketPath(deps, request.cacheRoot);
   await deps.disk.mkdirp(dirname(socket));
   const server = await startSnapshotServer(deps, { store: request.store, ...withProject, unixSocket: socket });
   try {

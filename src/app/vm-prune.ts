@@ -5,12 +5,14 @@
  * next to its VM's state (core/vm-run.ts); here, the VMs whose process is gone
  * and that were not kept on purpose are removed (the cache stopped cleanly when
  * the VM still answers), with their root volume and state, and so are the host
- * locks of processes that are gone. Never a running build's VM, never a kept one.
+ * locks of processes that are gone, and the snapshot-server sockets of builds
+ * that are gone. Never a running build's VM, never a kept one.
  */
 import { join } from 'node:path';
 import { judgeRun, parseRunRecord, RUN_RECORD, type RunVerdict } from '../core/vm-run.js';
 import { destroyVm, type VmAccess } from './build-vm-access.js';
 import type { Deps } from './deps.js';
+import { pruneStaleSnapshotSockets } from './guest-snapshots.js';
 
 export interface PrunedRun {
   readonly domain: string;
@@ -25,6 +27,8 @@ export interface PrunedRun {
 export interface PruneResult {
   readonly runs: readonly PrunedRun[];
   readonly locks: readonly string[];
+  /** Snapshot-server sockets (<cache>/run) whose server process is gone, removed. */
+  readonly sockets: readonly string[];
 }
 
 /** The runs recorded under `<cacheRoot>/vms`, judged; nothing is changed. */
@@ -61,5 +65,6 @@ export async function pruneVms(deps: Deps, request: VmAccess & { readonly cacheR
     runs.push({ ...run, action: 'removed' });
   }
   const locks = request.dryRun ? [] : await deps.locks.pruneStale();
-  return { runs, locks };
+  const sockets = request.dryRun ? [] : await pruneStaleSnapshotSockets(deps, request.cacheRoot);
+  return { runs, locks, sockets };
 }

@@ -9,6 +9,7 @@ import type { VmBuildRequest } from '../app/build-vm.js';
 import { splitOptionString, tokensFromFlags, type BuildFlags } from '../core/build-options.js';
 import { isAbsolute, join, resolve } from 'node:path';
 import { UsageError } from '../core/errors.js';
+import { messages } from '../core/messages/index.js';
 import { boxStoreSettings, cacheDisks, cacheRoot, cacheVolume, ciEnvSet, progressMode, snapshotStoreDir, vmNetns, type CliContext, type GlobalOptions } from './context.js';
 
 /** The flags addBuildFlags declares, as commander hands them over. */

@@ -14,6 +14,7 @@ import { buildSuite, createTestKey, sha256, startFakeMirror, type FakeMirror, ty
 import { makeTempDir } from '../helpers/git-repo.js';
 import { closedPort } from '../helpers/snapshot-server.js';
 import { fixedClock, projectWith, testDeps } from '../helpers/snapshot-store-deps.js';
+import { createTeardown } from '../helpers/teardown.js';
 
 const PKGS = [
   { name: 'hello', version: '1.0-1', content: Buffer.from('hello deb bytes\n') },
@@ -32,14 +33,16 @@ function rejectsWith(code: string, pattern?: RegExp): (error: unknown) => boolea
 describe('snapshots mirror (fake upstream, real gpgv)', () => {
   let key: TestKey;
   let mirror: FakeMirror;
+  const teardown = createTeardown();
   before(async () => {
     key = createTestKey();
+    teardown.push(() => {
+      key.remove();
+    });
     mirror = await startFakeMirror('debian', buildSuite(key, 'testing', PKGS));
+    teardown.push(() => mirror.close());
   });
-  after(async () => {
-    await mirror.close();
-    key.remove();
-  });
+  after(() => teardown.run());
 
   it('takes serial YYYYMMDD01, stores InRelease and indices byte for byte, writes the trace; unchanged upstream reuses it; --new takes the next', async () => {
     const store = makeTempDir('tb-store-');

@@ -12,6 +12,7 @@ import { startSnapshotServer, type RunningSnapshotServer } from '../../src/app/s
 import { buildSuite, createTestKey, poolPath, sha256, startFakeMirror, type FakeMirror, type TestKey } from '../helpers/fake-debian-mirror.js';
 import { makeTempDir } from '../helpers/git-repo.js';
 import { projectWith, testDeps, type TestDeps } from '../helpers/snapshot-store-deps.js';
+import { createTeardown } from '../helpers/teardown.js';
 
 const PKGS = [
   { name: 'hello', version: '1.0-1', content: Buffer.from('hello deb bytes\n') },
@@ -38,22 +39,25 @@ describe('snapshots serve (fake upstream)', () => {
   let deps: TestDeps;
   let server: RunningSnapshotServer;
   let base: string;
+  // With loopback down the before hook fails after the mirror started: it must still be closed.
+  const teardown = createTeardown();
 
   before(async () => {
     key = createTestKey();
+    teardown.push(() => {
+      key.remove();
+    });
     mirror = await startFakeMirror('debian', buildSuite(key, 'testing', PKGS));
+    teardown.push(() => mirror.close());
     store = makeTempDir('tb-store-');
     deps = testDeps();
     const project = projectWith(makeTempDir(), { debian: { upstream: mirror.url, suites: ['testing'] } });
     await mirrorSnapshots(deps, project, { store, archives: ['debian'], keyring: key.keyring });
     server = await startSnapshotServer(deps, { store, listen: { host: '127.0.0.1', port: 0 } });
+    teardown.push(() => server.close());
     base = `${server.url}debian/2026112101/`;
   });
-  after(async () => {
-    await server.close();
-    await mirror.close();
-    key.remove();
-  });
+  after(() => teardown.run());
 
   it('serves the trace, InRelease byte for byte, and SHA256SUMS of the stored InReleases', async () => {
     assert.match(await (await fetch(`${server.url}debian/project/trace/debian`)).text(), /^Archive serial: 2026112101$/m);

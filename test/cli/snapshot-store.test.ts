@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { MAIN, runTailsBuild } from '../helpers/cli.js';
 import { buildSuite, createTestKey, sha256, startFakeMirror, type FakeMirror, type TestKey } from '../helpers/fake-debian-mirror.js';
 import { createTempRepo, makeTempDir, type TempRepo } from '../helpers/git-repo.js';
+import { createTeardown } from '../helpers/teardown.js';
 
 const BUILDER = 'definitions/builder/APT_snapshots.d';
 
@@ -32,14 +33,16 @@ function project(upstream: string): TempRepo {
 describe('tails-build snapshots mirror|serve', () => {
   let key: TestKey;
   let mirror: FakeMirror;
+  const teardown = createTeardown();
   before(async () => {
     key = createTestKey();
+    teardown.push(() => {
+      key.remove();
+    });
     mirror = await startFakeMirror('debian', buildSuite(key, 'testing', [{ name: 'hello', version: '1.0-1', content: Buffer.from('hello\n') }]));
+    teardown.push(() => mirror.close());
   });
-  after(async () => {
-    await mirror.close();
-    key.remove();
-  });
+  after(() => teardown.run());
 
   it('mirror prints "archive: serial", reuses it when upstream is unchanged, and --json describes it', async () => {
     const repo = project(mirror.url);

@@ -75,7 +75,8 @@ Examples:
         deps.out.line(`${run.domain}: ${run.verdict} (pid ${String(run.pid)}, ${run.checkout}) — ${run.action}`);
       }
       for (const lock of result.locks) deps.out.line(`${lock}: its holder is gone — removed`);
-      if (result.runs.length === 0 && result.locks.length === 0) deps.out.line('Nothing to prune: no build VM was left by a killed run.');
+      for (const socket of result.sockets) deps.out.line(`${socket}: its snapshot server is gone — removed`);
+      if (result.runs.length === 0 && result.locks.length === 0 && result.sockets.length === 0) deps.out.line('Nothing to prune: no build VM was left by a killed run.');
     });
 
   vm.command('destroy')

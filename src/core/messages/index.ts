@@ -8,6 +8,7 @@
  * - snapshot-store.ts: the local snapshot store (`snapshots mirror`, `snapshots serve`)
  * - box-store.ts: importing, listing and removing builder boxes
  * - vm.ts: `tails-build vm …` (status, ssh)
+ * - files.ts: host filesystem failures (full, quota, permissions, read-only)
  */
 export { messages } from './build.js';
 export { doctorMessages } from './doctor.js';
@@ -15,3 +16,4 @@ export { snapshotMessages } from './snapshots.js';
 export { snapshotStoreMessages } from './snapshot-store.js';
 export { boxStoreMessages } from './box-store.js';
 export { vmMessages } from './vm.js';
+export { classifyFilesystemError, fileMessages } from './files.js';
