@@ -56,3 +56,37 @@ describe('runSteps in lines mode (CI)', () => {
     assert.match(lines.text(), /Started the VM \(cache disk acng-2\.qcow2\)/);
   });
 });
+
+describe('runStepList: after a failure', () => {
+  it('skips the later steps, each saying which step failed, runs the "always" ones, and never reports a skipped step as done (events, records)', async () => {
+    const { runStepList } = await import('../../src/ui/progress.js');
+    const events: string[] = [];
+    const records: { id: string; status: string; tail: readonly string[] }[] = [];
+    const ran: string[] = [];
+    const step = (id: string, extra: { fail?: boolean; always?: boolean; skip?: () => string | undefined } = {}) => ({
+      id,
+      title: `Step ${id}`,
+      ...(extra.always === undefined ? {} : { always: extra.always }),
+      ...(extra.skip === undefined ? {} : { skip: extra.skip }),
+      run: async () => {
+        ran.push(id);
+        if (extra.fail === true) throw new Error(`${id} broke`);
+      },
+    });
+    const outcome = await runStepList(
+      [step('a'), step('build', { fail: true }), step('artifacts', { always: true }), step('boot-test'), step('picky', { always: true, skip: () => 'nothing to do' }), step('cleanup', { always: true })],
+      {},
+      { mode: 'json', events: { write: (c: string) => events.push(c) }, render: capture(), now: () => new Date(), onStep: (r) => records.push(r) },
+    );
+    assert.deepEqual(ran, ['a', 'build', 'artifacts', 'cleanup']);
+    assert.deepEqual(outcome.failures.map((f) => f.id), ['build']);
+    assert.deepEqual(outcome.timings.map((t) => `${t.id}:${t.status}`), ['a:done', 'build:failed', 'artifacts:done', 'boot-test:skipped', 'picky:skipped', 'cleanup:done']);
+    const ended = events.map((e) => JSON.parse(e) as { id: string; status: string; reason?: string }).filter((e) => e.status !== 'started');
+    assert.deepEqual(ended.map((e) => `${e.id}:${e.status}${e.reason === undefined ? '' : `(${e.reason})`}`), ['a:done', 'build:failed', 'artifacts:done', 'boot-test:skipped(build failed)', 'picky:skipped(nothing to do)', 'cleanup:done']);
+    assert.deepEqual(records.find((r) => r.id === 'boot-test')?.status, 'skipped');
+    // runSteps (basebox create, basebox test) still rejects with the failure, after the always steps ran.
+    ran.length = 0;
+    await assert.rejects(runSteps([step('x', { fail: true }), step('y'), step('z', { always: true })], {}, { mode: 'silent', events: { write: () => true }, render: capture(), now: () => new Date() }), /x broke/);
+    assert.deepEqual(ran, ['x', 'z']);
+  });
+});
