@@ -26,6 +26,7 @@ function project(): TempRepo {
     'definitions/builder/APT_snapshots.d/debian/serial': '2024090201\n',
     'definitions/builder/APT_snapshots.d/debian-security/serial': '2024090202\n',
     'definitions/iso/APT_snapshots.d/debian/serial': '2024101502\n',
+    'definitions/iso/build.sh': '#!/bin/bash\n',
     'definitions/iso/APT_snapshots.d/debian-security/serial': 'latest\n',
     'out/README': 'tracked, under the artifacts dir\n',
     README: 'sample\n',
