@@ -3,7 +3,8 @@
  * Each names the problem, the fact behind it and the next command.
  * The other domains have their own files beside this one (index.ts lists them).
  */
-import { UsageError, UserError } from '../errors.js';
+import { ExternalCommandError, UsageError, UserError } from '../errors.js';
+import type { VagrantFailure } from '../vagrant-failure.js';
 
 export const messages = {
   git: {
@@ -98,6 +99,28 @@ export const messages = {
       new UserError('boot-test-failed', `The ISO was built but did not pass the boot test: ${failure}. An ISO that does not boot is a failed build.`, {
         kind: 'external',
         hint: `Read its serial console in ${consoleLog}; boot it by hand with: qemu-system-x86_64 -machine pc -m 512 -nic none -serial stdio -display none -cdrom <the .iso>`,
+      }),
+  },
+
+  vagrant: {
+    /**
+     * vagrant failed: what vagrant said (its error message, or the exception
+     * line of a Ruby backtrace) instead of the last lines of the backtrace.
+     */
+    failed: (args: { command: string; exitCode: number | undefined; failure: VagrantFailure | undefined; vagrantHome: string }) =>
+      new ExternalCommandError({
+        command: args.command,
+        exitCode: args.exitCode,
+        stderrTail:
+          args.failure === undefined
+            ? 'vagrant printed nothing'
+            : args.failure.exception === undefined
+              ? args.failure.message
+              : `vagrant crashed: ${args.failure.message} (${args.failure.exception}${args.failure.raisedAt === undefined ? '' : `, raised at ${args.failure.raisedAt}`})`,
+        hint:
+          args.failure?.exception === undefined
+            ? `Vagrant's message above says what to change; to see everything vagrant did, run the same command with VAGRANT_LOG=info (VAGRANT_HOME=${args.vagrantHome}).`
+            : `Vagrant raised a Ruby exception instead of an error message. If another vagrant ran on VAGRANT_HOME=${args.vagrantHome} at the same time (fuser -v ${args.vagrantHome}/data/*.lock), retry once it is done; otherwise run the same command with VAGRANT_LOG=debug and report the exception.`,
       }),
   },
 
