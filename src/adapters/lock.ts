@@ -26,7 +26,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { chmod, lstat, mkdir, open, readdir, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UserError } from '../core/errors.js';
+import { InterruptedError, UserError } from '../core/errors.js';
 import type { HostLocks } from '../core/ports.js';
 
 export const DEFAULT_LOCK_DIR = '/run/lock/tails-build';
@@ -51,6 +51,11 @@ export interface HostLockOptions {
   readonly command?: string;
   /** How often a waiter rereads who holds the lock, to announce a new holder. */
   readonly pollMs?: number;
+  /**
+   * Aborted by SIGINT/SIGTERM: a waiter stops waiting at once (its flock(1)
+   * killed and reaped) and rejects with InterruptedError, holding nothing.
+   */
+  readonly signal?: AbortSignal;
 }
 
 const LOCK_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -80,6 +85,7 @@ export async function withHostLock<T>(name: string, fn: () => Promise<T>, option
 
 /** Takes the lock, waiting up to `timeoutMs`; returns the release function. */
 export async function acquireHostLock(name: string, options: HostLockOptions): Promise<() => Promise<void>> {
+  verifyNotAborted(options.signal);
   const path = await lockPath(name, options.dir);
   const me = newHolder(options.command);
   const deadline = Date.now() + options.timeoutMs;
@@ -95,6 +101,7 @@ export async function acquireHostLock(name: string, options: HostLockOptions): P
   };
 
   for (;;) {
+    verifyNotAborted(options.signal);
     const file = await openLockFile(path, true);
     let got: boolean;
     try {
@@ -104,13 +111,15 @@ export async function acquireHostLock(name: string, options: HostLockOptions): P
         const timer = setInterval(() => void look().catch(() => undefined), pollMs);
         try {
           for (let left = deadline - Date.now(); !got && left > 0; left = deadline - Date.now()) {
-            got = await flock(file.handle, Math.min(left, WAIT_SLICE_MS));
+            got = await flock(file.handle, Math.min(left, WAIT_SLICE_MS), options.signal);
           }
         } finally {
           clearInterval(timer);
         }
       }
     } catch (error) {
+      waiting = false;
+      // Interrupted or failed while waiting: closing our descriptor drops whatever flock(1) got for us.
       await file.handle.close();
       throw error;
     }
@@ -188,7 +197,8 @@ export async function pruneStaleLocks(dir: string): Promise<string[]> {
 }
 
 /** The HostLocks port: every lock in one directory, with one wait limit. */
-export function createHostLocks(options: { dir: string; timeoutMs: number; command?: string }): HostLocks {
+export function createHostLocks(options: { dir: string; timeoutMs: number; command?: string; signal?: AbortSignal }): HostLocks {
+  const interruptible = options.signal === undefined ? {} : { signal: options.signal };
   return {
     pruneStale: () => pruneStaleLocks(options.dir),
     tryAcquire: async (name) => {
@@ -200,6 +210,7 @@ export function createHostLocks(options: { dir: string; timeoutMs: number; comma
       acquireHostLock(name, {
         dir: options.dir,
         timeoutMs: options.timeoutMs,
+        ...interruptible,
         ...(options.command === undefined ? {} : { command: options.command }),
         onWait: (holder, lockPath) => extra?.onWait?.({ pid: holder.pid, command: holder.command, startedAt: holder.startedAt, lockPath }),
       }),
@@ -207,6 +218,7 @@ export function createHostLocks(options: { dir: string; timeoutMs: number; comma
       withHostLock(name, fn, {
         dir: options.dir,
         timeoutMs: options.timeoutMs,
+        ...interruptible,
         ...(options.command === undefined ? {} : { command: options.command }),
         onWait: (holder, lockPath) => extra?.onWait?.({ pid: holder.pid, command: holder.command, startedAt: holder.startedAt, lockPath }),
       }),
@@ -294,33 +306,58 @@ function lockFileError(path: string, error: unknown): UserError {
 
 /**
  * flock(2) on our open file, through flock(1): exclusive, without waiting
- * (`waitMs` 0) or for up to `waitMs`. True when we now hold it.
+ * (`waitMs` 0) or for up to `waitMs`. True when we now hold it. When `signal`
+ * is aborted, flock(1) is killed and, once it is gone, the promise rejects
+ * with InterruptedError; if it had got the lock meanwhile, the lock is on our
+ * descriptor, which the caller then closes.
  */
-function flock(handle: FileHandle, waitMs: number): Promise<boolean> {
+function flock(handle: FileHandle, waitMs: number, signal?: AbortSignal): Promise<boolean> {
   const how = waitMs <= 0 ? ['--nonblock'] : ['--wait', (waitMs / 1000).toFixed(3)];
   const args = ['--exclusive', ...how, '--conflict-exit-code', String(BUSY), '3'];
   return new Promise((resolve, reject) => {
+    if (signal?.aborted === true) {
+      reject(interrupted(signal));
+      return;
+    }
     const child = spawn('flock', args, { stdio: ['ignore', 'ignore', 'pipe', handle.fd] });
     const helper = { kill: () => child.kill('SIGKILL') };
     helpers.add(helper);
     installExitHook();
+    const onAbort = (): void => {
+      helper.kill();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const settled = (): void => {
+      helpers.delete(helper);
+      signal?.removeEventListener('abort', onAbort);
+    };
     let stderr = '';
     child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', (error) => {
-      helpers.delete(helper);
+      settled();
       reject(
         (error as NodeJS.ErrnoException).code === 'ENOENT'
           ? new UserError('lock-tool', 'Cannot take a host lock: flock(1) is not installed.', { kind: 'prerequisite', hint: 'Install util-linux (sudo apt-get install util-linux).', cause: error })
           : error,
       );
     });
-    child.on('close', (code, signal) => {
-      helpers.delete(helper);
-      if (code === 0) resolve(true);
+    child.on('close', (code, signalName) => {
+      settled();
+      if (signal?.aborted === true) reject(interrupted(signal));
+      else if (code === 0) resolve(true);
       else if (code === BUSY) resolve(false);
-      else reject(new Error(`flock ${args.join(' ')} ${signal === null ? `exited with code ${String(code)}` : `was killed by ${signal}`}${stderr.trim() === '' ? '' : `: ${stderr.trim()}`}`));
+      else reject(new Error(`flock ${args.join(' ')} ${signalName === null ? `exited with code ${String(code)}` : `was killed by ${signalName}`}${stderr.trim() === '' ? '' : `: ${stderr.trim()}`}`));
     });
   });
+}
+
+/** The error the runner throws for the same interrupt (SIGINT, SIGTERM…: the signal's reason). */
+function interrupted(signal: AbortSignal): InterruptedError {
+  return new InterruptedError(String(signal.reason ?? 'a signal'));
+}
+
+function verifyNotAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted === true) throw interrupted(signal);
 }
 
 function installExitHook(): void {

@@ -5,7 +5,11 @@
  */
 import { join } from 'node:path';
 import type { VmIdentity } from '../core/build-vm.js';
-import { command, inNetns, type Command } from '../core/command.js';
+import { command, formatCommand, inNetns, type Command } from '../core/command.js';
+import { messages } from '../core/messages/index.js';
+import type { RunOptions, RunResult } from '../core/ports.js';
+import { readVagrantFailure } from '../core/vagrant-failure.js';
+import { underVagrantHomeLock } from '../core/vagrant-lock.js';
 import type { Deps } from './deps.js';
 import { RUN_RECORD, type RunRecord } from '../core/vm-run.js';
 
@@ -24,7 +28,7 @@ export type GuestCommand = (remote: string, effect?: 'read' | 'write', input?: s
  */
 export async function guestSsh(deps: Pick<Deps, 'vagrantHome' | 'runner' | 'disk'>, request: VmAccess, vm: VmIdentity, forward?: { readonly port: number; readonly socket: string }): Promise<GuestCommand> {
   const config = join(vm.stateDir, 'ssh-config');
-  const printed = await deps.runner.run(vagrantCommands(deps, request, vm)(['ssh-config'], 'read'), { uninterruptible: true });
+  const printed = await runVagrant(deps, vagrantCommands(deps, request, vm)(['ssh-config'], 'read'), { uninterruptible: true });
   await deps.disk.writeText(config, printed.stdout);
   // The build's snapshot server reaches the VM as 127.0.0.1:<port> there, for as long as the session lasts.
   const forwarding = forward === undefined ? [] : ['-o', 'ExitOnForwardFailure=yes', '-R', `127.0.0.1:${String(forward.port)}:${forward.socket}`];
@@ -34,12 +38,16 @@ export async function guestSsh(deps: Pick<Deps, 'vagrantHome' | 'runner' | 'disk
 
 export type VagrantCommand = (args: readonly string[], effect?: 'read' | 'write', input?: string) => Command;
 
-/** vagrant, run for this checkout's VM: our Vagrantfile, state outside the checkout, in the VM netns. */
+/**
+ * vagrant, run for this checkout's VM: our Vagrantfile, state outside the
+ * checkout, in the VM netns, and under the VAGRANT_HOME lock (core/vagrant-lock.ts):
+ * two builds' vagrants never run at once on the state they share.
+ */
 export function vagrantCommands(deps: Pick<Deps, 'vagrantHome'>, request: VmAccess, vm: VmIdentity): VagrantCommand {
   return (args, effect = 'write', input) =>
     inNetns(
       request.netns,
-      command('vagrant', args, {
+      underVagrantHomeLock(deps.vagrantHome, command('vagrant', args, {
         cwd: join(request.toolRoot, 'vagrant'),
         effect,
         ...(input === undefined ? {} : { input }),
@@ -50,8 +58,19 @@ export function vagrantCommands(deps: Pick<Deps, 'vagrantHome'>, request: VmAcce
           VAGRANT_DOTFILE_PATH: join(vm.stateDir, '.vagrant'),
           TAILS_BUILD_VM_SETTINGS: join(vm.stateDir, 'settings.json'),
         },
-      }),
+      })),
     );
+}
+
+/**
+ * Runs a vagrant command; when it fails, the error says what vagrant said
+ * (its message, or the exception of a Ruby backtrace: core/vagrant-failure.ts),
+ * not the last lines of its backtrace.
+ */
+export async function runVagrant(deps: Pick<Deps, 'runner' | 'vagrantHome'>, cmd: Command, options?: RunOptions): Promise<RunResult> {
+  const result = await deps.runner.tryRun(cmd, options);
+  if (result.exitCode === 0) return result;
+  throw messages.vagrant.failed({ command: formatCommand(cmd), exitCode: result.exitCode, failure: readVagrantFailure(result.stderr, result.stdout), vagrantHome: deps.vagrantHome });
 }
 
 /** Stops the cache cleanly inside the VM, then removes the domain and its root volume through libvirt; keeps the cache disk. */

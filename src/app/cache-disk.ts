@@ -8,7 +8,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { CACHE_VOLUME_GIB, cacheDiskLock, cacheDiskVolume, type VmIdentity } from '../core/build-vm.js';
-import { UserError } from '../core/errors.js';
+import { InterruptedError, UserError } from '../core/errors.js';
 import type { LockWaitInfo } from '../core/ports.js';
 import type { Deps } from './deps.js';
 
@@ -38,8 +38,12 @@ export interface CacheDiskRequest {
   readonly report: (line: string) => void;
 }
 
-/** Takes a cache disk for this build's VM, waiting while every disk is held by a running build. */
-export async function takeCacheDisk(deps: Pick<Deps, 'locks' | 'pool' | 'domains' | 'out'>, request: CacheDiskRequest): Promise<CacheDisk> {
+/**
+ * Takes a cache disk for this build's VM, waiting while every disk is held by
+ * a running build. An interrupt (deps.signal) ends the wait at once with
+ * InterruptedError, no disk lock held.
+ */
+export async function takeCacheDisk(deps: Pick<Deps, 'locks' | 'pool' | 'domains' | 'out' | 'signal'>, request: CacheDiskRequest): Promise<CacheDisk> {
   const none = (why: string): CacheDisk => ({ volume: null, index: -1, of: request.disks, why, release: () => Promise.resolve() });
   if (request.attached === null) return none('the kept VM runs without a cache disk');
   const all = Array.from({ length: request.disks }, (_, i) => cacheDiskVolume(request.baseVolume, i));
@@ -51,6 +55,7 @@ export async function takeCacheDisk(deps: Pick<Deps, 'locks' | 'pool' | 'domains
   const deadline = Date.now() + request.waitMs;
   let announced = '';
   for (;;) {
+    verifyNotInterrupted(deps.signal);
     const held: string[] = [];
     const kept: string[] = [];
     for (const volume of candidates) {
@@ -90,8 +95,16 @@ export async function takeCacheDisk(deps: Pick<Deps, 'locks' | 'pool' | 'domains
         hint: `Retry when a build is done, raise TAILS_BUILD_CACHE_DISKS (now ${String(request.disks)}) so that more builds run at once, or raise the wait with TAILS_BUILD_LOCK_TIMEOUT (seconds).`,
       });
     }
-    await delay(Math.min(request.pollMs ?? 1000, left));
+    await delay(Math.min(request.pollMs ?? 1000, left), undefined, { signal: deps.signal }).catch((error: unknown) => {
+      verifyNotInterrupted(deps.signal);
+      throw error;
+    });
   }
+}
+
+/** The error the runner throws for the same interrupt (its reason: SIGINT, SIGTERM…). */
+function verifyNotInterrupted(signal: AbortSignal): void {
+  if (signal.aborted) throw new InterruptedError(String(signal.reason ?? 'a signal'));
 }
 
 function holderText(holder: LockWaitInfo | undefined): string {

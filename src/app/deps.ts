@@ -88,7 +88,7 @@ export function createDeps(mode: Mode, out: Output): Deps {
     snapshotIo: createSnapshotIo({ runner, clock, files: diskFiles }),
     vagrant: createVagrant(runner, { vagrantHome: mode.boxStore.vagrantHome }),
     pool: createLibvirtPool(runner, { uri: mode.boxStore.libvirtUri }),
-    locks: createHostLocks({ dir: mode.boxStore.lockDir, timeoutMs: mode.boxStore.lockTimeoutMs }),
+    locks: createHostLocks({ dir: mode.boxStore.lockDir, timeoutMs: mode.boxStore.lockTimeoutMs, ...(mode.signal === undefined ? {} : { signal: mode.signal }) }),
     domains: createLibvirtDomains({ runner, uri: mode.boxStore.libvirtUri, log: out, dryRun: mode.dryRun }),
     libvirtUri: mode.boxStore.libvirtUri,
     vagrantHome: mode.boxStore.vagrantHome,

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { acquireHostLock, createHostLocks, pruneStaleLocks, tryHostLock, withHostLock, type LockHolder } from '../../src/adapters/lock.js';
-import { UserError } from '../../src/core/errors.js';
+import { InterruptedError, UserError } from '../../src/core/errors.js';
 import { makeTempDir } from '../helpers/git-repo.js';
 
 const CHILD = fileURLToPath(new URL('../helpers/lock-child.js', import.meta.url));
@@ -263,6 +263,61 @@ describe('host locks across processes (flock)', () => {
     );
     const still = await tryHostLock('libvirt', { dir });
     assert.ok('heldBy' in still && still.heldBy?.pid === a.pid, 'A still holds it');
+    await a.finish();
+  });
+
+  it('an interrupt ends a wait at once: InterruptedError, its flock(1) gone, nothing held, the holder undisturbed', async () => {
+    const dir = lockDir();
+    const a = hold(dir, 'libvirt');
+    await a.next('acquired');
+    const interrupt = new AbortController();
+    const waits: LockHolder[] = [];
+    const waiting = acquireHostLock('libvirt', { dir, timeoutMs: 60_000, pollMs: 50, signal: interrupt.signal, onWait: (h) => waits.push(h) });
+    await eventually('the waiter announces the holder', () => waits.length > 0);
+    await eventually('the waiter is in flock(2): its flock(1) has the file open', () => openersOf(dir).length === 2);
+    const abortedAt = Date.now();
+    interrupt.abort('SIGINT');
+    await assert.rejects(waiting, (error: unknown) => {
+      assert.ok(error instanceof InterruptedError, String(error));
+      assert.equal(error.kind, 'interrupted');
+      assert.match(error.message, /^Interrupted by SIGINT/);
+      return true;
+    });
+    const took = Date.now() - abortedAt;
+    assert.ok(took < 2000, `rejected ${String(took)} ms after the abort`);
+    // Settled only once flock(1) is reaped: nothing but the holder has the file open, right away.
+    assert.deepEqual(openersOf(dir), [a.pid], 'no flock helper and no descriptor of ours is left');
+    assert.ok(!a.has('released'), 'the holder keeps its lock');
+    await a.finish();
+    const free = await tryHostLock('libvirt', { dir });
+    assert.ok('release' in free, 'free once its holder released it: the interrupted waiter holds nothing');
+    await free.release();
+    assert.deepEqual(readdirSync(dir), []);
+  });
+
+  it('the port built with a signal: withLock and acquire, waiting or already interrupted, reject with InterruptedError and never run the work', async () => {
+    const dir = lockDir();
+    const interrupt = new AbortController();
+    const locks = createHostLocks({ dir, timeoutMs: 60_000, command: 'the test', signal: interrupt.signal });
+    const a = hold(dir, 'libvirt');
+    await a.next('acquired');
+    let ran = false;
+    const waits: number[] = [];
+    const waiting = locks.withLock(
+      'libvirt',
+      async () => {
+        ran = true;
+      },
+      { onWait: (h) => waits.push(h.pid) },
+    );
+    await eventually('withLock waits for the holder', () => waits.length > 0);
+    interrupt.abort('SIGTERM');
+    await assert.rejects(waiting, (error: unknown) => error instanceof InterruptedError && /SIGTERM/.test(error.message));
+    assert.equal(ran, false);
+    // Interrupted already: refused before any lock file is opened or created.
+    await assert.rejects(locks.acquire('other'), InterruptedError);
+    assert.deepEqual(readdirSync(dir), ['libvirt.lock']);
+    assert.deepEqual(openersOf(dir), [a.pid]);
     await a.finish();
   });
 

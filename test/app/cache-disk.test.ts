@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { takeCacheDisk, type CacheDiskRequest } from '../../src/app/cache-disk.js';
 import { cacheDiskLock, cacheDiskVolume, vmIdentity } from '../../src/core/build-vm.js';
+import { InterruptedError } from '../../src/core/errors.js';
 import type { HostLocks, LockWaitInfo } from '../../src/core/ports.js';
 
 interface World {
@@ -24,7 +25,7 @@ function world(volumes: string[] = []): World {
   return { held: new Map(), volumes: new Map(volumes.map((v) => [v, `/pool/${v}`])), attached: new Map(), created: [], warnings: [], infos: [] };
 }
 
-function deps(w: World, who = 'tails-build iso') {
+function deps(w: World, who = 'tails-build iso', signal = new AbortController().signal) {
   const locks: HostLocks = {
     tryAcquire: (name) => {
       const holder = w.held.get(name);
@@ -66,6 +67,7 @@ function deps(w: World, who = 'tails-build iso') {
       remove: unexpected('remove'),
       usersOfFile: (path: string) => Promise.resolve(w.attached.get(path) ?? []),
     },
+    signal,
     out: {
       warn: (m: string) => {
         w.warnings.push(m);
@@ -156,6 +158,30 @@ describe('takeCacheDisk', () => {
     assert.equal(got.volume, 'tb-test-acng-2.qcow2');
     const none = await takeCacheDisk(deps(world()), request({ vm, attached: null }));
     assert.equal(none.volume, null);
+  });
+
+  it('an interrupt ends the wait for a disk at once, even mid-sleep between tries: InterruptedError, no disk lock taken', async () => {
+    const w = world([BASE, 'tb-test-acng-2.qcow2']);
+    const a = await takeCacheDisk(deps(w), request());
+    const b = await takeCacheDisk(deps(w), request());
+    const interrupt = new AbortController();
+    const lines: string[] = [];
+    // A poll far longer than the test: only the signal can end the sleep between tries.
+    const third = takeCacheDisk(deps(w, 'tails-build iso', interrupt.signal), request({ pollMs: 600_000, report: (l) => lines.push(l) }));
+    for (let i = 0; i < 200 && lines.length === 0; i += 1) await new Promise((r) => setTimeout(r, 5));
+    assert.match(lines[0] ?? '', /^waiting for a cache disk: /);
+    const abortedAt = Date.now();
+    interrupt.abort('SIGINT');
+    const late = new Promise<never>((_, reject) => setTimeout(() => { reject(new Error('still waiting 5 s after the interrupt')); }, 5000).unref());
+    await assert.rejects(Promise.race([third, late]), (error: unknown) => error instanceof InterruptedError && /^Interrupted by SIGINT/.test(error.message));
+    assert.ok(Date.now() - abortedAt < 1000, 'rejected at once');
+    await a.release();
+    await b.release();
+    assert.equal(w.held.size, 0, 'the interrupted build took no disk lock');
+    // Interrupted before it starts: no lock is even tried, although both disks are free.
+    await assert.rejects(takeCacheDisk(deps(w, 'tails-build iso', interrupt.signal), request()), InterruptedError);
+    assert.equal(w.held.size, 0);
+    assert.deepEqual(w.created, []);
   });
 
   it('gives up after the wait with an error naming the holders and the settings to change', async () => {

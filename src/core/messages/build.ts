@@ -3,7 +3,8 @@
  * Each names the problem, the fact behind it and the next command.
  * The other domains have their own files beside this one (index.ts lists them).
  */
-import { UsageError, UserError } from '../errors.js';
+import { ExternalCommandError, UsageError, UserError } from '../errors.js';
+import type { VagrantFailure } from '../vagrant-failure.js';
 
 export const messages = {
   git: {
@@ -115,6 +116,28 @@ export const messages = {
       new UsageError('two-output-dirs', `verify got --artifacts ${artifacts} and --output ${output}: they name the same thing (where build-1/ and build-2/ go), so only one can be meant.`, 'Pass one of them: --artifacts DIR (--output is its older name).'),
     outputNotADirectory: (dir: string) =>
       new UsageError('output-not-a-directory', `verify's --artifacts ${dir} is not a directory (a file is there), so build-1/ and build-2/ could not go in it; nothing was built.`, 'Pass a directory that does not exist yet or is one: tails-build verify --artifacts DIR'),
+  },
+
+  vagrant: {
+    /**
+     * vagrant failed: what vagrant said (its error message, or the exception
+     * line of a Ruby backtrace) instead of the last lines of the backtrace.
+     */
+    failed: (args: { command: string; exitCode: number | undefined; failure: VagrantFailure | undefined; vagrantHome: string }) =>
+      new ExternalCommandError({
+        command: args.command,
+        exitCode: args.exitCode,
+        stderrTail:
+          args.failure === undefined
+            ? 'vagrant printed nothing'
+            : args.failure.exception === undefined
+              ? args.failure.message
+              : `vagrant crashed: ${args.failure.message} (${args.failure.exception}${args.failure.raisedAt === undefined ? '' : `, raised at ${args.failure.raisedAt}`})`,
+        hint:
+          args.failure?.exception === undefined
+            ? `Vagrant's message above says what to change; to see everything vagrant did, run the same command with VAGRANT_LOG=info (VAGRANT_HOME=${args.vagrantHome}).`
+            : `Vagrant raised a Ruby exception instead of an error message. If another vagrant ran on VAGRANT_HOME=${args.vagrantHome} at the same time (fuser -v ${args.vagrantHome}/data/*.lock), retry once it is done; otherwise run the same command with VAGRANT_LOG=debug and report the exception.`,
+      }),
   },
 
   options: {
