@@ -1,7 +1,7 @@
 #!/bin/bash
 # Builds the tails-build sample live ISO: a tiny Debian live system (busybox
-# userland on a squashfs, the Debian cloud kernel, a hand-made busybox
-# initramfs, GRUB for BIOS) that prints a boot marker naming its commit on the
+# userland on a squashfs, the Debian kernel, a hand-made busybox initramfs
+# that finds the medium on IDE, AHCI or USB, GRUB for BIOS) that prints a boot marker naming its commit on the
 # serial console and powers off.
 #
 # Run by `tails-build iso` in the build VM, from the root of a fresh clone at
@@ -73,7 +73,7 @@ codename=${TAILS_BUILD_CODENAME:-bookworm}
 arch=${TAILS_BUILD_ARCH:-amd64}
 compression=${TAILS_BUILD_COMPRESSION:-fast}
 [[ $GIT_COMMIT =~ ^[0-9a-f]{40}$ ]] || die "GIT_COMMIT is not a full commit id: $GIT_COMMIT"
-[[ $arch == amd64 ]] || die "only amd64 is supported (BIOS GRUB, the cloud kernel), not $arch"
+[[ $arch == amd64 ]] || die "only amd64 is supported (BIOS GRUB, the Debian amd64 kernel), not $arch"
 [[ -d $ARTIFACTS_DIR ]] || die "ARTIFACTS_DIR $ARTIFACTS_DIR does not exist"
 if [[ -z ${SOURCE_DATE_EPOCH:-} ]]; then
 	SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)
@@ -163,7 +163,9 @@ apt-get "${apt_opts[@]}" -q update
 stage download
 packages=()
 read_list "$recipe_dir/packages" packages
-kernel_meta=linux-image-cloud-$arch
+# The generic kernel, not the cloud one: the cloud kernel has no AHCI and no
+# USB, so its initramfs could find the medium only on QEMU's pc machine (IDE).
+kernel_meta=linux-image-$arch
 kernel_dep=$(apt-cache "${apt_opts[@]}" show --no-all-versions "$kernel_meta" | sed -n 's/^Depends: //p')
 [[ $kernel_dep =~ ^(linux-image-[^ ]+)\ \(=\ ([^ ]+)\)$ ]] || die "unexpected Depends of $kernel_meta: $kernel_dep"
 kernel_pkg=${BASH_REMATCH[1]} kernel_version=${BASH_REMATCH[2]}
@@ -217,7 +219,7 @@ while read -r path; do
 done < <("$rootfs/usr/bin/busybox" --list-full | sort) >"$pseudo"
 ((${#applet_seen[@]} > 100)) || die "busybox lists too few applets"
 
-# --- kernel: vmlinuz and the initramfs modules from the cloud kernel ---------
+# --- kernel: vmlinuz and the initramfs modules from the Debian kernel --------
 stage kernel
 modules=()
 read_list "$recipe_dir/modules" modules

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { tryVirsh } from '../helpers/box-store.js';
 import { resultOf } from '../helpers/builder-project.js';
@@ -28,7 +28,10 @@ interface Report {
   builderSecurity: string;
   serialsDeclared: { iso: Record<string, string> };
   compression: string;
-  bootTest: { ok: boolean; markerSeen: boolean; poweredOff: boolean; log: string } | null;
+  bootTest: {
+    ok: boolean; markerSeen: boolean; poweredOff: boolean; log: string;
+    machines: { machine: string; ok: boolean; markerSeen: boolean; poweredOff: boolean; log: string }[];
+  } | null;
   vm: { domain: string; cacheDisk: boolean; after: string };
   artifacts: { name: string; bytes: number; sha256: string }[];
 }
@@ -96,13 +99,23 @@ export function describeSampleIso(fixture: () => BuildVmFixture): void {
       assert.match(manifest, new RegExp(`sha256: ${sha256(join(f.repo.root, `${name}.iso`))}`));
       const packages = readFileSync(join(f.repo.root, `${name}.packages`), 'utf8');
       assert.match(packages, /^busybox-static\t\S+$/m);
-      assert.match(packages, /^linux-image-[0-9.-]+-cloud-amd64\t\S+$/m);
+      // The generic kernel (AHCI, USB), not the cloud one.
+      assert.match(packages, /^linux-image-[0-9.-]+-amd64\t\S+$/m);
 
-      // The boot test: booted, marker with this commit, powered off by itself.
+      // The boot test: on pc (IDE CD), q35 (AHCI CD) and a USB stick, each booted, with the
+      // marker naming this commit on its own console, and powered off by itself.
       assert.ok(rep.bootTest !== null);
       assert.equal(rep.bootTest.ok, true);
       assert.equal(rep.bootTest.poweredOff, true);
-      assert.match(readFileSync(join(f.repo.root, 'boot-test.log'), 'utf8'), new RegExp(`TAILS-BUILD-BOOT-OK commit=${commit}`));
+      const logs = { pc: 'boot-test.log', q35: 'boot-test-q35.log', usb: 'boot-test-usb.log' };
+      assert.deepEqual(rep.bootTest.machines.map((m) => [m.machine, m.ok, m.markerSeen, m.poweredOff, basename(m.log)]), Object.entries(logs).map(([machine, log]) => [machine, true, true, true, log]));
+      const medium = { pc: '/dev/sr0', q35: '/dev/sr0', usb: '/dev/sda' };
+      for (const [machine, log] of Object.entries(logs)) {
+        const consoleText = readFileSync(join(f.repo.root, log), 'utf8');
+        assert.match(consoleText, new RegExp(`TAILS-BUILD-BOOT-OK commit=${commit}`), `${machine}: ${log}`);
+        assert.match(consoleText, new RegExp(`tails-build initramfs: live medium on ${medium[machine as keyof typeof medium]}`), `${machine}: ${log}`);
+      }
+      assert.match(readFileSync(join(f.repo.root, 'boot-test-q35.log'), 'utf8'), /scsi host\d+: ahci/);
 
       // The builder got its security fixes from that snapshot, kernel and GRUB held.
       const log = readFileSync(join(f.repo.root, 'build.log'), 'utf8');
