@@ -30,7 +30,7 @@ import { retrieveArtifacts } from './artifacts.js';
 import { LIBVIRT_LOCK } from './basebox-import.js';
 import { bootTestIso } from './boot-test.js';
 import { checkBasebox, checkHost } from './build-vm-preflight.js';
-import { destroyVm, guestSsh, readRunningSettings, toolScript, vagrantCommands, writeRunRecord, type GuestCommand } from './build-vm-access.js';
+import { destroyVm, guestSsh, readRunningSettings, runVagrant, toolScript, vagrantCommands, writeRunRecord, type GuestCommand } from './build-vm-access.js';
 import { resolveBuildSerials, type BuildSerials } from './build-serials.js';
 import { takeCacheDisk } from './cache-disk.js';
 import type { CleanupStack } from './cleanup.js';
@@ -203,7 +203,7 @@ async function vmUpStep(run: BuildRun, report: (line: string) => void): Promise<
   }
   // Parallel `vagrant up`s race on libvirt networks and pool volumes (vagrant-libvirt #278).
   const vagrant = vagrantCommands(deps, request, vm);
-  await deps.locks.withLock(LIBVIRT_LOCK, () => deps.runner.run(vagrant(['up', '--provider=libvirt', '--no-provision']), { onLine: report }), {
+  await deps.locks.withLock(LIBVIRT_LOCK, () => runVagrant(deps, vagrant(['up', '--provider=libvirt', '--no-provision']), { onLine: report }), {
     onWait: (holder) => {
       report(`waiting for ${holder.command} (pid ${holder.pid}) to release the libvirt lock`);
     },

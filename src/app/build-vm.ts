@@ -11,7 +11,7 @@
  * one small function in build-vm-steps.ts; after a failure the rest are
  * skipped, saying why, except those that always run (artifacts, cleanup).
  */
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { AcceleratorChoice } from '../core/accelerator.js';
 import type { BootTestResult } from '../core/boot-test.js';
 import { assembleBuildReport, BOOT_LOG, BUILD_LOG, BUILD_REPORT, HOST_FILES, isHostFile, primaryCode, type ArtifactFile, type CacheUse, type VmAfter } from '../core/build-report.js';
@@ -167,7 +167,8 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
     });
     try {
       await deps.disk.writeText(join(artifactsDir, BUILD_REPORT), `${JSON.stringify(report, null, 2)}\n`);
-      await excludeFromGit(deps, project.root, artifactsDir, [...HOST_FILES, ...run.artifacts]);
+      // The boot consoles (one per machine) are the host's too: never "uncommitted changes" for the next build.
+      await excludeFromGit(deps, project.root, artifactsDir, [...HOST_FILES, ...bootLogs(run), ...run.artifacts]);
     } catch (error) {
       failure = joinErrors(failure, error);
     }
@@ -185,7 +186,7 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
       cacheDisk: cache.volume !== null,
       cache,
       artifactsDir,
-      artifacts: [...HOST_FILES.filter((f) => f !== BOOT_LOG || run.bootTest !== undefined), ...run.artifacts.filter((a) => !isHostFile(a))],
+      artifacts: [...HOST_FILES.filter((f) => f !== BOOT_LOG), ...bootLogs(run), ...run.artifacts.filter((a) => !isHostFile(a))],
       log: run.log,
       timings: outcome.timings,
       serials: run.serials,
@@ -194,6 +195,11 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
       report: join(artifactsDir, BUILD_REPORT),
     };
   });
+}
+
+/** The boot test's console logs, by name (boot-test.log first). */
+function bootLogs(run: BuildRun): string[] {
+  return [...new Set((run.bootTest?.machines ?? []).map((m) => basename(m.log)))];
 }
 
 /** Throws what a step threw, whatever it is (a bug's error stays a bug's). */

@@ -225,7 +225,7 @@ describe('verify: two builds', () => {
   });
 
   it('a failing second build (its boot test failing) is refused too, naming the boot failure', async () => {
-    const bootTest = { ok: false, markerSeen: false, poweredOff: true, seconds: 3, accelerator: 'tcg' as const, iso: 'x.iso', log: 'boot.log', failure: 'no marker' };
+    const bootTest = { ok: false, markerSeen: false, poweredOff: true, seconds: 3, accelerator: 'tcg' as const, iso: 'x.iso', log: 'boot.log', failure: 'no marker', machines: [] };
     const builds = scriptedBuilds([(r) => built(r, SET), (r) => built(r, SET, { ok: false, exitCode: 4, bootTest })]);
     await assert.rejects(verify(strictDeps(), request(planOf()), builds), /verify: build 2 failed \(exit 4; boot test: no marker\)/);
   });
