@@ -32,13 +32,13 @@ function domains(state: DomainState): LibvirtDomains {
   };
 }
 
-/** Knows `vagrant ssh-config` and the one ssh command; anything else throws. */
+/** Knows `vagrant ssh-config` (under the VAGRANT_HOME lock) and the one ssh command; anything else throws. */
 function runner(lock: RunResult): Runner & { ran: string[] } {
   const ran: string[] = [];
   const answer = (cmd: Command): RunResult => {
     const shown = formatCommand(cmd);
     ran.push(shown);
-    if (shown === 'vagrant ssh-config') return { stdout: 'Host default\n  HostName 192.168.121.5\n', stderr: '', exitCode: 0 };
+    if (shown === 'flock --exclusive --close /vh vagrant ssh-config') return { stdout: 'Host default\n  HostName 192.168.121.5\n', stderr: '', exitCode: 0 };
     if (shown === `ssh -F ${id.stateDir}/ssh-config -o BatchMode=yes -o ConnectTimeout=30 default 'cat /var/lib/vagrant_box_build_from'`) return lock;
     throw new Error(`unexpected command: ${shown}`);
   };
