@@ -18,7 +18,7 @@ export interface BuildOptions {
   readonly forceCleanup: boolean;
   /** Build although the tree has uncommitted changes (they are not built: the VM clones HEAD). */
   readonly ignoreChanges: boolean;
-  /** No network for the build: apt-cacher-ng in offline mode, no time sync. */
+  /** offline: apt-cacher-ng in offline mode (the build runs from the cache) and no security upgrade of the builder; the VM keeps its network. */
   readonly offline: boolean;
   readonly cpus: number;
   /** VM memory in MiB; undefined means computed from cpus and ramBuild. */

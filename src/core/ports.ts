@@ -221,7 +221,7 @@ export interface LockWaitInfo {
 
 /** Host-wide exclusive locks (adapters/lock.ts): one holder at a time across processes and users. */
 export interface HostLocks {
-  /** Runs `fn` holding the lock `name`; waits for another holder (calling `onWait`), fails after the configured timeout. */
+  /** Runs `fn` holding the lock `name`; waits for another holder (calling `onWait`), fails after the configured timeout, and rejects at once with InterruptedError on SIGINT/SIGTERM. */
   withLock<T>(name: string, fn: () => Promise<T>, options?: { onWait?: (holder: LockWaitInfo) => void }): Promise<T>;
   /** Takes the lock `name` for longer than one call (waiting as withLock does); returns its release. */
   acquire(name: string, options?: { onWait?: (holder: LockWaitInfo) => void }): Promise<() => Promise<void>>;
