@@ -63,7 +63,7 @@ export async function checkBasebox(deps: Deps, request: VmBuildRequest): Promise
 
 /**
  * What Tails' Rakefile does in ensure_correct_permissions, inside the working
- * copy only: QEMU (another user) may enter the checkout root (go+x) and read
+ * copy only: QEMU (another user) may open the checkout root, the 9p export (go+rx; Tails gives go+x), and read
  * what the VM reads over 9p (go+rX on .git, and on Tails' submodules/ and
  * vagrant/ when they exist). `git clone` into a `mktemp -d` directory gives a
  * 0700 root; a umask of 077 gives unreadable objects. Parent directories are
@@ -77,8 +77,9 @@ async function giveQemuTheCheckout(deps: Deps, root: string): Promise<void> {
     if (done.exitCode === 0) changed.push(what);
     else deps.out.warn(`Could not give ${what}: ${done.stderr.trim().split('\n').pop() ?? `chmod exit ${String(done.exitCode)}`}.`);
   };
+  // Tails gives the root go+x only; QEMU's 9p export opens the directory itself, so it also needs read (r).
   const info = await deps.disk.stat(root);
-  if (info !== undefined && (info.mode & 0o011) !== 0o011) await chmod(['go+x', '--', root], `go+x on ${root}`);
+  if (info !== undefined && (info.mode & 0o055) !== 0o055) await chmod(['go+rx', '--', root], `go+rx on ${root}`);
   for (const dir of ['.git', 'submodules', 'vagrant']) {
     const path = join(root, dir);
     if ((await deps.disk.stat(path))?.kind !== 'directory') continue;
@@ -104,6 +105,9 @@ async function checkQemuReadsCheckout(deps: Deps, root: string): Promise<void> {
   if (deps.host.uid() === 0) {
     const probe = await deps.runner.tryRun(command('runuser', ['-u', 'libvirt-qemu', '--', 'test', '-r', head], { effect: 'read' }));
     if (probe.exitCode !== 0) denied = head;
+    // QEMU opens the root itself: the 9p export.
+    const export9p = await deps.runner.tryRun(command('runuser', ['-u', 'libvirt-qemu', '--', 'test', '-r', root, '-a', '-x', root], { effect: 'read' }));
+    if (denied === undefined && export9p.exitCode !== 0) denied = `${root} (it may not open it: the 9p export)`;
   } else {
     const gids = await deps.runner.tryRun(command('id', ['-G', 'libvirt-qemu'], { effect: 'read' }));
     const qemu: Principal = { name: 'libvirt-qemu', uid: Number(uid.stdout.trim()), gids: gids.stdout.trim().split(/\s+/).filter((g) => g !== '').map(Number) };
