@@ -17,6 +17,7 @@ import { REPO_ROOT } from '../helpers/builder-project.js';
 import { MAIN } from '../helpers/cli.js';
 import { assertEventStream } from '../helpers/events.js';
 import { createTempRepo, GIT_ENV, makeTempDir, type TempRepo } from '../helpers/git-repo.js';
+import { SAMPLE_LAYOUT } from '../helpers/sample-layout.js';
 import { GITLAB_CI_LOCAL, jenkinsStages } from '../vm/contrib-ci.js';
 
 const repos: TempRepo[] = [];
@@ -30,12 +31,7 @@ function project(files: Record<string, string> = {}): TempRepo {
   const r = createTempRepo();
   repos.push(r);
   r.write({
-    'definitions/builder/packages': 'sudo\n',
-    'definitions/builder/APT_snapshots.d/debian/serial': '2024090201\n',
-    'definitions/builder/APT_snapshots.d/debian-security/serial': '2024090202\n',
-    'definitions/iso/APT_snapshots.d/debian/serial': '2024101502\n',
-    'definitions/iso/build.sh': '#!/bin/bash\n',
-    'definitions/iso/APT_snapshots.d/debian-security/serial': 'latest\n',
+    ...SAMPLE_LAYOUT,
     ...files,
   });
   r.commit('Initial', '2024-09-02T10:00:00Z');

@@ -8,6 +8,7 @@ import { assertEventStream } from '../helpers/events.js';
 import { after, describe, it } from 'node:test';
 import type { IsoBuildPlan } from '../../src/core/iso-plan.js';
 import { runTailsBuild } from '../helpers/cli.js';
+import { SAMPLE_LAYOUT } from '../helpers/sample-layout.js';
 import { createTempRepo, type TempRepo } from '../helpers/git-repo.js';
 
 const repos: TempRepo[] = [];
@@ -19,12 +20,7 @@ function project(): TempRepo {
   const r = createTempRepo();
   repos.push(r);
   r.write({
-    'definitions/builder/packages': 'sudo\n',
-    'definitions/builder/APT_snapshots.d/debian/serial': '2024090201\n',
-    'definitions/builder/APT_snapshots.d/debian-security/serial': '2024090202\n',
-    'definitions/iso/APT_snapshots.d/debian/serial': '2024101502\n',
-    'definitions/iso/APT_snapshots.d/debian-security/serial': 'latest\n',
-    'definitions/iso/build.sh': '#!/bin/bash\n',
+    ...SAMPLE_LAYOUT,
     'README': 'sample\n',
   });
   r.commit('Initial', '2024-09-02T10:00:00Z');

@@ -11,6 +11,7 @@ import { after, describe, it } from 'node:test';
 import { splitStatus, outputPrefixes } from '../../src/app/iso-plan.js';
 import type { IsoBuildPlan } from '../../src/core/iso-plan.js';
 import { runTailsBuild } from '../helpers/cli.js';
+import { SAMPLE_LAYOUT } from '../helpers/sample-layout.js';
 import { createTempRepo, makeTempDir, type TempRepo } from '../helpers/git-repo.js';
 
 const repos: TempRepo[] = [];
@@ -22,12 +23,7 @@ function project(): TempRepo {
   const r = createTempRepo();
   repos.push(r);
   r.write({
-    'definitions/builder/packages': 'sudo\n',
-    'definitions/builder/APT_snapshots.d/debian/serial': '2024090201\n',
-    'definitions/builder/APT_snapshots.d/debian-security/serial': '2024090202\n',
-    'definitions/iso/APT_snapshots.d/debian/serial': '2024101502\n',
-    'definitions/iso/build.sh': '#!/bin/bash\n',
-    'definitions/iso/APT_snapshots.d/debian-security/serial': 'latest\n',
+    ...SAMPLE_LAYOUT,
     'out/README': 'tracked, under the artifacts dir\n',
     README: 'sample\n',
   });
