@@ -178,8 +178,9 @@ async function vmUpStep(run: BuildRun, report: (line: string) => void): Promise<
   report(disk.volume === null ? `no cache disk: ${disk.why ?? ''}` : `cache disk ${disk.volume} (${String(disk.index + 1)} of ${String(disk.of)})`);
   deps.out.event({ event: 'cache', volume: disk.volume, disk: run.cache.disk, of: disk.of, ...(disk.why === undefined ? {} : { why: disk.why }) });
   await deps.disk.mkdirp(vm.stateDir);
-  // Whose VM this is while the build runs: a run killed outright leaves it for tails-build vm prune (and the next build).
-  await writeRunRecord(deps, vm, project.root, false);
+  // Whose VM this is while the build runs: a run killed outright leaves it for tails-build vm prune (and the next
+  // build). A kept VM this build reuses stays kept: it was kept on purpose, whatever becomes of this build.
+  await writeRunRecord(deps, vm, project.root, run.reused);
   run.cleanup.push('destroy the build VM', () => settleVm(run));
   const settings = planVmSettings({
     box: plan.basebox.name,
