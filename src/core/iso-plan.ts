@@ -132,7 +132,7 @@ export function planSteps(inputs: PlanInputs): PlanStep[] {
     step('vm-up', `Start the build VM from ${inputs.basebox.name} (checkout over 9p, an apt-cacher-ng disk of its own, or none when every disk is held by a kept VM)`),
     step(
       'provision',
-      `Provision: branch lock for ${request.git.ref}, the cache disk and apt-cacher-ng, the snapshot server; ${o.offline ? "keep the box's security snapshot (offline)" : 'move the builder to that debian-security snapshot and upgrade (kernel and GRUB held)'}${o.dateOffsetDays === 0 ? '' : `, set the clock ${String(o.dateOffsetDays)} day(s) off`}`,
+      `Provision: branch lock for ${request.git.ref}, the cache disk and apt-cacher-ng, the snapshot server; ${o.offline ? "keep the box's security snapshot (offline)" : 'move the builder to that debian-security snapshot and upgrade (kernel and GRUB held; none when the box was built from it)'}${o.dateOffsetDays === 0 ? '' : `, set the clock ${String(o.dateOffsetDays)} day(s) off`}`,
     ),
     step('build', `Build ${request.git.ref} at ${request.git.commit.slice(0, 12)} from a fresh clone (${o.compression === 'fast' ? 'fast' : 'release'} compression, ${o.ramBuild ? 'in a tmpfs' : 'on the VM disk'})`),
     step('artifacts', `Copy the artifacts and the build log to ${request.artifactsDir} (after a failed build too)`, true),

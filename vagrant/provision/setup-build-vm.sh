@@ -99,6 +99,11 @@ fi
 # provisioning; the first provisioning since boot upgrades from it, with the
 # kernel and GRUB held (their upgrades once broke every Tails build).
 sources=/etc/apt/sources.list.d/snapshots.sources
+# The snapshot the box itself was built from, read once before any move: a box
+# at that snapshot has nothing newer to install from it (mmdebstrap installed
+# the candidates of these very indices), so the upgrade is skipped, not run empty.
+box_security=/var/lib/tails-build/box-debian-security-serial
+[ -e "$box_security" ] || sed -nE 's#.*/debian-security/([0-9A-Z]+)/.*#\1#p' "$sources" | head -n 1 >"$box_security"
 if [ -z "$BUILDER_SECURITY_SERIAL" ]; then
   say "security fixes: offline build, the builder keeps its box's debian-security snapshot"
 else
@@ -108,6 +113,9 @@ else
   say "security fixes: builder debian-security source at snapshot $BUILDER_SECURITY_SERIAL"
   if [ -e /run/tails-build-upgraded ] && [ "$(cat /run/tails-build-upgraded)" = "$BUILDER_SECURITY_SERIAL" ]; then
     say "security fixes: already applied since this VM booted"
+  elif [ "$(cat "$box_security")" = "$BUILDER_SECURITY_SERIAL" ]; then
+    printf '%s\n' "$BUILDER_SECURITY_SERIAL" >/run/tails-build-upgraded
+    say "security fixes: none to apply, the box was built from debian-security $BUILDER_SECURITY_SERIAL"
   else
     held="$(dpkg-query -W -f '${db:Status-Abbrev} ${Package}\n' 'linux-image*' 'grub*' 2>/dev/null | awk '$1 ~ /^.i/ { print $2 }')"
     # shellcheck disable=SC2086 # one package name per word
