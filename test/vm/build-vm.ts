@@ -231,6 +231,41 @@ export function describeBuildVm(fixture: () => BuildVmFixture): void {
       }
     });
 
+    it('Ctrl-C mid-build in the kept VM: exit 130, the log so far kept, the VM destroyed through libvirt, the cache disk kept', { timeout: BUILD_TIMEOUT }, async () => {
+      const f = fixture();
+      f.repo.write({ slow: 'yes\n' });
+      f.repo.commit('Make the build slow', '2026-11-04T12:00:00Z');
+      // In the VM the tests before kept (same branch: reused, no boot); without keeprunning it is destroyed.
+      const child = spawn(process.execPath, [MAIN, '--json', '--json-output', 'iso', '--store', f.store, '--no-ram', '--memory', '1536', '--artifacts', artifacts], {
+        cwd: f.repo.root,
+        env: { ...process.env, ...f.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      let stdout = '';
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      let sent = false;
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+        stdout += d;
+        if (!sent && d.includes('sleeping on purpose')) {
+          sent = true;
+          child.kill('SIGINT');
+        }
+      });
+      const [code] = (await once(child, 'exit')) as [number | null];
+      f.repo.git('rm', '-q', 'slow');
+      f.repo.commit('Not slow any more', '2026-11-04T13:00:00Z');
+      assert.ok(sent, `the build never started:\n${stderr}`);
+      assert.equal(code, 130, stderr);
+      assert.match(stderr, /SIGINT: stopping and cleaning up/);
+      assert.match(stderr, /Destroying the build VM \S+ \(after the build\)/);
+      assertEventStream(stdout, 130);
+      assert.match(readFileSync(join(artifacts, 'build.log'), 'utf8'), /sleeping on purpose/);
+      assert.equal(tryVirsh('domstate', String(domain)), undefined, 'the domain is gone');
+      assert.ok(!(tryVirsh('vol-list', '--pool', 'default') ?? '').includes(`${String(domain)}.img`), 'its root volume is gone');
+      assert.ok(tryVirsh('vol-info', '--pool', 'default', CACHE_VOLUME) !== undefined, 'the cache volume survives');
+    });
+
     it('a build killed with SIGKILL leaves its VM; the next build destroys it (a dead build\'s VM is not a kept one), says so and starts clean; --keep-running does not keep a fresh VM whose provisioning failed', { timeout: 2 * BUILD_TIMEOUT }, async () => {
       const f = fixture();
       f.repo.write({ slow: 'yes\n' });
@@ -279,42 +314,7 @@ export function describeBuildVm(fixture: () => BuildVmFixture): void {
       assert.ok(tryVirsh('vol-info', '--pool', 'default', CACHE_VOLUME) !== undefined, 'the cache volume survives');
     });
 
-    it('Ctrl-C mid-build: exit 130, the log so far kept, the VM destroyed through libvirt, the cache disk kept', { timeout: BUILD_TIMEOUT }, async () => {
-      const f = fixture();
-      f.repo.write({ slow: 'yes\n' });
-      f.repo.commit('Make the build slow', '2026-11-04T12:00:00Z');
-      // forcecleanup: the kept VM is destroyed first, and this build boots a fresh one.
-      const child = spawn(process.execPath, [MAIN, '--json', '--json-output', 'iso', '--force-cleanup', '--store', f.store, '--no-ram', '--memory', '1536', '--artifacts', artifacts], {
-        cwd: f.repo.root,
-        env: { ...process.env, ...f.env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stderr = '';
-      let stdout = '';
-      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-      let sent = false;
-      child.stdout.setEncoding('utf8').on('data', (d: string) => {
-        stdout += d;
-        if (!sent && d.includes('sleeping on purpose')) {
-          sent = true;
-          child.kill('SIGINT');
-        }
-      });
-      const [code] = (await once(child, 'exit')) as [number | null];
-      f.repo.git('rm', '-q', 'slow');
-      f.repo.commit('Not slow any more', '2026-11-04T13:00:00Z');
-      assert.ok(sent, `the build never started:\n${stderr}`);
-      assert.equal(code, 130, stderr);
-      assert.match(stderr, /SIGINT: stopping and cleaning up/);
-      assert.match(stderr, /Destroying the build VM \S+ \((forcecleanup|after the build)\)/);
-      assertEventStream(stdout, 130);
-      assert.match(readFileSync(join(artifacts, 'build.log'), 'utf8'), /sleeping on purpose/);
-      assert.equal(tryVirsh('domstate', String(domain)), undefined, 'the domain is gone');
-      assert.ok(!(tryVirsh('vol-list', '--pool', 'default') ?? '').includes(`${String(domain)}.img`), 'its root volume is gone');
-      assert.ok(tryVirsh('vol-info', '--pool', 'default', CACHE_VOLUME) !== undefined, 'the cache volume survives');
-    });
-
-    it('two builds at once on one host: each takes a cache disk of its own and serves its own snapshots; both finish, and both find their cache warm on their second run (the second used to fail with EADDRINUSE, then to wait)', { timeout: 3 * BUILD_TIMEOUT }, async (t) => {
+    it('two builds at once on one host: each takes a cache disk of its own and serves its own snapshots; both finish, and both disks outlive their VMs (the second used to fail with EADDRINUSE, then to wait)', { timeout: 2 * BUILD_TIMEOUT }, async (t) => {
       const f = fixture();
       // A second checkout of the same commits: the same builder box, another VM.
       // Cloned straight into a `mktemp -d` directory (0700), as the demo's throwaway clone: the tool gives QEMU what it needs.
@@ -352,17 +352,15 @@ export function describeBuildVm(fixture: () => BuildVmFixture): void {
         });
       };
       try {
-        // Measured, never asserted: how long two builds at once take, cold then warm.
-        let started = Date.now();
+        // Measured, never asserted: how long two builds at once take.
+        const started = Date.now();
         const first = await round(1);
         t.diagnostic(`two builds at once, first run: ${String(Math.round((Date.now() - started) / 1000))} s`);
         // At once: the second build could take only the disk the first did not hold.
         assert.deepEqual(first.map((r) => r.volume).sort(), [CACHE_VOLUME.replace('.qcow2', '-2.qcow2'), CACHE_VOLUME].sort());
         for (const r of first) assert.match(r.log, /snapshots: .* forwarded by ssh/);
-        started = Date.now();
-        const again = await round(2);
-        t.diagnostic(`two builds at once, second run (warm): ${String(Math.round((Date.now() - started) / 1000))} s`);
-        for (const r of again) assert.match(r.log, /cached before: [1-9]/, `${r.volume} was not warm on the second run`);
+        // Both disks outlive their VMs (the rescue test below finds the first one warm in a fresh VM).
+        for (const volume of first.map((r) => r.volume)) assert.ok(tryVirsh('vol-info', '--pool', 'default', volume) !== undefined, `${volume} was removed with its VM`);
       } finally {
         for (const child of children) if (child.exitCode === null) child.kill('SIGINT');
         await runTailsBuild(['vm', 'destroy'], { cwd: second, env: f.env });
