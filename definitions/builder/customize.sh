@@ -62,6 +62,8 @@ in_root chown -R vagrant:vagrant /home/vagrant/.ssh
 printf 'vagrant ALL=(ALL) NOPASSWD:ALL\n' | write /etc/sudoers.d/vagrant 0440
 
 # --- sshd: host keys are made at first boot, never baked into the box ---------
+# Ed25519 and ECDSA only: an RSA key took seconds of ssh-keygen under TCG, on
+# the path to the first ssh login of every build VM.
 rm -f "$root"/etc/ssh/ssh_host_*
 write /etc/systemd/system/ssh-host-keys.service 0644 <<'UNIT'
 [Unit]
@@ -71,13 +73,14 @@ ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key
 
 [Service]
 Type=oneshot
-ExecStart=/usr/bin/ssh-keygen -A
+ExecStart=/usr/bin/ssh-keygen -q -t ed25519 -N "" -f /etc/ssh/ssh_host_ed25519_key
+ExecStart=/usr/bin/ssh-keygen -q -t ecdsa -N "" -f /etc/ssh/ssh_host_ecdsa_key
 
 [Install]
 WantedBy=multi-user.target
 UNIT
 in_root systemctl enable ssh-host-keys.service ssh.service
-printf 'UseDNS no\n' | write /etc/ssh/sshd_config.d/tails-build.conf 0644
+printf 'UseDNS no\nHostKey /etc/ssh/ssh_host_ed25519_key\nHostKey /etc/ssh/ssh_host_ecdsa_key\n' | write /etc/ssh/sshd_config.d/tails-build.conf 0644
 
 # --- apt: the same frozen snapshots, no background jobs -----------------------
 rm -f "$root/etc/apt/sources.list"

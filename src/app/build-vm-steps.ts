@@ -245,6 +245,8 @@ async function provisionStep(run: BuildRun, report: (line: string) => void): Pro
     builderSecuritySerial: options.offline ? undefined : run.serials?.builderSecurity,
     hostEpoch: deps.clock.now().getTime() / 1000,
     dateOffsetDays: options.dateOffsetDays,
+    // git --show-toplevel is a physical path already: what vagrant realpaths it to.
+    checkoutHostPath: project.root,
     ...(request.cacheMinFreeMiB === undefined ? {} : { cacheMinFreeMiB: request.cacheMinFreeMiB }),
   });
   const ssh = await guestSsh(deps, request, vm, guests);

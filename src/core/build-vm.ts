@@ -146,6 +146,17 @@ export interface ProvisionInput {
   readonly offline: boolean;
   /** Free space the cache disk must have for a build (default CACHE_MIN_FREE_MIB). */
   readonly cacheMinFreeMiB?: number;
+  /** The checkout's real path on the host (its 9p tag is derived from it, as vagrant-libvirt derives it). */
+  readonly checkoutHostPath: string;
+}
+
+/**
+ * The 9p mount tag vagrant-libvirt 0.11.2 gives a synced folder: the first 31
+ * hex digits of the MD5 of its host path (after realpath), cap/synced_folder_9p.rb.
+ * Vagrant attaches the device (mount: false); provisioning mounts it in one command.
+ */
+export function ninePMountTag(hostPath: string): string {
+  return createHash('md5').update(hostPath).digest('hex').slice(0, 31);
 }
 
 export function provisionEnv(input: ProvisionInput): Record<string, string> {
@@ -161,6 +172,8 @@ export function provisionEnv(input: ProvisionInput): Record<string, string> {
     BUILDER_SECURITY_SERIAL: input.builderSecuritySerial ?? '',
     HOST_EPOCH: String(Math.floor(input.hostEpoch)),
     DATE_OFFSET_DAYS: String(input.dateOffsetDays),
+    CHECKOUT_GUEST: CHECKOUT_GUEST_PATH,
+    CHECKOUT_TAG: ninePMountTag(input.checkoutHostPath),
   };
 }
 

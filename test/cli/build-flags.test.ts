@@ -52,7 +52,7 @@ describe('build flags: help agrees with the code', () => {
     // (the caller also passes no builder security serial), and the script reads OFFLINE for apt-cacher-ng alone.
     const input: ProvisionInput = {
       record: { ref: 'main', commit: 'c', box: 'b', serials: {} }, builderSecuritySerial: undefined, hostEpoch: 0, dateOffsetDays: 0,
-      snapshotHost: '127.0.0.1', snapshotPort: 8470, offline: false,
+      snapshotHost: '127.0.0.1', snapshotPort: 8470, offline: false, checkoutHostPath: '/src/checkout',
     };
     const online = provisionEnv(input);
     const offline = provisionEnv({ ...input, offline: true });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import {
   BRANCH_LOCK_FILE,
@@ -7,6 +8,7 @@ import {
   CACHE_DISK_SERIAL,
   guestScript,
   planVmSettings,
+  ninePMountTag,
   provisionEnv,
   provisionFailure,
   vmFate,
@@ -76,7 +78,7 @@ describe('guestScript', () => {
 
 describe('provisionEnv and buildEnv', () => {
   it('carry the lock file, the ref, the whole record as JSON and the offline mode', () => {
-    const env = provisionEnv({ record: RECORD, snapshotHost: 'snapshots.tails-build.internal', snapshotPort: 8470, offline: true, builderSecuritySerial: undefined, hostEpoch: 1_700_000_000.7, dateOffsetDays: -3 });
+    const env = provisionEnv({ record: RECORD, snapshotHost: 'snapshots.tails-build.internal', snapshotPort: 8470, offline: true, builderSecuritySerial: undefined, hostEpoch: 1_700_000_000.7, dateOffsetDays: -3, checkoutHostPath: '/home/dev/tails' });
     assert.equal(env.LOCK_FILE, BRANCH_LOCK_FILE);
     assert.equal(env.BUILDER_SECURITY_SERIAL, '', 'offline: the builder keeps its own security snapshot');
     assert.equal(env.HOST_EPOCH, '1700000000');
@@ -85,6 +87,11 @@ describe('provisionEnv and buildEnv', () => {
     assert.deepEqual(JSON.parse(env.VM_RECORD_JSON ?? ''), RECORD);
     assert.equal(env.OFFLINE, '1');
     assert.equal(env.CACHE_SERIAL, CACHE_DISK_SERIAL);
+    // The 9p share vagrant attached: its guest path, and vagrant-libvirt's tag for the host path (md5, 31 hex digits).
+    assert.equal(env.CHECKOUT_GUEST, '/amnesia.git');
+    assert.equal(env.CHECKOUT_TAG, ninePMountTag('/home/dev/tails'));
+    assert.equal(ninePMountTag('/home/dev/tails'), createHash('md5').update('/home/dev/tails').digest('hex').slice(0, 31));
+    assert.match(env.CHECKOUT_TAG ?? '', /^[0-9a-f]{31}$/);
   });
   it('builds the recorded commit with the given command, and tells the recipe the resolved serials and options', () => {
     const env = buildEnv({

@@ -4,11 +4,25 @@
 #   GIT_REF VM_RECORD_JSON (ref, commit, box, serials) LOCK_FILE
 #   SNAPSHOT_HOST SNAPSHOT_PORT CACHE_SERIAL CACHE_MIN_FREE_MIB OFFLINE
 #   BUILDER_SECURITY_SERIAL (empty: keep the box's) HOST_EPOCH DATE_OFFSET_DAYS
+#   CHECKOUT_GUEST CHECKOUT_TAG (the 9p share vagrant attached, not mounted)
 # Exit codes tails-build maps to messages: 3 branch lock, 4 cache disk full,
 # 5 cache disk missing.
 set -euo pipefail
 
 say() { printf '[vm] %s\n' "$*"; }
+
+# --- 0. The checkout, read-only over 9p ---------------------------------------
+# Vagrant attaches the device (its synced folder has mount: false); one mount
+# here instead of vagrant's guest detection and a round trip per command.
+if ! mountpoint -q "$CHECKOUT_GUEST"; then
+  mkdir -p "$CHECKOUT_GUEST"
+  modprobe 9pnet_virtio
+  if ! mount -t 9p -o "trans=virtio,version=9p2000.L,ro,msize=262144,cache=loose" "$CHECKOUT_TAG" "$CHECKOUT_GUEST"; then
+    echo "E: could not mount the checkout (9p tag $CHECKOUT_TAG) at $CHECKOUT_GUEST; the VM has the tags: $(cat /sys/bus/virtio/drivers/9pnet_virtio/*/mount_tag 2>/dev/null | tr '\0' ' ')" >&2
+    exit 1
+  fi
+fi
+say "checkout: mounted read-only at $CHECKOUT_GUEST (9p)"
 
 # --- 1. The branch lock (Tails-compatible: the ref alone, one line) ----------
 if [ -f "$LOCK_FILE" ]; then
