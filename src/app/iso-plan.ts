@@ -37,6 +37,7 @@ export async function computeIsoPlan(deps: Deps, project: ProjectConfig, inputs:
     releasing: git.releasing,
     httpProxy: inputs.httpProxy,
     websiteCache: project.kind === 'tails',
+    proxies: project.kind === 'tails' ? 'tails' : 'vm',
   });
   const { options } = resolved;
 

@@ -27,12 +27,15 @@ export function registerIso(program: Command, ctx: CliContext): void {
       `
 Options may also come from TAILS_BUILD_OPTIONS, space-separated, with Tails' names:
   keeprunning rescue forcecleanup ignorechanges offline cpus=N memory=N ram noram
-  vmproxy dateoffset=[+-]N cachewebsite[=yes|no] fastcomp defaultcomp
-  machinetype=TYPE cpumodel=MODEL nomergebasebranch
+  vmproxy extproxy vmproxy+extproxy noproxy dateoffset=[+-]N
+  cachewebsite[=yes|no] fastcomp gzipcomp defaultcomp machinetype=TYPE
+  cpumodel=MODEL nomergebasebranch
 Flags win over TAILS_BUILD_OPTIONS; an unknown or malformed option is an error.
-extproxy and vmproxy+extproxy are refused: the VM fetches from tails-build's own
-snapshot server, which a proxy outside the VM cannot reach. cachewebsite applies
-to a Tails checkout only. The recipe is told the rest (TAILS_BUILD_COMPRESSION,
+In this tool's own layout extproxy, vmproxy+extproxy and noproxy are refused:
+the VM fetches from tails-build's own snapshot server, which a proxy outside the
+VM cannot reach. In a Tails checkout they mean what they mean to rake build
+(http_proxy must be set for the ext modes; offline needs a proxy), and
+cachewebsite applies to a Tails checkout only. The recipe is told the rest (TAILS_BUILD_COMPRESSION,
 TAILS_BUILD_RAM, …: see definitions/README.md).
 APT_SNAPSHOTS_SERIALS='{"debian":"2024101502"}' pins what "latest" resolves to;
 the host resolves every other "latest" before the VM boots, and the report and
