@@ -85,11 +85,11 @@ export function planTailsGitState(facts: TailsGitFacts): TailsGitState {
   const ref = tag ?? head.branch ?? '';
   if (ref === '') throw msg.emptyVariable('GIT_REF', facts.root, 'HEAD is on neither a branch nor a tag');
 
-  const jenkins = facts.ci.jenkinsUrl !== undefined && facts.ci.jenkinsUrl !== '';
-  if (jenkins && !releasing) {
-    const asked = (facts.ci.gitBranch ?? '').replace(/^origin\//, '');
-    if (asked !== ref) throw msg.jenkinsBranchMismatch(facts.ci.gitBranch, ref, head.commit);
-  }
+  // Under CI the branch the job asked for must be the one checked out (Tails: on Jenkins, unless releasing).
+  // Unlike Tails, an unset GIT_BRANCH is not refused: these CI facts also cover CIs that never set it.
+  const ci = facts.ci.jenkinsUrl !== undefined && facts.ci.jenkinsUrl !== '';
+  const asked = facts.ci.gitBranch === undefined || facts.ci.gitBranch === '' ? undefined : facts.ci.gitBranch.replace(/^(refs\/remotes\/)?origin\//, '');
+  if (ci && !releasing && asked !== undefined && asked !== ref) throw msg.jenkinsBranchMismatch(facts.ci.gitBranch ?? asked, ref, head.commit);
 
   const baseBranch = parseBaseBranch(facts.baseBranchText);
   if (baseBranch === undefined) throw msg.noBaseBranch(facts.root, facts.baseBranchText === undefined);

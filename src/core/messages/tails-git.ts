@@ -13,11 +13,11 @@ export const tailsGitMessages = {
     new UserError('tails-git-variable-empty', `${name} would be empty in ${root}: ${fact}. The in-VM build checks out ${name}, so it cannot start.`, {
       hint: `Check the checkout (git -C ${root} status; git -C ${root} log -1), then run tails-build iso again.`,
     }),
-  jenkinsBranchMismatch: (gitBranch: string | undefined, ref: string, commit: string) =>
+  jenkinsBranchMismatch: (gitBranch: string, ref: string, commit: string) =>
     new UserError(
       'jenkins-ref-mismatch',
-      `Jenkins asked to build GIT_BRANCH=${gitBranch === undefined || gitBranch === '' ? '(unset)' : `"${gitBranch}"`} but the checkout is at "${ref}" (${commit.slice(0, 12)}): the build would not be of the branch the job reports.`,
-      { hint: `Check out the job's branch (git switch ${gitBranch === undefined || gitBranch === '' ? 'BRANCH' : gitBranch.replace(/^origin\//, '')}) before running tails-build iso, or fix the job's GIT_BRANCH.` },
+      `Jenkins asked to build GIT_BRANCH="${gitBranch}" but the checkout is at "${ref}" (${commit.slice(0, 12)}): the build would not be of the branch the job reports.`,
+      { hint: `Check out the job's branch (git switch ${gitBranch.replace(/^(refs\/remotes\/)?origin\//, '')}) before running tails-build iso, or fix the job's GIT_BRANCH.` },
     ),
   noBaseBranch: (root: string, missing: boolean) =>
     new UserError('tails-no-base-branch', `${root}/config/base_branch is ${missing ? 'missing' : 'empty'}, so BASE_BRANCH_GIT_COMMIT has no branch to name: every Tails branch says which branch it is based on there.`, {
