@@ -165,6 +165,33 @@ export function createGit(options: GitOptions = {}): Git {
         throw await stopped(error, root);
       }
     },
+
+    async readCommit(root, rev) {
+      const git = await at(root);
+      try {
+        const commit = (await git.revparse(['--verify', '-q', `${rev}^{commit}`])).trim();
+        return commit === '' ? undefined : commit;
+      } catch (error) {
+        const why = await stopped(error, root);
+        if (why !== error) throw why;
+        return undefined;
+      }
+    },
+
+    async findMergeBase(root, a, b) {
+      const git = await at(root);
+      try {
+        const base = (await git.raw(['merge-base', a, b])).trim();
+        return base === '' ? undefined : base;
+      } catch (error) {
+        const why = await stopped(error, root);
+        if (why !== error) throw why;
+        // Exit 1 and no output: no common ancestor. Anything else is git's to explain.
+        const text = gitMessage(error);
+        if (text === '') return undefined;
+        throw new UserError('git-failed', `git merge-base ${a} ${b} failed in ${root}: ${text}`, { kind: 'external' });
+      }
+    },
   };
 }
 

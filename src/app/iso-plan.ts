@@ -10,6 +10,7 @@ import { UsageError } from '../core/errors.js';
 import { findBaseboxName } from './basebox-name.js';
 import type { Deps } from './deps.js';
 import { readSerialSets } from './serial-sets.js';
+import { computeTailsBuild } from './tails-environment.js';
 
 export interface IsoRequestInputs {
   /** Option words from TAILS_BUILD_OPTIONS, then from flags (flags last, so they win). */
@@ -37,6 +38,7 @@ export async function computeIsoPlan(deps: Deps, project: ProjectConfig, inputs:
     releasing: git.releasing,
     httpProxy: inputs.httpProxy,
     websiteCache: project.kind === 'tails',
+    proxies: project.kind === 'tails' ? 'tails' : 'vm',
   });
   const { options } = resolved;
 
@@ -58,12 +60,15 @@ export async function computeIsoPlan(deps: Deps, project: ProjectConfig, inputs:
       ? undefined
       : parseSerialsJson(inputs.pinnedSerialsJson, 'APT_SNAPSHOTS_SERIALS', layouts);
 
+  // A Tails checkout: the git state and the environment its in-VM build gets, as rake build computes them.
+  const tails = project.kind === 'tails' ? await computeTailsBuild(deps, project, { head, ci: inputs.ci, options, httpProxy: inputs.httpProxy, isoSerials: sets.iso, pinnedSerials }) : undefined;
   // A project this tool cannot build (a Tails checkout, today): the plan is its refusal.
   const refused = project.buildCommand === undefined ? messages.iso.noBuildCommand(project.root) : undefined;
   return planIsoBuild({
     project,
     dryRun: inputs.dryRun,
     ...(refused === undefined ? {} : { refusal: { code: refused.code, message: refused.message, hint: refused.hint } }),
+    ...(tails === undefined ? {} : { tails }),
     basebox: {
       name: basebox.name,
       prefix: basebox.prefix,

@@ -40,7 +40,7 @@ export function addBuildFlags(cmd: Command, bootTest: string): Command {
     .option('--memory <mib>', 'VM memory in MiB (memory=N; default: computed from CPUs and --ram)')
     .option('--ram', 'build in a tmpfs inside the VM (ram, the default)')
     .option('--no-ram', 'build on the VM disk, with far less memory (noram)')
-    .addOption(new Option('--proxy <mode>', 'APT proxy (vmproxy, extproxy, vmproxy+extproxy)').choices(['vmproxy', 'extproxy', 'vmproxy+extproxy']))
+    .addOption(new Option('--proxy <mode>', 'APT proxy (vmproxy, extproxy, vmproxy+extproxy, noproxy)').choices(['vmproxy', 'extproxy', 'vmproxy+extproxy', 'noproxy']))
     .option('--date-offset <days>', 'set the VM clock N days off, e.g. --date-offset=-3 (dateoffset=±N)')
     .option('--cache-website [yes|no]', 'use the website build cache (cachewebsite[=yes|no])')
     .option('--no-cache-website', 'do not use the website build cache')

@@ -5,8 +5,10 @@
  * Patterns are anchored (Tails' were not: "xcpus=4" used to match).
  */
 import { messages } from './messages/index.js';
+import { isLoopbackUrl } from './project.js';
 
-export type ProxyMode = 'vmproxy' | 'extproxy' | 'vmproxy+extproxy';
+/** Tails' proxy modes: apt-cacher-ng in the VM, the host's http_proxy, both chained, or none. */
+export type ProxyMode = 'vmproxy' | 'extproxy' | 'vmproxy+extproxy' | 'noproxy';
 export type Compression = 'fast' | 'default';
 
 export interface BuildOptions {
@@ -51,6 +53,13 @@ export interface OptionContext {
   readonly httpProxy: string | undefined;
   /** The project's recipe has a website build cache (a Tails checkout); else cachewebsite does not apply. */
   readonly websiteCache: boolean;
+  /**
+   * Which proxy modes apply. "vm" (the default): only vmproxy, since the VM
+   * fetches from tails-build's own snapshot server. "tails": a Tails checkout,
+   * whose VM fetches from Tails' servers, so every Tails mode applies, with
+   * Tails' checks (http_proxy set for the ext modes; offline needs a proxy).
+   */
+  readonly proxies?: 'vm' | 'tails';
 }
 
 export interface ResolvedOptions {
@@ -103,7 +112,7 @@ export function tokensFromFlags(flags: BuildFlags): OptionToken[] {
   if (flags.memory !== undefined) add(`memory=${flags.memory}`, '--memory');
   if (flags.ram !== undefined) add(flags.ram ? 'ram' : 'noram', flags.ram ? '--ram' : '--no-ram');
   if (flags.proxy !== undefined) {
-    if (!isProxyMode(flags.proxy)) throw messages.options.malformed(flags.proxy, '--proxy', 'expected vmproxy, extproxy or vmproxy+extproxy');
+    if (!isProxyMode(flags.proxy)) throw messages.options.malformed(flags.proxy, '--proxy', 'expected vmproxy, extproxy, vmproxy+extproxy or noproxy');
     add(flags.proxy, '--proxy');
   }
   if (flags.dateOffset !== undefined) add(`dateoffset=${flags.dateOffset}`, '--date-offset');
@@ -195,6 +204,7 @@ export function resolveBuildOptions(user: readonly OptionToken[], ctx: OptionCon
       case 'vmproxy':
       case 'extproxy':
       case 'vmproxy+extproxy':
+      case 'noproxy':
         noValue(token, value);
         o.proxy = key;
         break;
@@ -219,13 +229,14 @@ export function resolveBuildOptions(user: readonly OptionToken[], ctx: OptionCon
         o.dateOffsetDays = integer(token, value, /^[+-]?\d{1,5}$/, 'dateoffset=[+-]N with N a number of days');
         break;
       case 'cachewebsite':
+        // Tails warns for any cachewebsite word on a release build, =no included.
+        if (ctx.releasing && !source.startsWith('default')) askedWebsiteCache = true;
         if (value === undefined || value === 'yes') {
           if (!ctx.websiteCache) throw messages.options.noWebsite(text, source);
           o.cacheWebsite = true;
           askedWebsiteCache = true;
         } else if (value === 'no') {
           o.cacheWebsite = false;
-          askedWebsiteCache = false;
         } else throw messages.options.malformed(text, source, 'expected cachewebsite, cachewebsite=yes or cachewebsite=no');
         break;
       case 'machinetype':
@@ -243,18 +254,32 @@ export function resolveBuildOptions(user: readonly OptionToken[], ctx: OptionCon
       warnings.push('fastcomp is ignored when building a release (HEAD is a tag): release compression is used.');
     }
     o.compression = 'default';
-    if (o.cacheWebsite && askedWebsiteCache) {
+    if (askedWebsiteCache) {
       warnings.push('cachewebsite is ignored when building a release (HEAD is a tag): the website is built from scratch.');
     }
     o.cacheWebsite = false;
   }
-  if (o.proxy !== 'vmproxy') {
+  const proxySource = [...applied].reverse().find((t) => t.text === o.proxy)?.source ?? ENV_SOURCE;
+  if (ctx.proxies === 'tails') verifyTailsProxy(o, proxySource, ctx.httpProxy);
+  else if (o.proxy !== 'vmproxy') {
     // The VM fetches every package from tails-build's own snapshot server, at an
     // address only the VM's network knows: a proxy outside the VM cannot reach it.
-    const proxySource = [...applied].reverse().find((t) => t.text === o.proxy)?.source ?? ENV_SOURCE;
     throw messages.options.extproxyDoesNotApply(o.proxy, proxySource, ctx.httpProxy);
   }
   return { options: o, warnings, applied };
+}
+
+/**
+ * Tails' proxy checks (Rakefile parse_build_options and validate_http_proxy):
+ * the ext modes need the host's http_proxy, which for extproxy the VM must
+ * reach (not the host's loopback); offline builds from a cache, so a proxy.
+ */
+function verifyTailsProxy(o: BuildOptions, source: string, httpProxy: string | undefined): void {
+  const needsHttpProxy = o.proxy === 'extproxy' || o.proxy === 'vmproxy+extproxy';
+  if (needsHttpProxy && (httpProxy === undefined || httpProxy === '')) throw messages.options.noHttpProxy(o.proxy, source);
+  if (needsHttpProxy && httpProxy !== undefined && !/^[a-z][a-z0-9+.-]*:\/\/[^/:]+/i.test(httpProxy)) throw messages.options.badHttpProxy(o.proxy, source, httpProxy);
+  if (o.proxy === 'extproxy' && httpProxy !== undefined && isLoopbackUrl(httpProxy)) throw messages.options.loopbackHttpProxy(source, httpProxy);
+  if (o.offline && o.proxy === 'noproxy') throw messages.options.offlineWithoutProxy(source);
 }
 
 /**
@@ -268,7 +293,7 @@ export function computeVmMemoryMiB(options: Pick<BuildOptions, 'cpus' | 'ramBuil
 }
 
 function isProxyMode(value: string): value is ProxyMode {
-  return value === 'vmproxy' || value === 'extproxy' || value === 'vmproxy+extproxy';
+  return value === 'vmproxy' || value === 'extproxy' || value === 'vmproxy+extproxy' || value === 'noproxy';
 }
 
 function splitKeyValue(text: string): [string, string | undefined] {

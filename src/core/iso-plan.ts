@@ -6,6 +6,8 @@ import type { BaseboxIdentity } from './basebox.js';
 import { computeVmMemoryMiB, type BuildOptions, type OptionToken } from './build-options.js';
 import type { BuildRef } from './git-ref.js';
 import type { ProjectConfig, SerialSetName } from './project.js';
+import type { TailsEnvEntry } from './tails-environment.js';
+import type { TailsGitState } from './tails-git-state.js';
 
 export const PLAN_SCHEMA = 'tails-build/iso-plan@1';
 
@@ -71,6 +73,16 @@ export interface IsoBuildPlan {
   readonly steps: readonly PlanStep[];
   /** Set when the build cannot run here (a Tails checkout, today): its first step refuses, and no other step is planned. */
   readonly refusal?: PlanRefusal;
+  /** A Tails checkout: the git state (base branch, its merge) of the build. */
+  readonly tailsGit?: TailsGitState;
+  /** A Tails checkout: every variable rake build exports into the VM, in its order, with Tails' names and values. */
+  readonly environment?: readonly TailsEnvEntry[];
+}
+
+/** What a Tails checkout's build is given (app/tails-environment.ts computes it). */
+export interface TailsPlanPart {
+  readonly git: TailsGitState;
+  readonly environment: readonly TailsEnvEntry[];
 }
 
 export interface PlanInputs {
@@ -81,6 +93,7 @@ export interface PlanInputs {
   readonly dryRun: boolean;
   /** Set when the project cannot be built by this tool (see PlanRefusal). */
   readonly refusal?: PlanRefusal;
+  readonly tails?: TailsPlanPart;
 }
 
 /** Space a build needs in the VM, MiB: Tails' 13 GiB; the sample ISO needs far less. */
@@ -112,6 +125,7 @@ export function planIsoBuild(inputs: PlanInputs): IsoBuildPlan {
     },
     steps: planSteps(inputs),
     ...(inputs.refusal === undefined ? {} : { refusal: inputs.refusal }),
+    ...(inputs.tails === undefined ? {} : { tailsGit: inputs.tails.git, environment: inputs.tails.environment }),
   };
 }
 

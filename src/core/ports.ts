@@ -103,6 +103,10 @@ export interface Git {
   /** `git status --porcelain` lines for `path` (tracked changes and untracked files; ignored files excluded). */
   readStatus(root: string, path?: string): Promise<readonly string[]>;
   readHead(root: string): Promise<GitHead>;
+  /** The commit `rev` names (a ref such as refs/remotes/origin/stable), or undefined when it names none. */
+  readCommit(root: string, rev: string): Promise<string | undefined>;
+  /** The best common ancestor of two commits (`git merge-base`), or undefined when they share no history. */
+  findMergeBase(root: string, a: string, b: string): Promise<string | undefined>;
 }
 
 /**

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { createGit } from '../../src/adapters/git.js';
 import { InterruptedError, UserError } from '../../src/core/errors.js';
 import { createTempRepo, makeTempDir, type TempRepo } from '../helpers/git-repo.js';
+import { createTailsCheckout } from '../helpers/tails-checkout.js';
 
 const repos: TempRepo[] = [];
 function repo(options: { init?: boolean } = {}): TempRepo {
@@ -159,5 +160,25 @@ describe('git: every call is logged, bounded in time and interruptible', () => {
     await assert.rejects(git.readHead(r.root), InterruptedError);
     await assert.rejects(git.findTopLevel(r.root), InterruptedError);
     assert.equal(debug.length, 1, 'no git was started after the interrupt');
+  });
+});
+
+describe('git: readCommit and findMergeBase (a Tails checkout\'s base branch)', () => {
+  it('reads origin/<base>, undefined for a ref that does not exist', async () => {
+    const t = createTailsCheckout();
+    after(() => { t.remove(); });
+    const git = createGit();
+    assert.equal(await git.readCommit(t.root, 'refs/remotes/origin/stable'), t.baseCommit);
+    assert.equal(await git.readCommit(t.root, 'refs/remotes/origin/devel'), undefined);
+  });
+  it('finds the merge base: the fork point when diverged, the older commit when one contains the other, undefined for unrelated histories', async () => {
+    const t = createTailsCheckout();
+    after(() => { t.remove(); });
+    const git = createGit();
+    assert.equal(await git.findMergeBase(t.root, t.featureCommit, t.baseCommit), t.forkCommit);
+    assert.equal(await git.findMergeBase(t.root, t.forkCommit, t.baseCommit), t.forkCommit);
+    t.repo.git('checkout', '-q', '--orphan', 'unrelated');
+    const lone = t.repo.commit('unrelated', '2026-12-02T11:00:00Z');
+    assert.equal(await git.findMergeBase(t.root, lone, t.baseCommit), undefined);
   });
 });

@@ -10,6 +10,7 @@ import type { IsoBuildPlan } from '../../src/core/iso-plan.js';
 import { runTailsBuild } from '../helpers/cli.js';
 import { SAMPLE_LAYOUT } from '../helpers/sample-layout.js';
 import { createTempRepo, type TempRepo } from '../helpers/git-repo.js';
+import { createTailsCheckout } from '../helpers/tails-checkout.js';
 
 const repos: TempRepo[] = [];
 after(() => {
@@ -306,16 +307,9 @@ describe('tails-build iso --dry-run --json', () => {
   });
 
   it('a Tails checkout: the plan is its refusal (one step saying why), and the real run refuses at that step, exit 3', async () => {
-    const r = createTempRepo();
-    repos.push(r);
-    r.write({
-      'vagrant/lib/tails_build_settings.rb': "ARCHITECTURE = 'amd64'.freeze\nDISTRIBUTION = 'bookworm'.freeze\n",
-      'vagrant/Vagrantfile': '# vagrant\n',
-      'vagrant/definitions/tails-builder/generate-tails-builder-box.sh': '#!/bin/sh\n',
-      'vagrant/definitions/tails-builder/config/APT_snapshots.d/debian/serial': '2024090201\n',
-      'config/APT_snapshots.d/debian/serial': '2024101502\n',
-    });
-    r.commit('Tails-shaped', '2024-09-02T10:00:00Z');
+    const t = createTailsCheckout();
+    repos.push(t.repo, t.origin);
+    const r = t.repo;
     const dry = await plan(r);
     assert.equal(dry.project.kind, 'tails');
     assert.deepEqual(dry.steps.map((s) => s.id), ['preflight']);

@@ -83,7 +83,7 @@ describe('resolveBuildOptions words', () => {
 describe('resolveBuildOptions rejects', () => {
   const table: [string, RegExp][] = [
     ['bogus', /Unknown build option "bogus" in TAILS_BUILD_OPTIONS/],
-    ['noproxy', /Unknown build option "noproxy"/],
+    ['noproxy', /The noproxy proxy mode \(from TAILS_BUILD_OPTIONS\) does not apply to this project/],
     ['xcpus=4', /Unknown build option "xcpus=4"/],
     ['cpus=0', /Malformed build option "cpus=0" in TAILS_BUILD_OPTIONS: expected cpus=N/],
     ['cpus=four', /Malformed build option "cpus=four"/],
@@ -132,6 +132,45 @@ describe('proxy modes', () => {
   });
 });
 
+describe('proxy modes of a Tails checkout (its VM fetches from Tails\' servers, as rake build does)', () => {
+  const tails: OptionContext = { ...dev, proxies: 'tails', httpProxy: 'http://proxy.example:3142' };
+  const table: [string, OptionContext, string][] = [
+    ['', tails, 'vmproxy'],
+    ['extproxy', tails, 'extproxy'],
+    ['vmproxy+extproxy', tails, 'vmproxy+extproxy'],
+    ['noproxy', tails, 'noproxy'],
+    ['noproxy vmproxy', tails, 'vmproxy'],
+    ['vmproxy+extproxy', { ...tails, httpProxy: 'http://127.0.0.1:3142' }, 'vmproxy+extproxy'],
+  ];
+  for (const [env, ctx, expected] of table) {
+    it(`"${env}" with http_proxy=${String(ctx.httpProxy)} → ${expected}`, () => {
+      assert.equal(resolve(env, ctx).proxy, expected);
+    });
+  }
+  const refused: [string, OptionContext, RegExp][] = [
+    ['extproxy', { ...tails, httpProxy: undefined }, /The extproxy proxy mode \(from TAILS_BUILD_OPTIONS\) forwards to the host's HTTP proxy, but http_proxy is not set/],
+    ['vmproxy+extproxy', { ...tails, httpProxy: '' }, /vmproxy\+extproxy .* http_proxy is not set/],
+    ['extproxy', { ...tails, httpProxy: 'proxy.example' }, /http_proxy=proxy.example, which is not a URL with a host/],
+    ['extproxy', { ...tails, httpProxy: 'http://127.0.0.1:3128' }, /listens on the host's loopback/],
+    ['extproxy', { ...tails, httpProxy: 'http://localhost:3128' }, /listens on the host's loopback/],
+    ['noproxy offline', tails, /offline builds from the caching proxy's packages, but the proxy mode is noproxy \(from TAILS_BUILD_OPTIONS\)/],
+    ['offline noproxy', tails, /proxy mode is noproxy/],
+  ];
+  for (const [env, ctx, pattern] of refused) {
+    it(`refuses "${env}" with http_proxy=${String(ctx.httpProxy)}`, () => {
+      assert.throws(() => resolve(env, ctx), (error: unknown) => error instanceof UsageError && pattern.test(error.message));
+    });
+  }
+  it('offline with a proxy is accepted', () => {
+    assert.equal(resolve('offline', tails).offline, true);
+    assert.equal(resolve('offline extproxy', tails).offline, true);
+  });
+  it('--proxy noproxy names the flag', () => {
+    assert.throws(() => resolve('offline', tails, { proxy: 'noproxy' }), /proxy mode is noproxy \(from --proxy\)/);
+    assert.throws(() => resolve('', dev, { proxy: 'noproxy' }), /noproxy proxy mode \(from --proxy\) does not apply/);
+  });
+});
+
 describe('cachewebsite', () => {
   it('is off by default where the recipe builds no website, and refused when asked for', () => {
     assert.equal(resolve('', sample).cacheWebsite, false);
@@ -144,6 +183,12 @@ describe('cachewebsite', () => {
 describe('release builds', () => {
   it('warn when fastcomp or cachewebsite are asked for', () => {
     const r = resolveBuildOptions(splitOptionString('fastcomp cachewebsite'), release);
+    assert.equal(r.options.compression, 'default');
+    assert.equal(r.options.cacheWebsite, false);
+    assert.equal(r.warnings.length, 2);
+  });
+  it('warn for cachewebsite=no and gzipcomp too (Tails warns for any cachewebsite or fast compression word)', () => {
+    const r = resolveBuildOptions(splitOptionString('gzipcomp cachewebsite=no'), release);
     assert.equal(r.options.compression, 'default');
     assert.equal(r.options.cacheWebsite, false);
     assert.equal(r.warnings.length, 2);

@@ -1,6 +1,8 @@
 /** `tails-build iso`: build the ISO in a throwaway VM (for now: resolve and print the plan). */
 import type { Command } from 'commander';
 import type { IsoBuildPlan } from '../../core/iso-plan.js';
+import { formatTailsEnvironment } from '../../core/tails-environment.js';
+import type { TailsGitState } from '../../core/tails-git-state.js';
 import type { Output } from '../../ui/output.js';
 import { join } from 'node:path';
 import { suiteFromSteps } from '../../core/junit.js';
@@ -27,12 +29,15 @@ export function registerIso(program: Command, ctx: CliContext): void {
       `
 Options may also come from TAILS_BUILD_OPTIONS, space-separated, with Tails' names:
   keeprunning rescue forcecleanup ignorechanges offline cpus=N memory=N ram noram
-  vmproxy dateoffset=[+-]N cachewebsite[=yes|no] fastcomp defaultcomp
-  machinetype=TYPE cpumodel=MODEL nomergebasebranch
+  vmproxy extproxy vmproxy+extproxy noproxy dateoffset=[+-]N
+  cachewebsite[=yes|no] fastcomp gzipcomp defaultcomp machinetype=TYPE
+  cpumodel=MODEL nomergebasebranch
 Flags win over TAILS_BUILD_OPTIONS; an unknown or malformed option is an error.
-extproxy and vmproxy+extproxy are refused: the VM fetches from tails-build's own
-snapshot server, which a proxy outside the VM cannot reach. cachewebsite applies
-to a Tails checkout only. The recipe is told the rest (TAILS_BUILD_COMPRESSION,
+In this tool's own layout extproxy, vmproxy+extproxy and noproxy are refused:
+the VM fetches from tails-build's own snapshot server, which a proxy outside the
+VM cannot reach. In a Tails checkout they mean what they mean to rake build
+(http_proxy must be set for the ext modes; offline needs a proxy), and
+cachewebsite applies to a Tails checkout only. The recipe is told the rest (TAILS_BUILD_COMPRESSION,
 TAILS_BUILD_RAM, …: see definitions/README.md).
 APT_SNAPSHOTS_SERIALS='{"debian":"2024101502"}' pins what "latest" resolves to;
 the host resolves every other "latest" before the VM boots, and the report and
@@ -139,8 +144,25 @@ export function printPlan(out: Output, plan: IsoBuildPlan): void {
   );
   out.line(`Options:   ${plan.request.optionWords.map((w) => w.text).join(' ')}`);
   out.line(`Artifacts: ${plan.request.artifactsDir}`);
+  if (plan.tailsGit !== undefined) out.line(`Merge:     ${describeMerge(plan.tailsGit)}`);
+  if (plan.environment !== undefined) {
+    out.line('Environment (what rake build exports into the VM):');
+    for (const line of formatTailsEnvironment(plan.environment)) out.line(`  ${line}`);
+  }
   out.line('Steps:');
   for (const step of plan.steps) out.line(`  - ${step.title}${step.always ? '  [runs after a failure too]' : ''}`);
   if (plan.refusal !== undefined) out.line(`Refused:   ${plan.refusal.message}${plan.refusal.hint === undefined ? '' : ` (${plan.refusal.hint})`}`);
   if (plan.dryRun) out.line('Dry run: nothing was executed.');
+}
+
+/** The base-branch merge of a Tails build, in one line. */
+function describeMerge(git: TailsGitState): string {
+  const m = git.merge;
+  const base = `origin/${git.baseBranch} (${git.baseBranchCommit.slice(0, 12)})`;
+  if (!m.planned) {
+    const why = m.why === 'releasing' ? 'a release build (HEAD is a tag)' : m.why === 'on-base-branch' ? `building the base branch ${git.baseBranch} itself` : 'nomergebasebranch';
+    return `none: ${why}; BASE_BRANCH_GIT_COMMIT is ${base}`;
+  }
+  const what = m.outcome === 'up-to-date' ? 'nothing to merge (it is in HEAD already)' : m.outcome === 'fast-forward' ? 'a fast-forward to it' : `a merge commit dated ${m.date} (the top debian/changelog entry)`;
+  return `${base} into ${git.ref} (${git.headCommit.slice(0, 12)}): ${what}`;
 }

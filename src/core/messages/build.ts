@@ -145,16 +145,30 @@ export const messages = {
       new UsageError(
         'unknown-build-option',
         `Unknown build option "${option}" in ${source}.`,
-        'Known options: keeprunning rescue forcecleanup ignorechanges offline cpus=N memory=N ram noram vmproxy extproxy vmproxy+extproxy dateoffset=±N cachewebsite[=yes|no] fastcomp defaultcomp machinetype=X cpumodel=X (see tails-build iso --help).',
+        'Known options: keeprunning rescue forcecleanup ignorechanges offline cpus=N memory=N ram noram vmproxy extproxy vmproxy+extproxy noproxy dateoffset=±N cachewebsite[=yes|no] fastcomp gzipcomp defaultcomp machinetype=X cpumodel=X nomergebasebranch (see tails-build iso --help).',
       ),
     malformed: (option: string, source: string, expected: string) =>
       new UsageError('malformed-build-option', `Malformed build option "${option}" in ${source}: ${expected}.`, 'See tails-build iso --help for the accepted forms.'),
     extproxyDoesNotApply: (mode: string, source: string, httpProxy: string | undefined) =>
       new UsageError(
         'extproxy-does-not-apply',
-        `The ${mode} proxy mode (from ${source}) does not apply to tails-build: the build VM fetches every package from tails-build's own snapshot server, at an address only the VM's network knows, so a proxy outside the VM${httpProxy === undefined || httpProxy === '' ? '' : ` (http_proxy=${httpProxy})`} cannot reach it.`,
+        mode === 'noproxy'
+          ? `The noproxy proxy mode (from ${source}) does not apply to this project: its build VM always fetches through apt-cacher-ng in the VM, from tails-build's own snapshot server (only a Tails checkout builds without a proxy).`
+          : `The ${mode} proxy mode (from ${source}) does not apply to tails-build: the build VM fetches every package from tails-build's own snapshot server, at an address only the VM's network knows, so a proxy outside the VM${httpProxy === undefined || httpProxy === '' ? '' : ` (http_proxy=${httpProxy})`} cannot reach it.`,
         'Use vmproxy (the default: apt-cacher-ng in the VM, on the persistent cache disk): drop the option.',
       ),
+    noHttpProxy: (mode: string, source: string) =>
+      new UsageError('no-http-proxy', `The ${mode} proxy mode (from ${source}) forwards to the host's HTTP proxy, but http_proxy is not set.`, `Set it (http_proxy=http://proxy.example:3142 tails-build iso), or use vmproxy: drop the option.`),
+    badHttpProxy: (mode: string, source: string, httpProxy: string) =>
+      new UsageError('bad-http-proxy', `The ${mode} proxy mode (from ${source}) forwards to http_proxy=${httpProxy}, which is not a URL with a host.`, 'Set http_proxy to a URL such as http://proxy.example:3142.'),
+    loopbackHttpProxy: (source: string, httpProxy: string) =>
+      new UsageError(
+        'loopback-http-proxy',
+        `The extproxy proxy mode (from ${source}) hands the build VM http_proxy=${httpProxy}, which listens on the host's loopback: the VM's own loopback has no proxy, so every download would fail.`,
+        "Give an address the VM reaches (the host's libvirt bridge address, or another machine), or use vmproxy+extproxy, whose apt-cacher-ng in the VM forwards to it.",
+      ),
+    offlineWithoutProxy: (source: string) =>
+      new UsageError('offline-without-proxy', `offline builds from the caching proxy's packages, but the proxy mode is noproxy (from ${source}).`, 'Drop noproxy (vmproxy, the default, caches in the VM), or drop offline.'),
     noWebsite: (option: string, source: string) =>
       new UsageError(
         'cachewebsite-does-not-apply',

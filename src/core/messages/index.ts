@@ -7,6 +7,7 @@
  * - snapshots.ts: APT snapshot serials and fetching snapshots
  * - snapshot-store.ts: the local snapshot store (`snapshots mirror`, `snapshots serve`)
  * - box-store.ts: importing, listing and removing builder boxes
+ * - tails-git.ts: the git state of a Tails build (branch or tag, base branch, changelog date)
  * - vm.ts: `tails-build vm …` (status, ssh)
  * - files.ts: host filesystem failures (full, quota, permissions, read-only)
  */
@@ -16,4 +17,5 @@ export { snapshotMessages } from './snapshots.js';
 export { snapshotStoreMessages } from './snapshot-store.js';
 export { boxStoreMessages } from './box-store.js';
 export { vmMessages } from './vm.js';
+export { tailsGitMessages } from './tails-git.js';
 export { classifyFilesystemError, fileMessages } from './files.js';

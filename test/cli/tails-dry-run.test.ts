@@ -1,0 +1,173 @@
+/**
+ * `tails-build iso --dry-run` on a Tails-shaped checkout: the environment the
+ * in-VM build would get (Tails' names and values) and the base-branch merge,
+ * while the run itself stays refused.
+ */
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import type { IsoBuildPlan } from '../../src/core/iso-plan.js';
+import { runTailsBuild } from '../helpers/cli.js';
+import { createTailsCheckout, TAILS_CHANGELOG_DATE_UTC, type TailsCheckout } from '../helpers/tails-checkout.js';
+
+const checkouts: TailsCheckout[] = [];
+after(() => {
+  for (const t of checkouts) t.remove();
+});
+
+function checkout(options: Parameters<typeof createTailsCheckout>[0] = {}): TailsCheckout {
+  const t = createTailsCheckout(options);
+  checkouts.push(t);
+  return t;
+}
+
+async function plan(t: TailsCheckout, env: Record<string, string> = {}, args: string[] = []): Promise<IsoBuildPlan> {
+  const res = await runTailsBuild(['iso', '--dry-run', '--json', ...args], { cwd: t.root, env });
+  assert.equal(res.code, 0, res.stderr);
+  return JSON.parse(res.stdout) as IsoBuildPlan;
+}
+
+/** The plan's environment as [name, value] pairs (null: known at run time). */
+function pairs(p: IsoBuildPlan): [string, string | null][] {
+  assert.ok(p.environment !== undefined, 'the plan has an environment');
+  return p.environment.map((e) => [e.name, e.value]);
+}
+
+const SERIALS_JSON = '{"debian":"2026120302","debian-security":"2026120301","tails":"2026120101","torproject":"2026120102"}';
+
+describe('tails-build iso --dry-run on a Tails checkout', () => {
+  it('defaults on a feature branch: ram vmproxy fastcomp, the website cache, and the base branch merged (FEATURE_BRANCH_GIT_COMMIT is HEAD, GIT_COMMIT the merge commit made at run time)', async () => {
+    const t = checkout();
+    const p = await plan(t);
+    assert.equal(p.project.kind, 'tails');
+    assert.deepEqual(pairs(p), [
+      ['MKSQUASHFS_OPTIONS', '-comp zstd -no-exports'],
+      ['APT_SNAPSHOTS_SERIALS', SERIALS_JSON],
+      ['TAILS_PROXY', 'http://127.0.0.1:3142'],
+      ['TAILS_PROXY_TYPE', 'vmproxy'],
+      ['TAILS_RAM_BUILD', '1'],
+      ['TAILS_WEBSITE_CACHE', '1'],
+      ['GIT_COMMIT', null],
+      ['GIT_REF', 'feature/x'],
+      ['BASE_BRANCH_GIT_COMMIT', t.baseCommit],
+      ['FEATURE_BRANCH_GIT_COMMIT', t.featureCommit],
+    ]);
+    assert.deepEqual(p.tailsGit?.merge, { planned: true, baseBranch: 'stable', baseCommit: t.baseCommit, date: TAILS_CHANGELOG_DATE_UTC, outcome: 'diverged' });
+    // The run is still refused, and the dry run says so.
+    assert.equal(p.refusal?.code, 'no-build-command');
+    assert.deepEqual(p.steps.map((s) => s.id), ['preflight']);
+    // Nothing was executed: no merge in the user's checkout.
+    assert.equal(t.repo.git('rev-parse', 'HEAD'), t.featureCommit);
+    assert.equal(t.repo.git('status', '--porcelain'), '');
+  });
+
+  it('prints the same environment for people, the merge, and the refusal', async () => {
+    const t = checkout();
+    const res = await runTailsBuild(['iso', '--dry-run'], { cwd: t.root });
+    assert.equal(res.code, 0, res.stderr);
+    const lines = res.stdout.split('\n');
+    const start = lines.indexOf('Environment (what rake build exports into the VM):');
+    assert.ok(start !== -1, res.stdout);
+    assert.deepEqual(lines.slice(start + 1, start + 11), [
+      '  MKSQUASHFS_OPTIONS=-comp zstd -no-exports',
+      `  APT_SNAPSHOTS_SERIALS=${SERIALS_JSON}`,
+      '  TAILS_PROXY=http://127.0.0.1:3142',
+      '  TAILS_PROXY_TYPE=vmproxy',
+      '  TAILS_RAM_BUILD=1',
+      '  TAILS_WEBSITE_CACHE=1',
+      '  GIT_COMMIT=<the commit merging BASE_BRANCH_GIT_COMMIT into FEATURE_BRANCH_GIT_COMMIT, dated with the top debian/changelog entry, made when the build runs>',
+      '  GIT_REF=feature/x',
+      `  BASE_BRANCH_GIT_COMMIT=${t.baseCommit}`,
+      `  FEATURE_BRANCH_GIT_COMMIT=${t.featureCommit}`,
+    ]);
+    assert.match(res.stdout, new RegExp(`^Merge: +origin/stable \\(${t.baseCommit.slice(0, 12)}\\) into feature/x \\(${t.featureCommit.slice(0, 12)}\\): a merge commit dated ${TAILS_CHANGELOG_DATE_UTC}`, 'm'));
+    assert.match(res.stdout, /^Refused: .* is a Tails checkout/m);
+    assert.match(res.stdout, /^Dry run: nothing was executed\.$/m);
+  });
+
+  it('a branch behind its base: the merge is a fast-forward, so GIT_COMMIT is the base\'s commit', async () => {
+    const t = checkout();
+    t.repo.git('checkout', '-q', '-b', 'behind', t.forkCommit);
+    const p = await plan(t);
+    const env = new Map(pairs(p));
+    assert.equal(env.get('GIT_COMMIT'), t.baseCommit);
+    assert.equal(env.get('GIT_REF'), 'behind');
+    assert.equal(env.get('FEATURE_BRANCH_GIT_COMMIT'), t.forkCommit);
+  });
+
+  it('on a tag (releasing): no MKSQUASHFS_OPTIONS, TAILS_WEBSITE_CACHE=0, no merge; cachewebsite is ignored with a warning', async () => {
+    const t = checkout();
+    t.repo.git('checkout', '-q', '--detach', 'stable');
+    t.repo.git('tag', '6.10');
+    const res = await runTailsBuild(['iso', '--dry-run', '--json'], { cwd: t.root, env: { TAILS_BUILD_OPTIONS: 'cachewebsite' } });
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stderr, /cachewebsite is ignored when building a release/);
+    const p = JSON.parse(res.stdout) as IsoBuildPlan;
+    assert.deepEqual(pairs(p), [
+      ['APT_SNAPSHOTS_SERIALS', SERIALS_JSON],
+      ['TAILS_PROXY', 'http://127.0.0.1:3142'],
+      ['TAILS_PROXY_TYPE', 'vmproxy'],
+      ['TAILS_RAM_BUILD', '1'],
+      ['TAILS_WEBSITE_CACHE', '0'],
+      ['GIT_COMMIT', t.baseCommit],
+      ['GIT_REF', '6.10'],
+      ['BASE_BRANCH_GIT_COMMIT', t.baseCommit],
+    ]);
+    assert.deepEqual(p.tailsGit?.merge, { planned: false, why: 'releasing' });
+  });
+
+  it("TAILS_BUILD_OPTIONS='noram offline defaultcomp dateoffset=+3 rescue nomergebasebranch'", async () => {
+    const t = checkout();
+    const p = await plan(t, { TAILS_BUILD_OPTIONS: 'noram offline defaultcomp dateoffset=+3 rescue nomergebasebranch' });
+    assert.deepEqual(pairs(p), [
+      ['APT_SNAPSHOTS_SERIALS', SERIALS_JSON],
+      ['TAILS_BUILD_FAILURE_RESCUE', '1'],
+      ['TAILS_DATE_OFFSET', '+3'],
+      ['TAILS_OFFLINE_MODE', '1'],
+      ['TAILS_PROXY', 'http://127.0.0.1:3142'],
+      ['TAILS_PROXY_TYPE', 'vmproxy'],
+      ['TAILS_WEBSITE_CACHE', '1'],
+      ['GIT_COMMIT', t.featureCommit],
+      ['GIT_REF', 'feature/x'],
+      ['BASE_BRANCH_GIT_COMMIT', t.baseCommit],
+    ]);
+    assert.deepEqual(p.tailsGit?.merge, { planned: false, why: 'nomergebasebranch' });
+  });
+
+  it('extproxy and vmproxy+extproxy take the host\'s http_proxy; without it they are refused', async () => {
+    const t = checkout();
+    const ext = new Map(pairs(await plan(t, { TAILS_BUILD_OPTIONS: 'extproxy', http_proxy: 'http://proxy.example:3128' })));
+    assert.equal(ext.get('TAILS_PROXY'), 'http://proxy.example:3128');
+    assert.equal(ext.get('TAILS_PROXY_TYPE'), 'extproxy');
+    assert.equal(ext.has('TAILS_ACNG_PROXY'), false);
+    const both = new Map(pairs(await plan(t, { http_proxy: 'http://proxy.example:3128' }, ['--proxy', 'vmproxy+extproxy'])));
+    assert.equal(both.get('TAILS_ACNG_PROXY'), 'http://proxy.example:3128');
+    assert.equal(both.get('TAILS_PROXY'), 'http://127.0.0.1:3142');
+    const refused = await runTailsBuild(['iso', '--dry-run'], { cwd: t.root, env: { TAILS_BUILD_OPTIONS: 'extproxy' } });
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /extproxy proxy mode \(from TAILS_BUILD_OPTIONS\) forwards to the host's HTTP proxy, but http_proxy is not set/);
+    const offline = await runTailsBuild(['iso', '--dry-run'], { cwd: t.root, env: { TAILS_BUILD_OPTIONS: 'noproxy offline' } });
+    assert.equal(offline.code, 2);
+    assert.match(offline.stderr, /offline builds from the caching proxy's packages, but the proxy mode is noproxy/);
+  });
+
+  it('a "latest" ISO serial: APT_SNAPSHOTS_SERIALS is known at run time, unless APT_SNAPSHOTS_SERIALS pins it', async () => {
+    const t = checkout({ isoSerials: { debian: '2026120302', 'debian-security': 'latest' } });
+    const open = (await plan(t)).environment?.find((e) => e.name === 'APT_SNAPSHOTS_SERIALS');
+    assert.equal(open?.value, null);
+    const pinned = new Map(pairs(await plan(t, { APT_SNAPSHOTS_SERIALS: '{"debian-security":"2026120309"}' })));
+    assert.equal(pinned.get('APT_SNAPSHOTS_SERIALS'), '{"debian":"2026120302","debian-security":"2026120309"}');
+  });
+
+  it('refuses as Tails does, naming the fact and the next command: no origin/<base>, a detached HEAD off any tag', async () => {
+    const t = checkout();
+    t.repo.git('update-ref', '-d', 'refs/remotes/origin/stable');
+    const noBase = await runTailsBuild(['iso', '--dry-run'], { cwd: t.root });
+    assert.equal(noBase.code, 3);
+    assert.match(noBase.stderr, /origin\/stable does not exist in .*, so BASE_BRANCH_GIT_COMMIT would be empty/);
+    assert.match(noBase.stderr, /hint: Fetch it \(git -C .* fetch origin stable\)/);
+    t.repo.git('checkout', '-q', '--detach', t.featureCommit);
+    const detached = await runTailsBuild(['iso', '--dry-run'], { cwd: t.root });
+    assert.equal(detached.code, 3);
+    assert.match(detached.stderr, /detached .*no tag points at it/);
+  });
+});
