@@ -108,13 +108,19 @@ export async function acquireHostLock(name: string, options: HostLockOptions): P
       got = await flock(file.handle, 0);
       if (!got) {
         await look();
-        const timer = setInterval(() => void look().catch(() => undefined), pollMs);
+        // The holder is re-read while we wait; a read still in flight is awaited before we settle,
+        // so that no descriptor of ours is open on the lock file once the wait has ended.
+        let reading: Promise<void> = Promise.resolve();
+        const timer = setInterval(() => {
+          reading = reading.then(look).catch(() => undefined);
+        }, pollMs);
         try {
           for (let left = deadline - Date.now(); !got && left > 0; left = deadline - Date.now()) {
             got = await flock(file.handle, Math.min(left, WAIT_SLICE_MS), options.signal);
           }
         } finally {
           clearInterval(timer);
+          await reading;
         }
       }
     } catch (error) {

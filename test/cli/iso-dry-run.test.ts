@@ -236,7 +236,7 @@ describe('tails-build iso --dry-run --json', () => {
     assert.deepEqual(p.steps.filter((s) => s.always).map((s) => s.id), ['artifacts', 'cleanup']);
     const title = (id: string): string => p.steps.find((s) => s.id === id)?.title ?? '';
     assert.match(title('basebox'), /is imported \(if not, refuse and name: tails-build basebox create\)/);
-    assert.match(title('provision'), /debian-security snapshot and upgrade \(kernel and GRUB held\), set the clock -2 day\(s\) off/);
+    assert.match(title('provision'), /debian-security snapshot and upgrade \(kernel and GRUB held; none when the box was built from it\), set the clock -2 day\(s\) off/);
     assert.equal(p.request.bootTest, true);
     const offline = await plan(r, ['--offline']);
     assert.match(offline.steps.find((s) => s.id === 'provision')?.title ?? '', /keep the box's security snapshot \(offline\)/);
