@@ -29,6 +29,7 @@ import {
   type GitIdentity,
   type IdentVariable,
 } from '../core/tails-merge.js';
+import { TIMED_OUT } from '../core/ports.js';
 import type { TailsGitState } from '../core/tails-git-state.js';
 import { withCleanup } from './cleanup.js';
 import type { Deps } from './deps.js';
@@ -120,6 +121,7 @@ async function readIdentity(deps: Pick<Deps, 'runner'>, root: string, variable: 
   const identity = res.exitCode === 0 ? parseIdent(res.stdout) : undefined;
   if (identity !== undefined) return identity;
   if (res.exitCode === 0) throw new ExternalCommandError({ command: formatCommand(cmd), exitCode: 0, stderrTail: `unexpected output: ${res.stdout.trim()}` });
+  if (res.exitCode === TIMED_OUT) throw new ExternalCommandError({ command: formatCommand(cmd), exitCode: TIMED_OUT, stderrTail: `no answer in ${String((cmd.timeoutMs ?? 0) / 1000)} s` });
   const said = res.stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '');
   throw msg.noIdentity(root, variable, (said[said.length - 1] ?? `exit ${String(res.exitCode)}`).replace(/^fatal: /, ''));
 }

@@ -32,6 +32,11 @@ export interface MergeTreeOutcome {
 
 export type IdentVariable = 'GIT_AUTHOR_IDENT' | 'GIT_COMMITTER_IDENT';
 
+/** A git call in the checkout (a read) that prints nothing for this long is stuck: a lock, a dead network filesystem. */
+const READ_TIMEOUT_MS = 60_000;
+/** The merge, the commit, the bundle: seconds even on Tails' history; minutes mean git is stuck. */
+const SCRATCH_TIMEOUT_MS = 300_000;
+
 /** Branches git leaves out of its default merge message (" into <branch>"), merge.suppressDest unset. */
 const SUPPRESSED_DESTINATIONS = ['main', 'master'];
 
@@ -52,7 +57,7 @@ export function mergeBundleRef(branch: string): string {
 
 /** `git var GIT_AUTHOR_IDENT` in the checkout: who a commit made there would be by. */
 export function identCommand(root: string, variable: IdentVariable): Command {
-  return command('git', ['-C', root, 'var', variable], { effect: 'read' });
+  return command('git', ['-C', root, 'var', variable], { effect: 'read', timeoutMs: READ_TIMEOUT_MS });
 }
 
 /** `Name <email> 1796281320 +0000` (git var's ident line) → the name and email; undefined when malformed. */
@@ -65,12 +70,12 @@ export function parseIdent(line: string): GitIdentity | undefined {
 
 /** The checkout's object store (absolute: the common dir's objects, for a linked worktree too). */
 export function objectsDirCommand(root: string): Command {
-  return command('git', ['-C', root, 'rev-parse', '--path-format=absolute', '--git-path', 'objects'], { effect: 'read' });
+  return command('git', ['-C', root, 'rev-parse', '--path-format=absolute', '--git-path', 'objects'], { effect: 'read', timeoutMs: READ_TIMEOUT_MS });
 }
 
 /** sha1 or sha256: the throwaway repository must use the checkout's. */
 export function objectFormatCommand(root: string): Command {
-  return command('git', ['-C', root, 'rev-parse', '--show-object-format'], { effect: 'read' });
+  return command('git', ['-C', root, 'rev-parse', '--show-object-format'], { effect: 'read', timeoutMs: READ_TIMEOUT_MS });
 }
 
 /**
@@ -101,7 +106,7 @@ export function scratchEnv(gitDir: string): Record<string, string> {
  * outlives it, is a write.)
  */
 function inScratch(gitDir: string, args: readonly string[], extra: Partial<Omit<Command, 'file' | 'args'>> = {}): Command {
-  return command('git', [`--git-dir=${gitDir}`, ...args], { effect: 'read', ...extra, env: { ...scratchEnv(gitDir), ...extra.env } });
+  return command('git', [`--git-dir=${gitDir}`, ...args], { effect: 'read', timeoutMs: SCRATCH_TIMEOUT_MS, ...extra, env: { ...scratchEnv(gitDir), ...extra.env } });
 }
 
 export function initScratchCommand(gitDir: string, objectFormat: string): Command {
