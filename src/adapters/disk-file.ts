@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { createWriteStream } from 'node:fs';
-import { appendFile, copyFile, mkdir, open, readdir, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { appendFile, copyFile, mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { SECTOR_BYTES } from '../core/disk-image.js';
 import { classifyFilesystemError } from '../core/messages/index.js';
@@ -20,6 +20,11 @@ export const diskFiles: DiskFiles = {
   writeText: (path, text) => writing('write', path, () => writeFile(path, text)),
   appendText: (path, text) => writing('write', path, () => appendFile(path, text)),
   mkdirp: (path) => writing('create the directory', path, () => mkdirp(path)),
+  makeTempDir: (parent, prefix) =>
+    writing('create a directory in', parent, async () => {
+      await mkdirp(parent);
+      return mkdtemp(join(parent, prefix));
+    }),
   stat: statPath,
   openLog,
   remove: (path) => writing('remove', path, () => rm(path, { recursive: true, force: true })),

@@ -1,4 +1,8 @@
-/** Observe the checkout and compute the ISO build plan. Reads only; writes nothing. */
+/**
+ * Observe the checkout and compute the ISO build plan. Reads only; writes
+ * nothing that outlives it (a Tails checkout's base-branch merge is made in a
+ * throwaway repository under scratchDir, removed before this returns).
+ */
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { resolveBuildOptions, type OptionToken } from '../core/build-options.js';
 import { computeBuildRef, type CiFacts } from '../core/git-ref.js';
@@ -28,6 +32,8 @@ export interface IsoRequestInputs {
   /** --builder-security-serial: pins the builder's debian-security snapshot. */
   readonly builderSecurity?: string | undefined;
   readonly bootTest?: boolean;
+  /** Where a Tails checkout's base-branch merge is made (a throwaway repository under it): the temp dir. */
+  readonly scratchDir: string;
 }
 
 export async function computeIsoPlan(deps: Deps, project: ProjectConfig, inputs: IsoRequestInputs): Promise<IsoBuildPlan> {
@@ -61,7 +67,7 @@ export async function computeIsoPlan(deps: Deps, project: ProjectConfig, inputs:
       : parseSerialsJson(inputs.pinnedSerialsJson, 'APT_SNAPSHOTS_SERIALS', layouts);
 
   // A Tails checkout: the git state and the environment its in-VM build gets, as rake build computes them.
-  const tails = project.kind === 'tails' ? await computeTailsBuild(deps, project, { head, ci: inputs.ci, options, httpProxy: inputs.httpProxy, isoSerials: sets.iso, pinnedSerials }) : undefined;
+  const tails = project.kind === 'tails' ? await computeTailsBuild(deps, project, { head, ci: inputs.ci, options, httpProxy: inputs.httpProxy, isoSerials: sets.iso, pinnedSerials, scratchDir: inputs.scratchDir }) : undefined;
   // A project this tool cannot build (a Tails checkout, today): the plan is its refusal.
   const refused = project.buildCommand === undefined ? messages.iso.noBuildCommand(project.root) : undefined;
   return planIsoBuild({

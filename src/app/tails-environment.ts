@@ -1,7 +1,10 @@
 /**
  * Observes what a Tails build's git state and environment are computed from
  * (config/base_branch, origin/<base>, the merge base, debian/changelog) and
- * computes them (core/tails-git-state.ts, core/tails-environment.ts). Reads only.
+ * computes them (core/tails-git-state.ts, core/tails-environment.ts). A merge
+ * of diverged branches is made (app/tails-merge.ts: in a throwaway repository
+ * under scratchDir, never in the checkout), so GIT_COMMIT is exact. Writes
+ * nothing that outlives the call.
  */
 import { join } from 'node:path';
 import type { BuildOptions } from '../core/build-options.js';
@@ -16,10 +19,12 @@ import {
   computeTailsGitVariables,
   parseBaseBranch,
   planTailsGitState,
+  withMergeCommit,
   type BaseRelation,
   type TailsGitState,
 } from '../core/tails-git-state.js';
 import type { Deps } from './deps.js';
+import { createTailsMerge } from './tails-merge.js';
 
 export interface TailsBuildInputs {
   readonly head: GitHead;
@@ -30,20 +35,23 @@ export interface TailsBuildInputs {
   readonly isoSerials: SerialSet;
   /** APT_SNAPSHOTS_SERIALS, parsed. */
   readonly pinnedSerials: Readonly<Record<string, string>> | undefined;
+  /** Where the base-branch merge's throwaway repository is made (a new directory under it, removed after). */
+  readonly scratchDir: string;
 }
 
 export interface TailsBuild {
+  /** The git state; a merge of diverged branches carries its merge commit. */
   readonly git: TailsGitState;
   /** What rake build would export into the VM, in its order. */
   readonly environment: readonly TailsEnvEntry[];
 }
 
-export async function computeTailsBuild(deps: Pick<Deps, 'git' | 'files'>, project: ProjectConfig, inputs: TailsBuildInputs): Promise<TailsBuild> {
+export async function computeTailsBuild(deps: Pick<Deps, 'git' | 'files' | 'runner' | 'disk'>, project: ProjectConfig, inputs: TailsBuildInputs): Promise<TailsBuild> {
   const baseBranchText = await deps.files.readText(join(project.root, BASE_BRANCH_FILE));
   const baseBranch = parseBaseBranch(baseBranchText);
   const baseBranchCommit = baseBranch === undefined ? undefined : await deps.git.readCommit(project.root, `refs/remotes/origin/${baseBranch}`);
   const relation = baseBranchCommit === undefined ? undefined : await readRelation(deps, project.root, inputs.head.commit, baseBranchCommit);
-  const git = planTailsGitState({
+  const planned = planTailsGitState({
     root: project.root,
     head: inputs.head,
     baseBranchText,
@@ -53,10 +61,12 @@ export async function computeTailsBuild(deps: Pick<Deps, 'git' | 'files'>, proje
     ci: inputs.ci,
     noMergeBaseBranch: inputs.options.noMergeBaseBranch,
   });
+  const merge = await createTailsMerge(deps, { root: project.root, git: planned, scratchParent: inputs.scratchDir });
+  const git = withMergeCommit(planned, merge?.mergeCommit);
   const environment = computeTailsEnvironment({
     options: inputs.options,
     httpProxy: inputs.httpProxy,
-    git: computeTailsGitVariables(git),
+    git: computeTailsGitVariables(git, merge?.mergeCommit),
     isoSerials: knownIsoSerials(inputs.isoSerials, inputs.pinnedSerials),
   });
   return { git, environment };

@@ -62,6 +62,8 @@ export function isoInputs(ctx: CliContext, flags: BuildCommandFlags & { readonly
     dryRun,
     builderSecurity: flags.builderSecuritySerial,
     bootTest: flags.bootTest === true,
+    // The base-branch merge's throwaway repository (a Tails checkout): $TMPDIR, as mktemp uses it.
+    scratchDir: ctx.env.TMPDIR !== undefined && ctx.env.TMPDIR !== '' ? ctx.env.TMPDIR : '/tmp',
   };
 }
 

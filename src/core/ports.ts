@@ -153,6 +153,8 @@ export interface DiskFiles extends ProjectFiles {
   appendText(path: string, text: string): Promise<void>;
   /** Creates the directory `path` and its parents; nothing when it exists. */
   mkdirp(path: string): Promise<void>;
+  /** Creates a new, empty directory `<parent>/<prefix>XXXXXX` (mkdtemp; `parent` made if missing) and returns its path. */
+  makeTempDir(parent: string, prefix: string): Promise<string>;
   /** What is at `path`, or undefined when nothing is. */
   stat(path: string): Promise<FileInfo | undefined>;
   /** Removes the file or the whole tree at `path`; nothing when there is none. */

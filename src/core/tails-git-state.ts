@@ -45,6 +45,8 @@ export type BaseBranchMerge =
       readonly date: string;
       /** Nothing to merge (the base is in HEAD already), a fast-forward to the base, or a merge commit. */
       readonly outcome: BaseRelation;
+      /** The merge commit (outcome "diverged"), once made (app/tails-merge.ts): GIT_COMMIT. */
+      readonly commit?: string;
     };
 
 export interface TailsGitState {
@@ -129,6 +131,13 @@ export function computeTailsGitVariables(state: TailsGitState, mergeCommit?: str
   const m = state.merge;
   if (!m.planned || m.outcome === 'up-to-date') return { ...base, GIT_COMMIT: state.headCommit, FEATURE_BRANCH_GIT_COMMIT: undefined };
   return { ...base, GIT_COMMIT: m.outcome === 'fast-forward' ? m.baseCommit : mergeCommit, FEATURE_BRANCH_GIT_COMMIT: state.headCommit };
+}
+
+/** The state with its merge commit recorded (a planned merge of diverged branches only; anything else is returned as is). */
+export function withMergeCommit(state: TailsGitState, commit: string | undefined): TailsGitState {
+  const m = state.merge;
+  if (commit === undefined || !m.planned || m.outcome !== 'diverged') return state;
+  return { ...state, merge: { ...m, commit } };
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];

@@ -29,6 +29,15 @@ describe('diskFiles', () => {
     assert.deepEqual(await diskFiles.listDirectories(join(root, 'a')), ['b']);
   });
 
+  it('makes a new empty directory under a parent it creates, a different one each time', async () => {
+    const parent = join(root, 'scratch/parent');
+    const one = await diskFiles.makeTempDir(parent, 'tails-merge-');
+    const two = await diskFiles.makeTempDir(parent, 'tails-merge-');
+    assert.notEqual(one, two);
+    assert.match(one, new RegExp(`^${parent}/tails-merge-[A-Za-z0-9]{6}$`));
+    assert.deepEqual(await diskFiles.listDirectories(parent), [one, two].map((d) => d.slice(parent.length + 1)).sort());
+  });
+
   it('says what is at a path: file (with its size, mode and owner), directory, other, or nothing', async () => {
     const file = join(root, 'sized');
     await diskFiles.writeText(file, 'héllo');

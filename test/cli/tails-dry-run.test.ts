@@ -4,14 +4,18 @@
  * while the run itself stays refused.
  */
 import assert from 'node:assert/strict';
+import { readdirSync, rmSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import type { IsoBuildPlan } from '../../src/core/iso-plan.js';
 import { runTailsBuild } from '../helpers/cli.js';
-import { createTailsCheckout, TAILS_CHANGELOG_DATE_UTC, type TailsCheckout } from '../helpers/tails-checkout.js';
+import { makeTempDir } from '../helpers/git-repo.js';
+import { createTailsCheckout, mergeLikeTails, readRepoState, TAILS_CHANGELOG_DATE_UTC, type TailsCheckout } from '../helpers/tails-checkout.js';
 
 const checkouts: TailsCheckout[] = [];
+const dirs: string[] = [];
 after(() => {
   for (const t of checkouts) t.remove();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
 function checkout(options: Parameters<typeof createTailsCheckout>[0] = {}): TailsCheckout {
@@ -35,9 +39,13 @@ function pairs(p: IsoBuildPlan): [string, string | null][] {
 const SERIALS_JSON = '{"debian":"2026120302","debian-security":"2026120301","tails":"2026120101","torproject":"2026120102"}';
 
 describe('tails-build iso --dry-run on a Tails checkout', () => {
-  it('defaults on a feature branch: ram vmproxy fastcomp, the website cache, and the base branch merged (FEATURE_BRANCH_GIT_COMMIT is HEAD, GIT_COMMIT the merge commit made at run time)', async () => {
+  it('defaults on a feature branch: ram vmproxy fastcomp, the website cache, and the base branch merged (FEATURE_BRANCH_GIT_COMMIT is HEAD, GIT_COMMIT the exact merge commit, made outside the checkout)', async () => {
     const t = checkout();
-    const p = await plan(t);
+    const before = readRepoState(t.root);
+    const tmp = makeTempDir('tb-tmp-');
+    dirs.push(tmp);
+    const p = await plan(t, { TMPDIR: tmp });
+    const mergeCommit = mergeLikeTails(t);
     assert.equal(p.project.kind, 'tails');
     assert.deepEqual(pairs(p), [
       ['MKSQUASHFS_OPTIONS', '-comp zstd -no-exports'],
@@ -46,24 +54,28 @@ describe('tails-build iso --dry-run on a Tails checkout', () => {
       ['TAILS_PROXY_TYPE', 'vmproxy'],
       ['TAILS_RAM_BUILD', '1'],
       ['TAILS_WEBSITE_CACHE', '1'],
-      ['GIT_COMMIT', null],
+      ['GIT_COMMIT', mergeCommit],
       ['GIT_REF', 'feature/x'],
       ['BASE_BRANCH_GIT_COMMIT', t.baseCommit],
       ['FEATURE_BRANCH_GIT_COMMIT', t.featureCommit],
     ]);
-    assert.deepEqual(p.tailsGit?.merge, { planned: true, baseBranch: 'stable', baseCommit: t.baseCommit, date: TAILS_CHANGELOG_DATE_UTC, outcome: 'diverged' });
+    assert.deepEqual(p.tailsGit?.merge, { planned: true, baseBranch: 'stable', baseCommit: t.baseCommit, date: TAILS_CHANGELOG_DATE_UTC, outcome: 'diverged', commit: mergeCommit });
+    // The same checkout, the same merge commit.
+    assert.equal(new Map(pairs(await plan(t, { TMPDIR: tmp }))).get('GIT_COMMIT'), mergeCommit);
     // The run is still refused, and the dry run says so.
     assert.equal(p.refusal?.code, 'no-build-command');
     assert.deepEqual(p.steps.map((s) => s.id), ['preflight']);
-    // Nothing was executed: no merge in the user's checkout.
+    // The merge was made in a throwaway repository under TMPDIR, now removed: the user's checkout is as it was.
+    assert.deepEqual(readdirSync(tmp), []);
+    assert.deepEqual(readRepoState(t.root), before);
     assert.equal(t.repo.git('rev-parse', 'HEAD'), t.featureCommit);
-    assert.equal(t.repo.git('status', '--porcelain'), '');
   });
 
   it('prints the same environment for people, the merge, and the refusal', async () => {
     const t = checkout();
     const res = await runTailsBuild(['iso', '--dry-run'], { cwd: t.root });
     assert.equal(res.code, 0, res.stderr);
+    const mergeCommit = mergeLikeTails(t);
     const lines = res.stdout.split('\n');
     const start = lines.indexOf('Environment (what rake build exports into the VM):');
     assert.ok(start !== -1, res.stdout);
@@ -74,12 +86,12 @@ describe('tails-build iso --dry-run on a Tails checkout', () => {
       '  TAILS_PROXY_TYPE=vmproxy',
       '  TAILS_RAM_BUILD=1',
       '  TAILS_WEBSITE_CACHE=1',
-      '  GIT_COMMIT=<the commit merging BASE_BRANCH_GIT_COMMIT into FEATURE_BRANCH_GIT_COMMIT, dated with the top debian/changelog entry, made when the build runs>',
+      `  GIT_COMMIT=${mergeCommit}`,
       '  GIT_REF=feature/x',
       `  BASE_BRANCH_GIT_COMMIT=${t.baseCommit}`,
       `  FEATURE_BRANCH_GIT_COMMIT=${t.featureCommit}`,
     ]);
-    assert.match(res.stdout, new RegExp(`^Merge: +origin/stable \\(${t.baseCommit.slice(0, 12)}\\) into feature/x \\(${t.featureCommit.slice(0, 12)}\\): a merge commit dated ${TAILS_CHANGELOG_DATE_UTC}`, 'm'));
+    assert.match(res.stdout, new RegExp(`^Merge: +origin/stable \\(${t.baseCommit.slice(0, 12)}\\) into feature/x \\(${t.featureCommit.slice(0, 12)}\\): a merge commit ${mergeCommit} dated ${TAILS_CHANGELOG_DATE_UTC} \\(the top debian/changelog entry\\), made outside the checkout$`, 'm'));
     assert.match(res.stdout, /^Refused: .* is a Tails checkout/m);
     assert.match(res.stdout, /^Dry run: nothing was executed\.$/m);
   });
@@ -156,6 +168,21 @@ describe('tails-build iso --dry-run on a Tails checkout', () => {
     assert.equal(open?.value, null);
     const pinned = new Map(pairs(await plan(t, { APT_SNAPSHOTS_SERIALS: '{"debian-security":"2026120309"}' })));
     assert.equal(pinned.get('APT_SNAPSHOTS_SERIALS'), '{"debian":"2026120302","debian-security":"2026120309"}');
+  });
+
+  it('a branch whose merge with its base conflicts: refused (exit 3), naming the path and the way out; the checkout is left as it was', async () => {
+    const t = checkout();
+    t.repo.git('checkout', '-q', '-b', 'clash', t.forkCommit);
+    t.repo.write({ 'wiki/src/news.mdwn': 'the branch says otherwise\n' });
+    t.repo.commit('clash: news', '2026-12-02T12:00:00Z');
+    const before = readRepoState(t.root);
+    const res = await runTailsBuild(['iso', '--dry-run', '--json'], { cwd: t.root });
+    assert.equal(res.code, 3, res.stderr);
+    assert.match(res.stderr, /Merging origin\/stable \([0-9a-f]{12}\) into clash \([0-9a-f]{12}\) conflicts in wiki\/src\/news\.mdwn/);
+    assert.match(res.stderr, /TAILS_BUILD_OPTIONS=nomergebasebranch tails-build iso/);
+    assert.deepEqual(readRepoState(t.root), before);
+    const skipped = await plan(t, { TAILS_BUILD_OPTIONS: 'nomergebasebranch' });
+    assert.equal(new Map(pairs(skipped)).get('GIT_COMMIT'), t.repo.git('rev-parse', 'HEAD'));
   });
 
   it('refuses as Tails does, naming the fact and the next command: no origin/<base>, a detached HEAD off any tag', async () => {

@@ -6,6 +6,7 @@ import {
   parseBaseBranch,
   parseChangelogDate,
   planTailsGitState,
+  withMergeCommit,
   type TailsGitFacts,
   type TailsGitVariables,
 } from '../../src/core/tails-git-state.js';
@@ -98,6 +99,15 @@ describe('planTailsGitState: the merge and the git variables', () => {
   }
   it('the merge commit, once made, is GIT_COMMIT', () => {
     assert.equal(computeTailsGitVariables(planTailsGitState(feature), MERGE).GIT_COMMIT, MERGE);
+  });
+  it('withMergeCommit records the merge commit of a merge of diverged branches only', () => {
+    const diverged = planTailsGitState(feature);
+    assert.deepEqual(withMergeCommit(diverged, MERGE).merge, { planned: true, baseBranch: 'stable', baseCommit: BASE, date: '2026-12-03T10:00:00Z', outcome: 'diverged', commit: MERGE });
+    assert.equal(withMergeCommit(diverged, undefined), diverged);
+    const fastForward = planTailsGitState({ ...feature, relation: 'fast-forward' });
+    assert.equal(withMergeCommit(fastForward, MERGE), fastForward);
+    const skipped = planTailsGitState({ ...feature, noMergeBaseBranch: true });
+    assert.equal(withMergeCommit(skipped, MERGE), skipped);
   });
 });
 

@@ -72,6 +72,13 @@ export function memoryFiles(initial: Readonly<Record<string, string>> = {}): Mem
     mkdirp: async (path) => {
       mkdirp(path);
     },
+    makeTempDir: async (parent, prefix) => {
+      mkdirp(parent);
+      let n = 0;
+      while (dirs.has(`${parent}/${prefix}${String(n)}`)) n += 1;
+      mkdirp(`${parent}/${prefix}${String(n)}`);
+      return `${parent}/${prefix}${String(n)}`;
+    },
     stat: async (path): Promise<FileInfo | undefined> => {
       if (dirs.has(path)) return { kind: 'directory', bytes: 0, mode: 0o755, uid: 0, gid: 0 };
       const text = texts.get(path);

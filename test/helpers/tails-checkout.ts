@@ -8,7 +8,9 @@
  *   stable:    A ── B            (origin/stable is B)
  *   feature/x:  └── F            (HEAD, diverged: merging stable makes a merge commit)
  */
-import { rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { createTempRepo, type TempRepo } from './git-repo.js';
 
 /** The top debian/changelog entry's trailer date, and that date in UTC. */
@@ -99,4 +101,48 @@ export function createTailsCheckout(options: TailsCheckoutOptions = {}): TailsCh
       rmSync(origin.root, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The merge commit Tails' rake build would make on the checked-out branch —
+ * `faketime <top changelog date> git merge --no-edit origin/<base>`, the
+ * clock's zone UTC — made by a real `git merge` in a throwaway clone (never in
+ * the checkout), with the checkout's identity. Its id is what tails-build's
+ * own merge must give.
+ */
+export function mergeLikeTails(t: TailsCheckout, date: string = TAILS_CHANGELOG_DATE_UTC): string {
+  const clone = createTempRepo({ init: false });
+  try {
+    const branch = t.repo.git('branch', '--show-current');
+    const name = t.repo.git('config', 'user.name');
+    const email = t.repo.git('config', 'user.email');
+    clone.git('clone', '-q', '--no-local', t.root, '.');
+    clone.git('checkout', '-q', '-B', branch, t.repo.git('rev-parse', 'HEAD'));
+    const when = `${String(Date.parse(date) / 1000)} +0000`;
+    execFileSync('git', ['-c', `user.name=${name}`, '-c', `user.email=${email}`, '-c', 'commit.gpgsign=false', 'merge', '-q', '--no-edit', `origin/${t.baseBranch}`], {
+      cwd: clone.root,
+      env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_AUTHOR_DATE: when, GIT_COMMITTER_DATE: when },
+    });
+    return clone.git('rev-parse', 'HEAD');
+  } finally {
+    clone.remove();
+  }
+}
+
+/**
+ * What a read-only use of the checkout must leave exactly as it was: its refs,
+ * its status, its object count, and every file under .git/objects with its
+ * size and modification time.
+ */
+export function readRepoState(root: string): Record<string, string> {
+  const git = (...args: string[]): string => execFileSync('git', args, { cwd: root, encoding: 'utf8', env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1' } });
+  const objects = join(root, '.git', 'objects');
+  const listing = (readdirSync(objects, { recursive: true }) as string[])
+    .sort()
+    .map((rel) => {
+      const s = statSync(join(objects, rel));
+      return `${rel} ${s.isDirectory() ? 'dir' : String(s.size)} ${String(s.mtimeMs)}`;
+    })
+    .join('\n');
+  return { refs: git('for-each-ref'), status: git('status', '--porcelain'), countObjects: git('count-objects', '-v'), objects: listing, head: git('rev-parse', 'HEAD') };
 }

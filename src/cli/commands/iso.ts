@@ -163,6 +163,11 @@ function describeMerge(git: TailsGitState): string {
     const why = m.why === 'releasing' ? 'a release build (HEAD is a tag)' : m.why === 'on-base-branch' ? `building the base branch ${git.baseBranch} itself` : 'nomergebasebranch';
     return `none: ${why}; BASE_BRANCH_GIT_COMMIT is ${base}`;
   }
-  const what = m.outcome === 'up-to-date' ? 'nothing to merge (it is in HEAD already)' : m.outcome === 'fast-forward' ? 'a fast-forward to it' : `a merge commit dated ${m.date} (the top debian/changelog entry)`;
+  const what =
+    m.outcome === 'up-to-date'
+      ? 'nothing to merge (it is in HEAD already)'
+      : m.outcome === 'fast-forward'
+        ? 'a fast-forward to it'
+        : `a merge commit${m.commit === undefined ? '' : ` ${m.commit}`} dated ${m.date} (the top debian/changelog entry), made outside the checkout`;
   return `${base} into ${git.ref} (${git.headCommit.slice(0, 12)}): ${what}`;
 }

@@ -35,4 +35,16 @@ export const tailsGitMessages = {
     new UserError('tails-changelog-date', `The top entry of ${root}/debian/changelog has no valid trailer line (" -- Name <mail>  Thu, 03 Dec 2026 10:00:00 +0000"), so the base-branch merge has no date.`, {
       hint: 'Fix the entry (dch -r, or dpkg-parsechangelog --show-field=Date to see what Debian reads), or build without the merge: TAILS_BUILD_OPTIONS=nomergebasebranch tails-build iso',
     }),
+  noIdentity: (root: string, variable: string, gitSays: string) =>
+    new UserError(
+      'tails-merge-no-identity',
+      `git has no identity to record in the base-branch merge commit (git -C ${root} var ${variable}: ${gitSays}): the build merges the base branch first, as Tails' rake build does, and a commit needs an author and a committer.`,
+      { hint: 'Tell git who you are (git config --global user.name "Your Name" && git config --global user.email you@example.org), or build the branch without the merge: TAILS_BUILD_OPTIONS=nomergebasebranch tails-build iso' },
+    ),
+  mergeConflict: (m: { baseBranch: string; baseCommit: string; branch: string; featureCommit: string; paths: readonly string[]; gitSays: readonly string[] }) =>
+    new UserError(
+      'tails-merge-conflict',
+      `Merging origin/${m.baseBranch} (${m.baseCommit.slice(0, 12)}) into ${m.branch} (${m.featureCommit.slice(0, 12)}) conflicts in ${m.paths.join(', ')}: the build merges the base branch first, as Tails' rake build does, and cannot build a merge with conflicts.${m.gitSays.length === 0 ? '' : `\n${m.gitSays.map((l) => `  ${l}`).join('\n')}`}`,
+      { hint: `Merge it yourself and resolve the conflicts (git fetch origin && git merge origin/${m.baseBranch}, then git commit), then run tails-build iso again; or build the branch as it is: TAILS_BUILD_OPTIONS=nomergebasebranch tails-build iso` },
+    ),
 };
