@@ -317,7 +317,10 @@ async function bootTestStep(run: BuildRun, report: (line: string) => void): Prom
     },
   });
   report(run.bootTest.ok ? `booted in ${String(run.bootTest.seconds)} s: marker for ${run.record.commit.slice(0, 12)} seen, powered off` : `FAILED: ${run.bootTest.failure ?? ''}`);
-  if (!run.bootTest.ok) throw messages.iso.bootFailed(run.bootTest.failure ?? '', run.bootTest.log);
+  if (!run.bootTest.ok) {
+    const failed = run.bootTest.machines.find((m) => !m.ok);
+    throw messages.iso.bootFailed(run.bootTest.failure ?? '', failed?.log ?? run.bootTest.log, failed?.command);
+  }
 }
 
 /** The VM's end, decided once (vmFate) and recorded as it happened. */

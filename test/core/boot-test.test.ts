@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BOOT_FAILED_MARKER, BOOT_MACHINES, bootMarker, judgeBoot, machineLogPath, planBootTest, summarizeBoots, type MachineBootResult } from '../../src/core/boot-test.js';
+import { messages } from '../../src/core/messages/index.js';
 
 const ISO = '/out/tails-build-sample-amd64-abc.iso';
 const COMMON = ['-m', '512', '-smp', '1', '-nodefaults', '-no-user-config', '-display', 'none', '-monitor', 'none', '-serial', 'stdio', '-nic', 'none', '-no-reboot'];
@@ -100,5 +101,14 @@ describe('summarizeBoots', () => {
   });
   it('refuses an empty list', () => {
     assert.throws(() => summarizeBoots({ accelerator: 'tcg', iso: ISO, machines: [] }), /no machine/);
+  });
+});
+
+describe('messages.iso.bootFailed', () => {
+  it('names the console and the command line of the machine that failed, else a generic one', () => {
+    const e = messages.iso.bootFailed('q35 (AHCI CD): no marker', '/a/boot-test-q35.log', 'qemu-system-x86_64 -machine q35 -cdrom /a/x.iso');
+    assert.equal(e.code, 'boot-test-failed');
+    assert.match(e.hint ?? '', /boot-test-q35\.log; boot it by hand with: qemu-system-x86_64 -machine q35 -cdrom \/a\/x\.iso$/);
+    assert.match(messages.iso.bootFailed('no marker', '/a/boot-test.log').hint ?? '', /-machine pc .*-cdrom <the \.iso>$/);
   });
 });

@@ -104,10 +104,11 @@ export const messages = {
         kind: 'external',
         hint: kept ? 'The VM was kept: look inside with tails-build vm ssh; remove it with tails-build vm destroy' : 'Rebuild with --rescue to keep the failed VM for inspection (tails-build vm ssh).',
       }),
-    bootFailed: (failure: string, consoleLog: string) =>
+    /** `command`: the QEMU command line of the first machine that failed, to boot it again by hand. */
+    bootFailed: (failure: string, consoleLog: string, command?: string) =>
       new UserError('boot-test-failed', `The ISO was built but did not pass the boot test: ${failure}. An ISO that does not boot is a failed build.`, {
         kind: 'external',
-        hint: `Read its serial console in ${consoleLog}; boot it by hand with: qemu-system-x86_64 -machine pc -m 512 -nic none -serial stdio -display none -cdrom <the .iso>`,
+        hint: `Read its serial console in ${consoleLog}; boot it by hand with: ${command ?? 'qemu-system-x86_64 -machine pc -m 512 -nic none -serial stdio -display none -cdrom <the .iso>'}`,
       }),
   },
 
