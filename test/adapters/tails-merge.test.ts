@@ -15,7 +15,7 @@ import { createTailsMerge, type TailsMergeCommit } from '../../src/app/tails-mer
 import { exitCodeFor, UserError } from '../../src/core/errors.js';
 import { computeTailsGitVariables, planTailsGitState, type BaseRelation, type TailsGitState } from '../../src/core/tails-git-state.js';
 import { createTempRepo, makeTempDir } from '../helpers/git-repo.js';
-import { createTailsCheckout, mergeLikeTails, readRepoState, TAILS_CHANGELOG_DATE_UTC, type TailsCheckout } from '../helpers/tails-checkout.js';
+import { checkOutConflictingBranch, createTailsCheckout, mergeLikeTails, readRepoState, TAILS_CHANGELOG_DATE_UTC, type TailsCheckout } from '../helpers/tails-checkout.js';
 
 const cleanups: (() => void)[] = [];
 after(() => {
@@ -192,9 +192,7 @@ describe('createTailsMerge', () => {
 
   it('a conflict is refused (exit 3), naming the path, the commits and the next command; nothing is left behind', async () => {
     const t = checkout();
-    t.repo.git('checkout', '-q', '-b', 'clash', t.forkCommit);
-    t.repo.write({ 'wiki/src/news.mdwn': 'the branch says otherwise\n' });
-    t.repo.commit('clash: news', '2026-12-02T12:00:00Z');
+    checkOutConflictingBranch(t);
     const before = readRepoState(t.root);
     const scratch = tempDir('tb-scratch-');
     await assert.rejects(

@@ -9,7 +9,7 @@ import { after, describe, it } from 'node:test';
 import type { IsoBuildPlan } from '../../src/core/iso-plan.js';
 import { runTailsBuild } from '../helpers/cli.js';
 import { makeTempDir } from '../helpers/git-repo.js';
-import { createTailsCheckout, mergeLikeTails, readRepoState, TAILS_CHANGELOG_DATE_UTC, type TailsCheckout } from '../helpers/tails-checkout.js';
+import { checkOutConflictingBranch, createTailsCheckout, mergeLikeTails, readRepoState, TAILS_CHANGELOG_DATE_UTC, type TailsCheckout } from '../helpers/tails-checkout.js';
 
 const checkouts: TailsCheckout[] = [];
 const dirs: string[] = [];
@@ -172,9 +172,7 @@ describe('tails-build iso --dry-run on a Tails checkout', () => {
 
   it('a branch whose merge with its base conflicts: refused (exit 3), naming the path and the way out; the checkout is left as it was', async () => {
     const t = checkout();
-    t.repo.git('checkout', '-q', '-b', 'clash', t.forkCommit);
-    t.repo.write({ 'wiki/src/news.mdwn': 'the branch says otherwise\n' });
-    t.repo.commit('clash: news', '2026-12-02T12:00:00Z');
+    checkOutConflictingBranch(t);
     const before = readRepoState(t.root);
     const res = await runTailsBuild(['iso', '--dry-run', '--json'], { cwd: t.root });
     assert.equal(res.code, 3, res.stderr);

@@ -103,6 +103,13 @@ export function createTailsCheckout(options: TailsCheckoutOptions = {}): TailsCh
   };
 }
 
+/** Checks out a branch `clash` off the fork point whose news page conflicts with the base branch's. */
+export function checkOutConflictingBranch(t: TailsCheckout): void {
+  t.repo.git('checkout', '-q', '-b', 'clash', t.forkCommit);
+  t.repo.write({ 'wiki/src/news.mdwn': 'the branch says otherwise\n' });
+  t.repo.commit('clash: news', '2026-12-02T12:00:00Z');
+}
+
 /**
  * The merge commit Tails' rake build would make on the checked-out branch —
  * `faketime <top changelog date> git merge --no-edit origin/<base>`, the
