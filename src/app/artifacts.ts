@@ -14,11 +14,14 @@ export interface ArtifactSource {
   readonly netns: string | undefined;
   /** vagrant's ssh config, written when the VM was reached. */
   readonly sshConfig: string;
+  /** Where the build left them (default: the sample's artifacts dir) and how to list them (one name a line). */
+  readonly dir?: string;
+  readonly listing?: string;
 }
 
 export async function retrieveArtifacts(deps: Pick<Deps, 'runner'>, from: ArtifactSource, dest: string): Promise<string[]> {
-  const dir = `${GUEST_WORK_DIR}/artifacts`;
-  const listed = await deps.runner.tryRun(from.ssh(`find ${dir} -mindepth 1 -maxdepth 1 -printf '%f\\n'`, 'read'));
+  const dir = from.dir ?? `${GUEST_WORK_DIR}/artifacts`;
+  const listed = await deps.runner.tryRun(from.ssh(from.listing ?? `find ${dir} -mindepth 1 -maxdepth 1 -printf '%f\\n'`, 'read'));
   if (listed.exitCode !== 0) {
     const said = listed.stderr.trim().split('\n').slice(-3).join(' | ') || `exit code ${String(listed.exitCode)}`;
     throw new UserError('artifacts-unlisted', `Could not list the artifacts in the build VM (${dir}): ${said}. Without them the build cannot count as done.`, {
@@ -28,6 +31,8 @@ export async function retrieveArtifacts(deps: Pick<Deps, 'runner'>, from: Artifa
   }
   const names = listed.stdout.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.includes('/'));
   if (names.length === 0) return [];
+  // Tails' artifacts are root's where build-tails ran as_root_do (Rakefile: chown before scp).
+  if (from.dir !== undefined) await deps.runner.run(from.ssh(`sudo chown vagrant ${names.map((n) => `'${dir}/${n}'`).join(' ')}`, 'write'));
   await deps.runner.run(
     inNetns(from.netns, command('scp', ['-F', from.sshConfig, '-q', '-r', '-o', 'Compression=no', ...names.map((n) => `default:${dir}/${n}`), dest], { effect: 'write' })),
   );

@@ -30,6 +30,11 @@ export async function guestSsh(deps: Pick<Deps, 'vagrantHome' | 'runner' | 'disk
   const config = join(vm.stateDir, 'ssh-config');
   const printed = await runVagrant(deps, vagrantCommands(deps, request, vm)(['ssh-config'], 'read'), { uninterruptible: true });
   await deps.disk.writeText(config, printed.stdout);
+  return sshWithConfig(request, config, forward);
+}
+
+/** ssh to the VM with the config guestSsh wrote (no vagrant run), with or without the snapshot forward. */
+export function sshWithConfig(request: Pick<VmAccess, 'netns'>, config: string, forward?: { readonly port: number; readonly socket: string }): GuestCommand {
   // The build's snapshot server reaches the VM as 127.0.0.1:<port> there, for as long as the session lasts.
   const forwarding = forward === undefined ? [] : ['-o', 'ExitOnForwardFailure=yes', '-R', `127.0.0.1:${String(forward.port)}:${forward.socket}`];
   return (remote, effect = 'write', input) =>

@@ -30,12 +30,24 @@ import { retrieveArtifacts } from './artifacts.js';
 import { LIBVIRT_LOCK } from './basebox-import.js';
 import { bootTestIso } from './boot-test.js';
 import { checkBasebox, checkHost } from './build-vm-preflight.js';
-import { destroyVm, guestSsh, readRunningSettings, runVagrant, toolScript, vagrantCommands, writeRunRecord, type GuestCommand } from './build-vm-access.js';
+import { destroyVm, guestSsh, readRunningSettings, runVagrant, sshWithConfig, toolScript, vagrantCommands, writeRunRecord, type GuestCommand } from './build-vm-access.js';
 import { resolveBuildSerials, type BuildSerials } from './build-serials.js';
 import { takeCacheDisk } from './cache-disk.js';
 import type { CleanupStack } from './cleanup.js';
 import type { Deps } from './deps.js';
 import { serveSnapshotsOverSsh } from './guest-snapshots.js';
+import { TAILS_ARTIFACTS_LISTING, TAILS_CACHE_VOLUME, TAILS_GUEST_CLONE } from '../core/tails-vm.js';
+import { checkTailsScripts, servesLocalSnapshots, tailsBuildScript, tailsProvisionFailed, tailsRunDisks, tailsRunEnvironment, tailsSetupScript, tailsShares, takeWebsiteDisk, uploadTailsMerge, WEBSITE_DISK_SERIAL } from './tails-vm-steps.js';
+
+const TAILS_ARTIFACTS = { dir: TAILS_GUEST_CLONE, listing: TAILS_ARTIFACTS_LISTING } as const;
+
+/** A failed in-VM step that stopped at a host this machine cannot reach: that, named; else undefined. */
+function unreachableOr(lines: readonly string[], step: 'provision' | 'build', log: string): UserError | undefined {
+  void lines;
+  void step;
+  void log;
+  return undefined;
+}
 import type { VmBuildRequest } from './build-vm.js';
 
 /** What the steps of one build share: the request, and what each step found or made. */
@@ -105,7 +117,8 @@ export const BUILD_STEPS: Readonly<Record<BuildStepId, BuildStep>> = {
     skip: (run, failed) => (failed?.error instanceof InterruptedError ? 'interrupted' : run.ssh === undefined ? 'the VM never came up, so it holds no artifacts' : undefined),
     run: async (run) => {
       if (run.ssh === undefined) throw new Error('the VM was not provisioned');
-      run.artifacts = await retrieveArtifacts(run.deps, { ssh: run.ssh, netns: run.request.netns, sshConfig: join(run.vm.stateDir, 'ssh-config') }, run.request.plan.request.artifactsDir);
+      const from = { ssh: run.ssh, netns: run.request.netns, sshConfig: join(run.vm.stateDir, 'ssh-config') };
+      run.artifacts = await retrieveArtifacts(run.deps, run.request.project.kind === 'tails' ? { ...from, ...TAILS_ARTIFACTS } : from, run.request.plan.request.artifactsDir);
     },
   },
   'boot-test': { run: bootTestStep },
@@ -122,6 +135,8 @@ async function preflightStep(run: BuildRun): Promise<void> {
   const { deps, request } = run;
   const refusal = request.plan.refusal;
   if (refusal !== undefined) throw new UserError(refusal.code, refusal.message, { hint: refusal.hint });
+  // Before the host's checks: what the checkout lacks is found without libvirt.
+  if (request.project.kind === 'tails') await checkTailsScripts(deps, request.project.root);
   await checkHost(deps, request, run.vm);
   if (request.plan.request.options.forceCleanup) await destroyVm(deps, run.vm, request, 'forcecleanup');
   // A full or vanished artifacts filesystem fails the build, never kills the process before the cleanups run.
@@ -164,9 +179,11 @@ async function vmUpStep(run: BuildRun, report: (line: string) => void): Promise<
     });
   }
   // A disk of its own, under the disk's lock held until the VM is gone: builds at once each get one.
+  const tails = project.kind === 'tails';
+  const cacheBase = request.cacheVolume ?? (tails ? TAILS_CACHE_VOLUME : CACHE_VOLUME);
   const disk = await takeCacheDisk(deps, {
     vm,
-    baseVolume: request.cacheVolume ?? CACHE_VOLUME,
+    baseVolume: cacheBase,
     disks: request.cacheDisks ?? CACHE_DISKS_DEFAULT,
     waitMs: request.cacheWaitMs ?? 30 * 60_000,
     report,
@@ -174,6 +191,10 @@ async function vmUpStep(run: BuildRun, report: (line: string) => void): Promise<
   });
   // Released last, once the VM is gone (its cache disk free again) — or kept with the disk attached.
   run.cleanup.push('release the cache disk lock', () => disk.release());
+  // Tails' scripts find their disks by position (/dev/vdb, /dev/vdc): a Tails build never runs without its pair.
+  if (tails && disk.volume === null) throw messages.iso.tailsNoCacheDisk(disk.why ?? 'no cache disk is free');
+  const tailsDisks = tails ? tailsRunDisks(run) : undefined;
+  const website = tailsDisks?.website === true && disk.volume !== null ? await takeWebsiteDisk(deps, request.cacheVolume, disk.index, report) : undefined;
   run.cache = { volume: disk.volume, disk: disk.volume === null ? null : disk.index + 1, of: disk.of, ...(disk.why === undefined ? {} : { why: disk.why }) };
   report(disk.volume === null ? `no cache disk: ${disk.why ?? ''}` : `cache disk ${disk.volume} (${String(disk.index + 1)} of ${String(disk.of)})`);
   deps.out.event({ event: 'cache', volume: disk.volume, disk: run.cache.disk, of: disk.of, ...(disk.why === undefined ? {} : { why: disk.why }) });
@@ -193,8 +214,10 @@ async function vmUpStep(run: BuildRun, report: (line: string) => void): Promise<
     machineType: plan.vm.machineType,
     cpuModel: plan.vm.cpuModel,
     checkout: project.root,
-    cacheDisk: disk.volume !== null,
-    cacheVolume: disk.volume ?? request.cacheVolume ?? CACHE_VOLUME,
+    cacheDisk: disk.volume !== null && (tailsDisks === undefined || tailsDisks.cache),
+    cacheVolume: disk.volume ?? cacheBase,
+    ...(tails ? { shares: tailsShares(project.root) } : {}),
+    websiteDisk: website === undefined ? null : { volume: website, serial: WEBSITE_DISK_SERIAL },
   });
   await deps.disk.writeText(join(vm.stateDir, 'settings.json'), `${JSON.stringify(settings, null, 2)}\n`);
   if (run.reused) {
@@ -233,23 +256,30 @@ async function provisionStep(run: BuildRun, report: (line: string) => void): Pro
   const options = request.plan.request.options;
   // The server's request lines belong in the build log, not among the progress lines.
   const quiet = { ...deps, out: { ...deps.out, info: (m: string) => { run.writeLog(`[snapshots] ${m}`); } } };
-  const guests = await serveSnapshotsOverSsh(quiet, { project, store: request.store, cacheRoot: request.cacheRoot });
-  run.cleanup.push('stop serving snapshots to the VM', () => guests.close());
+  const tails = project.kind === 'tails';
+  // A Tails checkout on Tails' own server gets none: its URLs are reached as they are.
+  const guests = servesLocalSnapshots(run) ? await serveSnapshotsOverSsh(quiet, { project, store: request.store, cacheRoot: request.cacheRoot }) : undefined;
+  if (guests !== undefined) run.cleanup.push('stop serving snapshots to the VM', () => guests.close());
   const script = await toolScript(deps, request.toolRoot, 'vagrant/provision/setup-build-vm.sh');
   const cacheDisk = run.cache?.volume !== null && run.cache !== undefined;
+  const ssh = await guestSsh(deps, request, vm, guests);
+  const plain = guests === undefined ? ssh : sshWithConfig(request, join(vm.stateDir, 'ssh-config'));
+  // Tails' snapshot URLs are on port 80: sshd forwards a port below 1024 only where the VM lets users bind it.
+  if (guests !== undefined && guests.port < 1024) await deps.runner.run(plain(`sudo sysctl -q -w net.ipv4.ip_unprivileged_port_start=${String(guests.port)}`, 'write'));
+  const merge = tails ? await uploadTailsMerge(run) : undefined;
   const env = provisionEnv({
     record: run.record,
-    snapshotHost: new URL(project.snapshots.guestBaseUrl).hostname,
-    snapshotPort: guests.port,
+    snapshotHost: guests === undefined ? '' : new URL(project.snapshots.guestBaseUrl).hostname,
+    snapshotPort: guests?.port ?? 0,
     offline: options.offline,
     builderSecuritySerial: options.offline ? undefined : run.serials?.builderSecurity,
     hostEpoch: deps.clock.now().getTime() / 1000,
     dateOffsetDays: options.dateOffsetDays,
     // git --show-toplevel is a physical path already: what vagrant realpaths it to.
     checkoutHostPath: project.root,
+    ...(tails ? { shares: tailsShares(project.root), tailsKind: true, ...(merge === undefined ? {} : { merge }) } : {}),
     ...(request.cacheMinFreeMiB === undefined ? {} : { cacheMinFreeMiB: request.cacheMinFreeMiB }),
   });
-  const ssh = await guestSsh(deps, request, vm, guests);
   const result = await deps.runner.tryRun(ssh('sudo bash -s', 'write', guestScript({ ...env, CACHE_SERIAL: cacheDisk ? CACHE_DISK_SERIAL : '' }, script)), {
     onLine: (l) => {
       run.writeLog(l);
@@ -263,6 +293,18 @@ async function provisionStep(run: BuildRun, report: (line: string) => void): Pro
     if (known?.code === 'vm-branch-lock') run.notOurs = true;
     throw known ?? new UserError('vm-provision-failed', `Provisioning the build VM failed (exit ${String(result.exitCode)}): ${lastLines(result.stderr)}`, { kind: 'external', hint: `See ${run.log}; keep the VM for a look with --rescue` });
   }
+  if (tails) {
+    // The checkout's own provisioning, as root, with the variables rake build exports (Tails' Vagrantfile).
+    const output: string[] = [];
+    const setup = await deps.runner.tryRun(ssh('sudo bash -s', 'write', tailsSetupScript(tailsRunEnvironment(run))), {
+      onLine: (l) => {
+        output.push(l);
+        run.writeLog(l);
+        report(l);
+      },
+    });
+    if (setup.exitCode !== 0) throw unreachableOr(output, 'provision', run.log) ?? tailsProvisionFailed(setup.exitCode, lastLines([...output, setup.stderr].join('\n')), run.log);
+  }
   run.setUp = true;
 }
 
@@ -270,9 +312,13 @@ async function buildStep(run: BuildRun, report: (line: string) => void): Promise
   const { deps, request } = run;
   const { project } = request;
   const options = request.plan.request.options;
-  const script = await toolScript(deps, request.toolRoot, 'vagrant/provision/run-build.sh');
   if (run.ssh === undefined) throw new Error('the VM was not provisioned');
   if (run.serials === undefined) throw new Error('the serials were not resolved');
+  if (project.kind === 'tails') {
+    await tailsBuildStep(run, run.ssh, report);
+    return;
+  }
+  const script = await toolScript(deps, request.toolRoot, 'vagrant/provision/run-build.sh');
   if (request.buildCommand === undefined) throw new Error('the plan builds with no build command');
   const env = buildEnv({
     record: run.record,
@@ -296,6 +342,23 @@ async function buildStep(run: BuildRun, report: (line: string) => void): Promise
   if (result.exitCode !== 0) {
     const kept = vmFate({ keep: request.plan.vm.keep, failed: true, notOurs: false, setUp: true }).fate === 'keep';
     throw messages.iso.buildFailed(result.exitCode, run.log, kept);
+  }
+}
+
+/** build-tails, as vagrant, with the variables rake build exports (`vagrant ssh -c "<vars> build-tails"`). */
+async function tailsBuildStep(run: BuildRun, ssh: GuestCommand, report: (line: string) => void): Promise<void> {
+  const output: string[] = [];
+  const result = await run.deps.runner.tryRun(ssh('bash -s', 'write', tailsBuildScript(tailsRunEnvironment(run))), {
+    onLine: (l) => {
+      output.push(l);
+      run.writeLog(l);
+      report(l);
+    },
+  });
+  run.exitCode = result.exitCode;
+  if (result.exitCode !== 0) {
+    const kept = vmFate({ keep: run.request.plan.vm.keep, failed: true, notOurs: false, setUp: true }).fate === 'keep';
+    throw unreachableOr([...output, ...result.stderr.split('\n')], 'build', run.log) ?? messages.iso.buildFailed(result.exitCode, run.log, kept);
   }
 }
 

@@ -68,8 +68,8 @@ export async function computeIsoPlan(deps: Deps, project: ProjectConfig, inputs:
 
   // A Tails checkout: the git state and the environment its in-VM build gets, as rake build computes them.
   const tails = project.kind === 'tails' ? await computeTailsBuild(deps, project, { head, ci: inputs.ci, options, httpProxy: inputs.httpProxy, isoSerials: sets.iso, pinnedSerials, scratchDir: inputs.scratchDir }) : undefined;
-  // A project this tool cannot build (a Tails checkout, today): the plan is its refusal.
-  const refused = project.buildCommand === undefined ? messages.iso.noBuildCommand(project.root) : undefined;
+  // A project with nothing to run in the VM: the plan is its refusal. A Tails checkout runs its own build-tails.
+  const refused = project.buildCommand === undefined && project.kind !== 'tails' ? messages.iso.noBuildCommand(project.root) : undefined;
   return planIsoBuild({
     project,
     dryRun: inputs.dryRun,

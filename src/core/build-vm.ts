@@ -71,6 +71,15 @@ export interface VmSettingsInput {
   readonly cacheDisk: boolean;
   /** The cache volume's name in the pool (default CACHE_VOLUME). */
   readonly cacheVolume?: string;
+  /** More read-only 9p shares (a Tails checkout's vagrant/ at /vagrant). */
+  readonly shares?: readonly VmShare[];
+  /** A second persistent disk, attached after the cache disk (Tails' website cache). */
+  readonly websiteDisk?: { readonly volume: string; readonly serial: string } | null;
+}
+
+export interface VmShare {
+  readonly host: string;
+  readonly guest: string;
 }
 
 /** What vagrant/Vagrantfile reads (TAILS_BUILD_VM_SETTINGS). */
@@ -89,6 +98,8 @@ export interface VmSettings {
   readonly memoryMiB: number;
   readonly serialLog: string;
   readonly cacheDisk: { readonly volume: string; readonly serial: string } | null;
+  readonly shares: readonly VmShare[];
+  readonly websiteDisk: { readonly volume: string; readonly serial: string } | null;
 }
 
 export function planVmSettings(input: VmSettingsInput): VmSettings {
@@ -108,6 +119,8 @@ export function planVmSettings(input: VmSettingsInput): VmSettings {
     memoryMiB: input.memoryMiB,
     serialLog: `${input.identity.stateDir}/serial.log`,
     cacheDisk: input.cacheDisk ? { volume: input.cacheVolume ?? CACHE_VOLUME, serial: CACHE_DISK_SERIAL } : null,
+    shares: input.shares ?? [],
+    websiteDisk: input.websiteDisk ?? null,
   };
 }
 
@@ -140,7 +153,7 @@ export interface ProvisionInput {
   /** The host's clock, seconds, and how many days off the VM clock is set (dateoffset). */
   readonly hostEpoch: number;
   readonly dateOffsetDays: number;
-  /** Host and port of the guest base URL. */
+  /** Host and port of the guest base URL; host '' when the VM uses remote snapshots (no forward, no hosts entry). */
   readonly snapshotHost: string;
   readonly snapshotPort: number;
   readonly offline: boolean;
@@ -148,6 +161,12 @@ export interface ProvisionInput {
   readonly cacheMinFreeMiB?: number;
   /** The checkout's real path on the host (its 9p tag is derived from it, as vagrant-libvirt derives it). */
   readonly checkoutHostPath: string;
+  /** More read-only shares the Vagrantfile attached (settings.shares). */
+  readonly shares?: readonly VmShare[];
+  /** A Tails build's base-branch merge: the bundle in the VM and the ref it holds. */
+  readonly merge?: { readonly bundle: string; readonly ref: string };
+  /** A Tails checkout: its own setup-tails-builder does the disks, the upgrade and the clock. */
+  readonly tailsKind?: boolean;
 }
 
 /**
@@ -174,6 +193,10 @@ export function provisionEnv(input: ProvisionInput): Record<string, string> {
     DATE_OFFSET_DAYS: String(input.dateOffsetDays),
     CHECKOUT_GUEST: CHECKOUT_GUEST_PATH,
     CHECKOUT_TAG: ninePMountTag(input.checkoutHostPath),
+    SHARES: (input.shares ?? []).map((share) => `${share.guest}=${ninePMountTag(share.host)}`).join(' '),
+    MERGE_BUNDLE: input.merge?.bundle ?? '',
+    MERGE_REF: input.merge?.ref ?? '',
+    TAILS_KIND: input.tailsKind === true ? '1' : '0',
   };
 }
 

@@ -135,6 +135,7 @@ export function planSteps(inputs: PlanInputs): PlanStep[] {
   const o = request.options;
   const step = (id: BuildStepId, title: string, always = false): PlanStep => ({ id, title, always });
   if (inputs.refusal !== undefined) return [step('preflight', `Refuse the build: ${inputs.refusal.message}`)];
+  if (inputs.tails !== undefined) return tailsSteps(inputs, step);
   return [
     step('preflight', 'Check the artifacts dir, libvirt, host memory, the checkout (readable by QEMU: permissions given inside it, as Tails does) and the build command'),
     step('basebox', `Check the builder box ${inputs.basebox.name} is imported (if not, refuse and name: tails-build basebox create)`),
@@ -154,6 +155,40 @@ export function planSteps(inputs: PlanInputs): PlanStep[] {
     step(
       'cleanup',
       o.rescue ? 'Stop the cache, then destroy the VM, unless the build failed (rescue keeps it)' : o.keepRunning ? 'Keep the VM for the next build of the same ref (destroyed if it never came up)' : 'Stop the cache, then destroy the VM (the cache disk stays)',
+      true,
+    ),
+  ];
+}
+
+/** A Tails checkout's steps: the same ids, with its own scripts doing the in-VM work (rake build's order). */
+function tailsSteps(inputs: PlanInputs, step: (id: BuildStepId, title: string, always?: boolean) => PlanStep): PlanStep[] {
+  const { request } = inputs;
+  const o = request.options;
+  const tails = inputs.tails;
+  if (tails === undefined) throw new Error('tailsSteps: not a Tails checkout');
+  const value = (name: string): string | null | undefined => tails.environment.find((e) => e.name === name)?.value;
+  const merge = tails.git.merge;
+  const commit = value('GIT_COMMIT') ?? request.git.commit;
+  const disks = [value('TAILS_PROXY_TYPE') === 'vmproxy' ? 'the apt-cacher-ng disk (/dev/vdb)' : undefined, value('TAILS_WEBSITE_CACHE') === '1' ? 'the website cache disk' : undefined].filter((d) => d !== undefined);
+  return [
+    step('preflight', "Check the artifacts dir, libvirt, host memory, the checkout (readable by QEMU: permissions given inside it, as Tails does), its setup-tails-builder and build-tails"),
+    step('basebox', `Check the builder box ${inputs.basebox.name} is imported (if not, refuse and name: tails-build basebox create)`),
+    step('accelerator', 'Probe the accelerator (KVM if it really works, else TCG)'),
+    step(
+      'resolve-serials',
+      `Resolve every "latest" ISO serial to a number${request.pinnedSerials === undefined ? '' : ' (pinned by APT_SNAPSHOTS_SERIALS)'}, for APT_SNAPSHOTS_SERIALS`,
+    ),
+    step('vm-up', `Start the build VM from ${inputs.basebox.name} (the checkout at /amnesia.git and vagrant/ at /vagrant over 9p, read-only; ${disks.length === 0 ? 'no cache disk' : disks.join(' and ')})`),
+    step(
+      'provision',
+      `Provision: branch lock for ${request.git.ref}${merge.planned && merge.outcome === 'diverged' ? `, the base-branch merge ${commit.slice(0, 12)} (origin/${merge.baseBranch}) in the VM's view of the checkout` : ''}, then the checkout's vagrant/provision/setup-tails-builder as root with the ${String(tails.environment.length)} variables rake build exports`,
+    ),
+    step('build', `Run the checkout's build-tails for ${request.git.ref} at ${commit.slice(0, 12)} (${o.compression === 'fast' ? 'fast' : 'release'} compression, ${o.ramBuild ? 'in a tmpfs' : 'on the VM disk'})`),
+    step('artifacts', `Copy tails-amd64-* and tails-build-env.list from /home/vagrant/amnesia, and the build log, to ${request.artifactsDir} (after a failed build too)`, true),
+    ...(request.bootTest ? [step('boot-test', 'Boot the ISO with QEMU (no network) and wait for the marker naming this commit')] : []),
+    step(
+      'cleanup',
+      o.rescue ? 'Destroy the VM, unless the build failed (rescue keeps it); the cache disks stay' : o.keepRunning ? 'Keep the VM for the next build of the same ref (destroyed if it never came up)' : 'Destroy the VM (the cache disks stay)',
       true,
     ),
   ];

@@ -126,7 +126,8 @@ export function resolveProjectConfig(observed: ObservedProject): ProjectConfig {
   const layout = (snap.layout as SnapshotLayout | undefined) ?? 'tails';
 
   const baseUrl = withSlash((snap.baseUrl as string | undefined) ?? (tails ? TAILS_SNAPSHOT_BASE_URL : OUR_DEFAULTS.baseUrl));
-  const guestBaseUrl = withSlash((snap.guestBaseUrl as string | undefined) ?? (isLoopbackUrl(baseUrl) ? GUEST_SNAPSHOT_BASE_URL : baseUrl));
+  // A Tails checkout on a local store keeps Tails' URLs in the VM (they end up in its .apt-sources): the VM resolves Tails' host to the tool's server.
+  const guestBaseUrl = withSlash((snap.guestBaseUrl as string | undefined) ?? (isLoopbackUrl(baseUrl) ? (tails ? TAILS_SNAPSHOT_BASE_URL : GUEST_SNAPSHOT_BASE_URL) : baseUrl));
   return {
     root: observed.root,
     kind: tails ? 'tails' : 'tails-build',

@@ -306,20 +306,22 @@ describe('tails-build iso --dry-run --json', () => {
     assert.deepEqual(statuses, ['preflight:failed', ...dry.steps.slice(1, -1).map((s) => `${s.id}:skipped`), 'cleanup:done']);
   });
 
-  it('a Tails checkout: the plan is its refusal (one step saying why), and the real run refuses at that step, exit 3', async () => {
+  it('a Tails checkout: planned as rake build runs it (its own scripts), and a checkout without them refused at preflight, exit 3, before any VM', async () => {
     const t = createTailsCheckout();
     repos.push(t.repo, t.origin);
     const r = t.repo;
     const dry = await plan(r);
     assert.equal(dry.project.kind, 'tails');
-    assert.deepEqual(dry.steps.map((s) => s.id), ['preflight']);
-    assert.match(dry.steps[0]?.title ?? '', /^Refuse the build: .* is a Tails checkout/);
-    assert.equal(dry.refusal?.code, 'no-build-command');
+    assert.equal(dry.refusal, undefined);
+    assert.deepEqual(dry.steps.map((s) => s.id), ['preflight', 'basebox', 'accelerator', 'resolve-serials', 'vm-up', 'provision', 'build', 'artifacts', 'cleanup']);
+    assert.match(dry.steps.find((s) => s.id === 'provision')?.title ?? '', /the checkout's vagrant\/provision\/setup-tails-builder as root with the 10 variables rake build exports/);
+    assert.match(dry.steps.find((s) => s.id === 'build')?.title ?? '', /^Run the checkout's build-tails for feature\/x at /);
     const real = await runTailsBuild(['--json', 'iso'], { cwd: r.root, env: { CI: 'true' } });
     assert.equal(real.code, 3, real.stderr);
     assertEventStream(real.stdout, 3);
-    assert.deepEqual(stepIds(real.stdout), ['preflight']);
-    assert.match(real.stderr, /is a Tails checkout/);
+    assert.deepEqual(stepIds(real.stdout), dry.steps.map((s) => s.id));
+    assert.match(real.stderr, /is a Tails checkout without vagrant\/provision\/setup-tails-builder/);
+    assert.match(real.stderr, /git -C .* checkout HEAD -- vagrant\/provision\/setup-tails-builder/);
   });
 });
 

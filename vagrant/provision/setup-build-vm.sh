@@ -5,6 +5,13 @@
 #   SNAPSHOT_HOST SNAPSHOT_PORT CACHE_SERIAL CACHE_MIN_FREE_MIB OFFLINE
 #   BUILDER_SECURITY_SERIAL (empty: keep the box's) HOST_EPOCH DATE_OFFSET_DAYS
 #   CHECKOUT_GUEST CHECKOUT_TAG (the 9p share vagrant attached, not mounted)
+#   SHARES ("guest-path=tag …": more read-only 9p shares, e.g. a Tails
+#   checkout's vagrant/ at /vagrant)
+#   MERGE_BUNDLE MERGE_REF (a Tails build's base-branch merge: the checkout is
+#   mounted under a tmpfs overlay and the bundle's commit fetched into its .git,
+#   the host's checkout untouched; empty: no merge)
+#   TAILS_KIND (1: a Tails checkout; its own setup-tails-builder does the cache
+#   disks, the security upgrade and the clock, so sections 3-6 are skipped)
 # Exit codes tails-build maps to messages: 3 branch lock, 4 cache disk full,
 # 5 cache disk missing.
 set -euo pipefail
@@ -14,15 +21,49 @@ say() { printf '[vm] %s\n' "$*"; }
 # --- 0. The checkout, read-only over 9p ---------------------------------------
 # Vagrant attaches the device (its synced folder has mount: false); one mount
 # here instead of vagrant's guest detection and a round trip per command.
-if ! mountpoint -q "$CHECKOUT_GUEST"; then
-  mkdir -p "$CHECKOUT_GUEST"
+mount_9p() { # tag dir
+  mkdir -p "$2"
   modprobe 9pnet_virtio
-  if ! mount -t 9p -o "trans=virtio,version=9p2000.L,ro,msize=262144,cache=loose" "$CHECKOUT_TAG" "$CHECKOUT_GUEST"; then
-    echo "E: could not mount the checkout (9p tag $CHECKOUT_TAG) at $CHECKOUT_GUEST; the VM has the tags: $(cat /sys/bus/virtio/drivers/9pnet_virtio/*/mount_tag 2>/dev/null | tr '\0' ' ')" >&2
+  if ! mount -t 9p -o "trans=virtio,version=9p2000.L,ro,msize=262144,cache=loose" "$1" "$2"; then
+    echo "E: could not mount the share (9p tag $1) at $2; the VM has the tags: $(cat /sys/bus/virtio/drivers/9pnet_virtio/*/mount_tag 2>/dev/null | tr '\0' ' ')" >&2
     exit 1
   fi
+}
+fstype="$(findmnt -no FSTYPE "$CHECKOUT_GUEST" 2>/dev/null || true)"
+if [ -n "${MERGE_BUNDLE:-}" ]; then
+  # The base-branch merge Tails makes in the host's working copy, made here
+  # in the VM's view of it only: the 9p share stays read-only, the writes
+  # (the merge commit's objects, the branch moved to it) go to a tmpfs.
+  lower=/run/tails-build/checkout-ro rw=/run/tails-build/checkout-rw
+  # Made afresh at every provisioning: a kept VM's last merge is not this build's.
+  [ -z "$fstype" ] || umount "$CHECKOUT_GUEST"
+  mountpoint -q "$lower" || mount_9p "$CHECKOUT_TAG" "$lower"
+  mkdir -p "$rw"
+  mountpoint -q "$rw" || mount -t tmpfs -o mode=0755 tails-build-checkout-rw "$rw"
+  rm -rf "$rw/upper" "$rw/work"
+  mkdir -p "$rw/upper" "$rw/work" "$CHECKOUT_GUEST"
+  modprobe overlay
+  mount -t overlay -o "lowerdir=$lower,upperdir=$rw/upper,workdir=$rw/work" tails-build-checkout "$CHECKOUT_GUEST"
+  git config --system --get-all safe.directory | grep -qxF "$CHECKOUT_GUEST/.git" ||
+    git config --system --add safe.directory "$CHECKOUT_GUEST/.git"
+  git --git-dir="$CHECKOUT_GUEST/.git" fetch --quiet --update-head-ok "$MERGE_BUNDLE" "+$MERGE_REF:$MERGE_REF"
+  chmod -R go+rX "$rw/upper"
+  say "checkout: mounted read-only (9p) under a tmpfs overlay at $CHECKOUT_GUEST, with the base-branch merge $(git --git-dir="$CHECKOUT_GUEST/.git" rev-parse "$MERGE_REF") on $MERGE_REF"
+else
+  # A kept VM's last build may have had a merge: this one sees the checkout as it is.
+  if [ "$fstype" = overlay ]; then umount "$CHECKOUT_GUEST"; fstype=; fi
+  if [ -z "$fstype" ]; then
+    mount_9p "$CHECKOUT_TAG" "$CHECKOUT_GUEST"
+    say "checkout: mounted read-only at $CHECKOUT_GUEST (9p)"
+  else
+    say "checkout: mounted at $CHECKOUT_GUEST already"
+  fi
 fi
-say "checkout: mounted read-only at $CHECKOUT_GUEST (9p)"
+for share in ${SHARES:-}; do
+  guest="${share%%=*}"
+  if ! mountpoint -q "$guest"; then mount_9p "${share#*=}" "$guest"; fi
+  say "share: mounted read-only at $guest (9p)"
+done
 
 # --- 1. The branch lock (Tails-compatible: the ref alone, one line) ----------
 if [ -f "$LOCK_FILE" ]; then
@@ -42,9 +83,18 @@ printf '%s\n' "$VM_RECORD_JSON" >/var/lib/tails-build/vm.json
 # --- 2. The snapshot server: forwarded by ssh to the VM's own loopback -------
 # Every ssh session of the build carries `-R 127.0.0.1:$SNAPSHOT_PORT:<socket>`
 # to the host's snapshot server: builds running at once each have their own.
-sed -i "/[[:space:]]$SNAPSHOT_HOST\$/d" /etc/hosts
-printf '127.0.0.1 %s\n' "$SNAPSHOT_HOST" >>/etc/hosts
-say "snapshots: $SNAPSHOT_HOST is this VM's 127.0.0.1:$SNAPSHOT_PORT, forwarded by ssh to the host's server"
+# Empty: the project's snapshots are remote (a Tails checkout using Tails' server).
+if [ -n "$SNAPSHOT_HOST" ]; then
+  sed -i "/[[:space:]]$SNAPSHOT_HOST\$/d" /etc/hosts
+  printf '127.0.0.1 %s\n' "$SNAPSHOT_HOST" >>/etc/hosts
+  # shellcheck disable=SC2153 # SNAPSHOT_PORT is one of the settings tails-build prepends
+  say "snapshots: $SNAPSHOT_HOST is this VM's 127.0.0.1:$SNAPSHOT_PORT, forwarded by ssh to the host's server"
+fi
+
+if [ "${TAILS_KIND:-0}" = 1 ]; then
+  say "the rest is the checkout's own setup-tails-builder's: cache disks, apt-cacher-ng, security upgrade"
+  exit 0
+fi
 
 # --- 3. The apt-cacher-ng disk: a block device found by its serial -----------
 setup_cache() {

@@ -95,6 +95,11 @@ export const messages = {
     /** Info: untracked files under the artifacts (or verify output) dir were left out of the uncommitted-changes check. */
     outputNotSource: (dirs: readonly string[], files: readonly string[]) =>
       `not counting ${String(files.length)} untracked file(s) under ${dirs.join(', ')} (${files.slice(0, 3).join(', ')}${files.length > 3 ? ', …' : ''}) as uncommitted changes: ${dirs.length === 1 ? 'it is' : 'they are'} where this command writes its output, not source (the VM builds HEAD; commit source elsewhere, or git add -f it to have it checked).`,
+    /** A Tails build's scripts find the apt-cacher-ng and website disks by position: it never runs without them. */
+    tailsNoCacheDisk: (why: string) =>
+      new UserError('tails-no-cache-disk', `A Tails build needs a cache disk of its own (its setup-tails-builder finds the apt-cacher-ng disk at /dev/vdb and the website cache after it), and none is free: ${why}.`, {
+        hint: 'Destroy a kept VM (tails-build vm destroy, in its checkout), or raise TAILS_BUILD_CACHE_DISKS so that more builds run at once.',
+      }),
     noBuildCommand: (root: string) =>
       new UserError('no-build-command', `${root} is a Tails checkout; building Tails itself in the VM (its build-tails flow) is not supported yet.`, {
         hint: 'Set "buildCommand" in tails-build.json to what the VM should run, or build the sample project: tails-build -C <this tool>/ iso',
