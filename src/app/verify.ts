@@ -109,7 +109,7 @@ async function explain(deps: Deps, outputDir: string, comparison: Comparison, a:
   for (const file of comparison.files.filter((f) => !f.identical && f.first !== undefined && f.second !== undefined)) {
     const out = join(outputDir, `diffoscope-${file.name}.txt`);
     // Exit 1 means "they differ": the report is what we want. Above 1, diffoscope itself failed.
-    const run = await deps.runner.tryRun(command(diffoscope, ['--text', out, '--no-progress', join(a, file.name), join(b, file.name)], { effect: 'write', timeoutMs: 30 * 60_000 }));
+    const run = await deps.runner.tryRun(command(diffoscope, ['--text', out, '--no-progress', join(a, file.name), join(b, file.secondName ?? file.name)], { effect: 'write', timeoutMs: 30 * 60_000 }));
     if (run.exitCode <= 1) reports.push(out);
     else failed.push(`${file.name} (exit ${String(run.exitCode)}: ${run.stderr.trim().split('\n').pop() ?? ''})`);
   }

@@ -2,6 +2,7 @@
  * `tails-build verify` as pure data: which artifacts must be reproducible, how
  * two artifact sets compare, and what a published build report pins.
  */
+import { compare } from './compare.js';
 import { UserError } from './errors.js';
 
 export interface HashedFile {
@@ -11,7 +12,10 @@ export interface HashedFile {
 }
 
 export interface FileComparison {
+  /** The artifact's name in the first set (in the second, when the first lacks it). */
   readonly name: string;
+  /** Its name in the second set, only when that differs (a Tails branch build's time in it). */
+  readonly secondName?: string;
   /** undefined: the file is missing from that side. */
   readonly first: string | undefined;
   readonly second: string | undefined;
@@ -23,13 +27,63 @@ export interface Comparison {
   readonly files: readonly FileComparison[];
 }
 
-/** Compares two artifact sets by name and sha256: identical only when both hold the same names with the same hashes. */
+/**
+ * A Tails branch build's artifact name (auto/config):
+ * `tails-amd64-<branch, / → _>@<short id>[+<base branch>@<short id>]-<DATETIME_NOW>.<ext>`,
+ * DATETIME_NOW being `date --utc +%Y%m%dT%H%MZ` when the build ran, the short ids
+ * `git rev-parse --short=10` (10 hex, more when 10 are ambiguous). A tag build's
+ * name (`tails-amd64-<version>.<ext>`) has no time in it.
+ */
+const TAILS_BRANCH_ARTIFACT = /^(tails-amd64-[^/]+@[0-9a-f]{10,40}(?:\+[^/]+@[0-9a-f]{10,40})?)-\d{8}T\d{4}Z(\.[^/]+)$/;
+
+/**
+ * What an artifact is, whatever build wrote it: its name, with the build time of a
+ * Tails branch build's name replaced by `<DATETIME_NOW>` (only that part, only in
+ * names of that shape), so two builds of one commit pair .iso with .iso. Any other
+ * name (a tag build's, tails-build-env.list, the sample's) is its own key.
+ */
+export function artifactKey(name: string): string {
+  const m = TAILS_BRANCH_ARTIFACT.exec(name);
+  return m === null ? name : `${m[1] ?? ''}-<DATETIME_NOW>${m[2] ?? ''}`;
+}
+
+/** The artifact as a report names it: both names when the two sets name it differently. */
+export function comparedName(file: FileComparison): string {
+  return file.secondName === undefined ? file.name : `${file.name} / ${file.secondName}`;
+}
+
+/**
+ * Compares two artifact sets by what each file is (artifactKey) and sha256: identical
+ * only when both hold the same artifacts with the same hashes. When one set holds two
+ * files of one key (two branch builds' ISOs in one directory), which pairs with which
+ * cannot be told, so those files pair by their exact names only.
+ */
 export function compareArtifacts(first: readonly HashedFile[], second: readonly HashedFile[]): Comparison {
-  const names = [...new Set([...first.map((f) => f.name), ...second.map((f) => f.name)])].sort();
-  const files = names.map((name) => {
-    const a = first.find((f) => f.name === name)?.sha256;
-    const b = second.find((f) => f.name === name)?.sha256;
-    return { name, first: a, second: b, identical: a !== undefined && a === b };
+  const ambiguous = new Set<string>();
+  for (const side of [first, second]) {
+    const seen = new Set<string>();
+    for (const f of side) {
+      const key = artifactKey(f.name);
+      if (seen.has(key)) ambiguous.add(key);
+      seen.add(key);
+    }
+  }
+  const keyOf = (f: HashedFile): string => {
+    const key = artifactKey(f.name);
+    return ambiguous.has(key) ? f.name : key;
+  };
+  const keys = [...new Set([...first.map(keyOf), ...second.map(keyOf)])].sort(compare);
+  const files = keys.map((key): FileComparison => {
+    const a = first.find((f) => keyOf(f) === key);
+    const b = second.find((f) => keyOf(f) === key);
+    const name = a?.name ?? b?.name ?? key;
+    return {
+      name,
+      ...(a !== undefined && b !== undefined && a.name !== b.name ? { secondName: b.name } : {}),
+      first: a?.sha256,
+      second: b?.sha256,
+      identical: a !== undefined && a.sha256 === b?.sha256,
+    };
   });
   return { identical: files.length > 0 && files.every((f) => f.identical), files };
 }

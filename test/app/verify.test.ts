@@ -138,6 +138,23 @@ describe('verify: two builds', () => {
     assert.equal(result.diffoscopeNote, undefined);
   });
 
+  it("Tails branch builds (their names carry the build time): the two .iso pair, and diffoscope compares each build's own file", async () => {
+    const one = 'tails-amd64-devel@0123456789-20261203T1412Z';
+    const two = 'tails-amd64-devel@0123456789-20261203T1539Z';
+    const builds = scriptedBuilds([
+      (r) => built(r, [file(`${one}.iso`, h('1')), file(`${one}.packages`, h('2'))]),
+      (r) => built(r, [file(`${two}.iso`, h('9')), file(`${two}.packages`, h('2'))]),
+    ]);
+    const runner = diffoscopeRunner('/usr/bin/diffoscope');
+    const result = await verify(strictDeps({ runner }), request(planOf()), builds);
+    assert.equal(result.identical, false);
+    assert.deepEqual(result.comparison.files.map((f) => [f.name, f.secondName, f.identical]), [
+      [`${one}.iso`, `${two}.iso`, false],
+      [`${one}.packages`, `${two}.packages`, true],
+    ]);
+    assert.deepEqual(runner.ran, [`/usr/bin/diffoscope --text ${OUT}/diffoscope-${one}.iso.txt --no-progress ${OUT}/build-1/${one}.iso ${OUT}/build-2/${two}.iso`]);
+  });
+
   it('a file only in one set: not identical, named missing on that side; diffoscope compares only files both sets hold', async () => {
     const builds = scriptedBuilds([(r) => built(r, [...SET, file('stamp.txt', h('5'))]), (r) => built(r, SET)]);
     const runner = diffoscopeRunner('/usr/bin/diffoscope');

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { basename, join, resolve } from 'node:path';
 import { UserError } from '../../core/errors.js';
-import { parsePublishedBuild } from '../../core/verify.js';
+import { comparedName, parsePublishedBuild } from '../../core/verify.js';
 import type { Deps } from '../../app/deps.js';
 import { addBuildFlags, isoInputs, verifyExplicitDir, verifyOutputDir, vmBuildBase, type BuildCommandFlags } from '../build-flags.js';
 import { messages } from '../../core/messages/index.js';
@@ -101,7 +101,7 @@ Examples:
           title: 'Compare the sha256 of every reproducible artifact',
           status: 'done',
           ms: 0,
-          tail: result.comparison.files.map((f) => `${f.identical ? 'identical' : 'DIFFERENT'} ${f.name}: ${f.first ?? '(missing)'} / ${f.second ?? '(missing)'}`),
+          tail: result.comparison.files.map((f) => `${f.identical ? 'identical' : 'DIFFERENT'} ${comparedName(f)}: ${f.first ?? '(missing)'} / ${f.second ?? '(missing)'}`),
         });
         await deps.disk.writeText(join(outputDir, VERIFY_REPORT), `${JSON.stringify(summary, null, 2)}\n`);
         await excludeFromGit(deps, project.root, outputDir, [VERIFY_REPORT, ...result.diffoscope.map((p) => basename(p))]);
@@ -111,7 +111,7 @@ Examples:
           const [a, b] = result.builds;
           deps.out.line(`Compared ${a?.label ?? ''} (${a?.artifactsDir || a?.report || ''}) with ${b?.label ?? ''} (${b?.artifactsDir ?? ''}):`);
           for (const f of result.comparison.files) {
-            deps.out.line(`  ${f.identical ? 'identical' : 'DIFFERENT'}  ${f.name}`);
+            deps.out.line(`  ${f.identical ? 'identical' : 'DIFFERENT'}  ${comparedName(f)}`);
             deps.out.line(`      ${a?.label ?? ''}: ${f.first ?? '(missing)'}`);
             deps.out.line(`      ${b?.label ?? ''}: ${f.second ?? '(missing)'}`);
           }
@@ -120,7 +120,7 @@ Examples:
           if (result.diffoscopeNote !== undefined) deps.out.info(result.diffoscopeNote);
         }
         if (!result.identical) {
-          throw new UserError('not-reproducible', `The build of ${planned.request.git.commit.slice(0, 12)} is not reproducible: ${result.comparison.files.filter((f) => !f.identical).map((f) => f.name).join(', ')} differ.`, {
+          throw new UserError('not-reproducible', `The build of ${planned.request.git.commit.slice(0, 12)} is not reproducible: ${result.comparison.files.filter((f) => !f.identical).map((f) => comparedName(f)).join(', ')} differ.`, {
             kind: 'external',
             hint: result.diffoscope.length > 0 ? `Read why in ${result.diffoscope.join(', ')}` : `Compare the two sets in ${outputDir} (diffoscope explains each difference: apt-get install diffoscope).`,
           });

@@ -4,6 +4,7 @@
  * The other domains have their own files beside this one (index.ts lists them).
  */
 import { ExternalCommandError, UsageError, UserError } from '../errors.js';
+import type { UnreachableHost } from '../unreachable-host.js';
 import type { VagrantFailure } from '../vagrant-failure.js';
 
 export const messages = {
@@ -109,6 +110,14 @@ export const messages = {
         kind: 'external',
         hint: kept ? 'The VM was kept: look inside with tails-build vm ssh; remove it with tails-build vm destroy' : 'Rebuild with --rescue to keep the failed VM for inspection (tails-build vm ssh).',
       }),
+    /** The in-VM build stopped at a host this machine cannot reach (findUnreachableHost read it out of the build's output). */
+    hostUnreachable: (found: UnreachableHost, log: string) =>
+      new UserError(
+        'build-host-unreachable',
+        `The build in the VM stopped at ${found.host}, ${found.what}: ${found.tool} ${found.failure}${found.url === undefined ? '' : ` fetching ${found.url}`}.` +
+          `${found.step === undefined ? '' : `\n  step: ${found.step}`}\n  output: ${found.line}`,
+        { kind: 'external', hint: `This machine cannot reach ${found.host} (check: ${reachCheck(found)}). ${reachFix(found)} The build's whole log is ${log}.` },
+      ),
     /** `command`: the QEMU command line of the first machine that failed, to boot it again by hand. */
     bootFailed: (failure: string, consoleLog: string, command?: string) =>
       new UserError('boot-test-failed', `The ISO was built but did not pass the boot test: ${failure}. An ISO that does not boot is a failed build.`, {
@@ -183,6 +192,32 @@ export const messages = {
       ),
   },
 };
+
+/** The command that shows whether this machine reaches the host: its name for a DNS failure, a request otherwise. */
+function reachCheck(found: UnreachableHost): string {
+  return found.reason === 'dns' ? `getent hosts ${found.host}` : `curl -sSI ${found.url ?? `http://${found.host}/`}`;
+}
+
+/** What would let the build past the host: network access to it, and what else stands in for it. */
+function reachFix(found: UnreachableHost): string {
+  const access = `give this machine network access to ${found.host}`;
+  switch (found.role) {
+    case 'tails-snapshots':
+      return `Either ${access}, or serve these snapshots from a local mirror (tails-build snapshots mirror); then build again.`;
+    case 'tails-git':
+      return `Either ${access}, or fetch the submodules where it is reachable (git submodule update --init), so the build finds them in .git/modules; then build again.`;
+    case 'ntp':
+      return 'Either let it reach an NTP server (UDP port 123), or build with TAILS_BUILD_OPTIONS=offline, which does not wait for the clock; then build again.';
+    case 'tails-archive':
+    case 'tails':
+      return `Only Tails serves it, so no local mirror stands in for it: ${access}, then build again.`;
+    case 'torproject':
+      return `Only the Tor Project serves it, so no local mirror stands in for it: ${access}, then build again.`;
+    case 'debian':
+    case 'other':
+      return `Either ${access} or point the build at a mirror it reaches; then build again.`;
+  }
+}
 
 /** `git status --porcelain` lines, indented, at most ten. */
 function listStatus(status: readonly string[]): string {
