@@ -24,6 +24,7 @@ import {
 import { InterruptedError, UserError } from '../core/errors.js';
 import type { BuildStepId } from '../core/iso-plan.js';
 import { messages } from '../core/messages/index.js';
+import { findUnreachableHost } from '../core/unreachable-host.js';
 import { judgeRun, parseRunRecord, RUN_RECORD } from '../core/vm-run.js';
 import type { FailedStep } from '../ui/progress.js';
 import { retrieveArtifacts } from './artifacts.js';
@@ -41,13 +42,6 @@ import { checkTailsScripts, servesLocalSnapshots, tailsBuildScript, tailsProvisi
 
 const TAILS_ARTIFACTS = { dir: TAILS_GUEST_CLONE, listing: TAILS_ARTIFACTS_LISTING } as const;
 
-/** A failed in-VM step that stopped at a host this machine cannot reach: that, named; else undefined. */
-function unreachableOr(lines: readonly string[], step: 'provision' | 'build', log: string): UserError | undefined {
-  void lines;
-  void step;
-  void log;
-  return undefined;
-}
 import type { VmBuildRequest } from './build-vm.js';
 
 /** What the steps of one build share: the request, and what each step found or made. */
@@ -88,6 +82,13 @@ export interface BuildStep {
   readonly doneTitle?: (run: BuildRun) => string;
   readonly skip?: (run: BuildRun, failed: FailedStep | undefined) => string | undefined;
   readonly run: (run: BuildRun, report: (line: string) => void) => Promise<void>;
+}
+
+/** A failed in-VM step that stopped at a host this machine cannot reach: that, named with the step; else undefined. */
+function unreachableOr(lines: readonly string[], step: 'provision' | 'build', log: string): UserError | undefined {
+  const found = findUnreachableHost(lines.slice(-400));
+  if (found === undefined) return undefined;
+  return messages.iso.hostUnreachable(found, log, step === 'provision' ? "the checkout's vagrant/provision/setup-tails-builder (step provision)" : "the checkout's build-tails (step build)");
 }
 
 /** One function per step of the plan: the plan's ids are exactly these keys. */

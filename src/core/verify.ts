@@ -20,6 +20,13 @@ export interface FileComparison {
   readonly first: string | undefined;
   readonly second: string | undefined;
   readonly identical: boolean;
+  /** Why a pair that may differ does not count (a Tails .buildlog: its lines carry the build's times). */
+  readonly notCompared?: string;
+}
+
+/** Artifacts listed but not counted against reproducibility: Tails' build logs (timestamps in every line, as Tails' own reproducibility checks skip them). */
+export function whyNotCompared(name: string): string | undefined {
+  return /^tails-amd64-.*\.buildlog$/.test(name) ? 'a build log (its lines carry the build\'s times)' : undefined;
 }
 
 export interface Comparison {
@@ -77,15 +84,17 @@ export function compareArtifacts(first: readonly HashedFile[], second: readonly 
     const a = first.find((f) => keyOf(f) === key);
     const b = second.find((f) => keyOf(f) === key);
     const name = a?.name ?? b?.name ?? key;
+    const why = whyNotCompared(name);
     return {
       name,
       ...(a !== undefined && b !== undefined && a.name !== b.name ? { secondName: b.name } : {}),
       first: a?.sha256,
       second: b?.sha256,
       identical: a !== undefined && a.sha256 === b?.sha256,
+      ...(a !== undefined && b !== undefined && why !== undefined ? { notCompared: why } : {}),
     };
   });
-  return { identical: files.length > 0 && files.every((f) => f.identical), files };
+  return { identical: files.length > 0 && files.every((f) => f.identical || f.notCompared !== undefined), files };
 }
 
 /** What `verify --against` needs from a build-report.json. */

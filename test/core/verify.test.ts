@@ -64,6 +64,18 @@ describe('artifactKey', () => {
 });
 
 describe('compareArtifacts on Tails names', () => {
+  it("a Tails .buildlog that differs is listed, not compared: its lines carry the build's times", () => {
+    const a = [{ name: 'tails-amd64-6.10.iso', sha256: 'i', bytes: 1 }, { name: 'tails-amd64-6.10.buildlog', sha256: 'l1', bytes: 1 }];
+    const b = [{ name: 'tails-amd64-6.10.iso', sha256: 'i', bytes: 1 }, { name: 'tails-amd64-6.10.buildlog', sha256: 'l2', bytes: 1 }];
+    const c = compareArtifacts(a, b);
+    assert.equal(c.identical, true);
+    assert.match(c.files.find((f) => f.name.endsWith('.buildlog'))?.notCompared ?? '', /build log/);
+    // The ISO still counts.
+    assert.equal(compareArtifacts(a, [{ name: 'tails-amd64-6.10.iso', sha256: 'x', bytes: 1 }, b[1] ?? { name: '', sha256: '', bytes: 0 }]).identical, false);
+    // A log only on one side is still missing.
+    assert.equal(compareArtifacts(a, [b[0] ?? { name: '', sha256: '', bytes: 0 }]).identical, false);
+  });
+
   it('branch builds at different times pair by what each file is (.iso with .iso …), naming both names', () => {
     const one = EXTENSIONS.map((ext, i) => file(`${branch('20261203T1412Z')}${ext}`, h(String(i))));
     const two = EXTENSIONS.map((ext, i) => file(`${branch('20261203T1539Z')}${ext}`, h(String(i)))).reverse();

@@ -19,6 +19,7 @@ import { describeSampleIso } from './sample-iso.js';
 import { describeVerifyMismatch } from './verify-mismatch.js';
 import { describeNormalUser } from './normal-user.js';
 import { describeContribCi } from './contrib-ci.js';
+import { describeTailsBuild } from './tails-build.js';
 import { SyntaxValidator } from 'fast-xml-validator';
 import { assertEventStream } from '../helpers/events.js';
 import { libvirtdNetns } from '../../src/adapters/host.js';
@@ -274,5 +275,6 @@ describeBuildVm(() => ({ repo: project.repo, store: project.store, env }));
 describeSampleIso(() => ({ repo: project.repo, store: project.store, env }));
 describeContribCi(() => ({ repo: project.repo, store: project.store, env }));
 describeVerifyMismatch(() => ({ repo: project.repo, store: project.store, env }));
+describeTailsBuild(() => ({ store: project.store, env, boxFile: join(cache, 'boxes', `${String(boxName)}.box`), serials: project.serials, track: (name) => sandbox.track(name) }));
 // Last: a real account builds as itself, from the box file these tests made.
 describeNormalUser(() => ({ repo: project.repo, store: project.store, boxFile: join(cache, 'boxes', `${String(boxName)}.box`), boxName: String(boxName), netns: NETNS }));

@@ -101,7 +101,7 @@ Examples:
           title: 'Compare the sha256 of every reproducible artifact',
           status: 'done',
           ms: 0,
-          tail: result.comparison.files.map((f) => `${f.identical ? 'identical' : 'DIFFERENT'} ${comparedName(f)}: ${f.first ?? '(missing)'} / ${f.second ?? '(missing)'}`),
+          tail: result.comparison.files.map((f) => `${f.identical ? 'identical' : f.notCompared !== undefined ? 'not compared' : 'DIFFERENT'} ${comparedName(f)}: ${f.first ?? '(missing)'} / ${f.second ?? '(missing)'}`),
         });
         await deps.disk.writeText(join(outputDir, VERIFY_REPORT), `${JSON.stringify(summary, null, 2)}\n`);
         await excludeFromGit(deps, project.root, outputDir, [VERIFY_REPORT, ...result.diffoscope.map((p) => basename(p))]);
@@ -111,16 +111,16 @@ Examples:
           const [a, b] = result.builds;
           deps.out.line(`Compared ${a?.label ?? ''} (${a?.artifactsDir || a?.report || ''}) with ${b?.label ?? ''} (${b?.artifactsDir ?? ''}):`);
           for (const f of result.comparison.files) {
-            deps.out.line(`  ${f.identical ? 'identical' : 'DIFFERENT'}  ${comparedName(f)}`);
+            deps.out.line(`  ${f.identical ? 'identical' : f.notCompared !== undefined ? 'not compared' : 'DIFFERENT'}  ${comparedName(f)}${!f.identical && f.notCompared !== undefined ? ` (${f.notCompared})` : ''}`);
             deps.out.line(`      ${a?.label ?? ''}: ${f.first ?? '(missing)'}`);
             deps.out.line(`      ${b?.label ?? ''}: ${f.second ?? '(missing)'}`);
           }
-          deps.out.line(result.identical ? `Reproducible: all ${String(result.comparison.files.length)} artifacts are bit-for-bit identical.` : 'NOT reproducible: the artifacts differ (both sets are kept).');
+          deps.out.line(result.identical ? `Reproducible: ${reproducibleCount(result.comparison.files)} bit-for-bit identical.` : 'NOT reproducible: the artifacts differ (both sets are kept).');
           for (const r of result.diffoscope) deps.out.line(`diffoscope: ${r}`);
           if (result.diffoscopeNote !== undefined) deps.out.info(result.diffoscopeNote);
         }
         if (!result.identical) {
-          throw new UserError('not-reproducible', `The build of ${planned.request.git.commit.slice(0, 12)} is not reproducible: ${result.comparison.files.filter((f) => !f.identical).map((f) => comparedName(f)).join(', ')} differ.`, {
+          throw new UserError('not-reproducible', `The build of ${planned.request.git.commit.slice(0, 12)} is not reproducible: ${result.comparison.files.filter((f) => !f.identical && f.notCompared === undefined).map((f) => comparedName(f)).join(', ')} differ.`, {
             kind: 'external',
             hint: result.diffoscope.length > 0 ? `Read why in ${result.diffoscope.join(', ')}` : `Compare the two sets in ${outputDir} (diffoscope explains each difference: apt-get install diffoscope).`,
           });
@@ -142,4 +142,9 @@ async function readReport(deps: Pick<Deps, 'disk'>, path: string): Promise<{ rep
   }
   if (text === undefined) throw cannot('no such file');
   return { report: parsePublishedBuild(text, path), source: path };
+}
+
+function reproducibleCount(files: readonly { readonly identical: boolean; readonly notCompared?: string }[]): string {
+  const skipped = files.filter((f) => !f.identical && f.notCompared !== undefined).length;
+  return skipped === 0 ? `all ${String(files.length)} artifacts are` : `${String(files.length - skipped)} of ${String(files.length)} artifacts are (the other ${String(skipped)}: build logs, not compared)`;
 }

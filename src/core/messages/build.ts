@@ -111,10 +111,11 @@ export const messages = {
         hint: kept ? 'The VM was kept: look inside with tails-build vm ssh; remove it with tails-build vm destroy' : 'Rebuild with --rescue to keep the failed VM for inspection (tails-build vm ssh).',
       }),
     /** The in-VM build stopped at a host this machine cannot reach (findUnreachableHost read it out of the build's output). */
-    hostUnreachable: (found: UnreachableHost, log: string) =>
+    /** `inStep`: which of the build's steps it was (a Tails checkout's setup-tails-builder, its build-tails). */
+    hostUnreachable: (found: UnreachableHost, log: string, inStep?: string) =>
       new UserError(
         'build-host-unreachable',
-        `The build in the VM stopped at ${found.host}, ${found.what}: ${found.tool} ${found.failure}${found.url === undefined ? '' : ` fetching ${found.url}`}.` +
+        `The build in the VM stopped at ${found.host}, ${found.what}${inStep === undefined ? '' : `, in ${inStep}`}: ${found.tool} ${found.failure}${found.url === undefined ? '' : ` fetching ${found.url}`}.` +
           `${found.step === undefined ? '' : `\n  step: ${found.step}`}\n  output: ${found.line}`,
         { kind: 'external', hint: `This machine cannot reach ${found.host} (check: ${reachCheck(found)}). ${reachFix(found)} The build's whole log is ${log}.` },
       ),
@@ -203,7 +204,7 @@ function reachFix(found: UnreachableHost): string {
   const access = `give this machine network access to ${found.host}`;
   switch (found.role) {
     case 'tails-snapshots':
-      return `Either ${access}, or serve these snapshots from a local mirror (tails-build snapshots mirror); then build again.`;
+      return `Either ${access}, or serve these snapshots from a local mirror (tails-build snapshots mirror; Tails re-signs its snapshots, so a build that checks Tails' key needs a mirror of Tails' own, not of Debian's); then build again.`;
     case 'tails-git':
       return `Either ${access}, or fetch the submodules where it is reachable (git submodule update --init), so the build finds them in .git/modules; then build again.`;
     case 'ntp':
