@@ -259,6 +259,9 @@ export interface RecordedCommit {
 /** What .git/modules/<name> is: missing, there but not a git repository (no HEAD or no objects/), or a repository. */
 export type ModuleRepo = 'absent' | 'not-a-git-dir' | 'present';
 
+/** What a submodule's work tree has at <path>/.git. */
+export type WorkTreeGit = 'directory' | 'file' | 'absent';
+
 /** What app/tails-submodules.ts observed of one .gitmodules entry. */
 export interface SubmoduleObservation {
   readonly entry: SubmoduleEntry;
@@ -266,8 +269,13 @@ export interface SubmoduleObservation {
   readonly recorded: readonly RecordedCommit[];
   /** What <checkout>/.git/modules/<name> is (observed only when something is recorded). */
   readonly repo: ModuleRepo;
-  /** <checkout>/<path>/.git is a directory: its repository is in its work tree (cloned by an old git), not in .git/modules. */
-  readonly repoInWorkTree: boolean;
+  /**
+   * What <checkout>/<path>/.git is, when .git/modules/<name> is absent: a
+   * directory (the repository is in its work tree, as an older git cloned
+   * submodules), a file (a .git file left pointing at the missing repository),
+   * or nothing (never cloned).
+   */
+  readonly workTreeGit: WorkTreeGit;
   /** The recorded commits the module repository has (`cat-file -e <sha>^{commit}`), when it is present. */
   readonly present: readonly string[];
 }
@@ -284,7 +292,9 @@ export interface SubmoduleFacts {
 export type SubmoduleProblem =
   /** The checkout's .git is a file: the VM finds neither the checkout's repository nor any module at /amnesia.git/.git. */
   | { readonly kind: 'checkout-git-file'; readonly entries: readonly SubmoduleEntry[] }
-  | { readonly kind: 'missing' | 'in-work-tree' | 'not-a-git-dir'; readonly entry: SubmoduleEntry; readonly moduleDir: string }
+  /** .git/modules/<name> does not exist; gitFileLeft: <path>/.git is a file still pointing there (git submodule update then fails until deinit). */
+  | { readonly kind: 'missing'; readonly entry: SubmoduleEntry; readonly moduleDir: string; readonly gitFileLeft: boolean }
+  | { readonly kind: 'in-work-tree' | 'not-a-git-dir'; readonly entry: SubmoduleEntry; readonly moduleDir: string }
   | { readonly kind: 'commit-missing'; readonly entry: SubmoduleEntry; readonly moduleDir: string; readonly commits: readonly RecordedCommit[] };
 
 /** .git/modules/<name>, relative to the checkout. */
@@ -304,7 +314,9 @@ export function findSubmoduleProblems(facts: SubmoduleFacts): SubmoduleProblem[]
   const problems: SubmoduleProblem[] = [];
   for (const s of used) {
     const moduleDir = moduleDirOf(s.entry.name);
-    if (s.repo === 'absent') problems.push({ kind: s.repoInWorkTree ? 'in-work-tree' : 'missing', entry: s.entry, moduleDir });
+    if (s.repo === 'absent') {
+      problems.push(s.workTreeGit === 'directory' ? { kind: 'in-work-tree', entry: s.entry, moduleDir } : { kind: 'missing', entry: s.entry, moduleDir, gitFileLeft: s.workTreeGit === 'file' });
+    }
     else if (s.repo === 'not-a-git-dir') problems.push({ kind: 'not-a-git-dir', entry: s.entry, moduleDir });
     else {
       const commits = s.recorded.filter((r) => !s.present.includes(r.commit));

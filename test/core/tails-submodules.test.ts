@@ -154,21 +154,22 @@ describe('git commands and their output', () => {
   });
 });
 
-const fine = (entry: SubmoduleEntry, commit = A): SubmoduleObservation => ({ entry, recorded: [{ rev: 'HEAD', commit }], repo: 'present', repoInWorkTree: false, present: [commit] });
+const fine = (entry: SubmoduleEntry, commit = A): SubmoduleObservation => ({ entry, recorded: [{ rev: 'HEAD', commit }], repo: 'present', workTreeGit: 'absent', present: [commit] });
 const facts = (...submodules: SubmoduleObservation[]): SubmoduleFacts => ({ root: ROOT, gitDirIsDirectory: true, submodules });
 
 describe('findSubmoduleProblems: what the build VM would not find in .git/modules', () => {
   const table: [string, SubmoduleFacts, string[]][] = [
     ['every submodule there with its commit', facts(fine(LIVE_BUILD), fine(PYTHONLIB, B)), []],
     ['no submodules', facts(), []],
-    ['an entry no revision records a gitlink for: not a submodule of the build', facts({ entry: LIVE_BUILD, recorded: [], repo: 'absent', repoInWorkTree: false, present: [] }), []],
+    ['an entry no revision records a gitlink for: not a submodule of the build', facts({ entry: LIVE_BUILD, recorded: [], repo: 'absent', workTreeGit: 'absent', present: [] }), []],
     ['.git/modules/<name> missing', facts(fine(PYTHONLIB), { ...fine(LIVE_BUILD), repo: 'absent', present: [] }), ['missing submodules/live-build']],
-    ['the repository in the work tree', facts({ ...fine(LIVE_BUILD), repo: 'absent', repoInWorkTree: true, present: [] }), ['in-work-tree submodules/live-build']],
+    ['.git/modules/<name> missing, its .git file left', facts({ ...fine(LIVE_BUILD), repo: 'absent', workTreeGit: 'file', present: [] }), ['missing submodules/live-build gitFileLeft']],
+    ['the repository in the work tree', facts({ ...fine(LIVE_BUILD), repo: 'absent', workTreeGit: 'directory', present: [] }), ['in-work-tree submodules/live-build']],
     ['.git/modules/<name> not a git dir', facts({ ...fine(LIVE_BUILD), repo: 'not-a-git-dir', present: [] }), ['not-a-git-dir submodules/live-build']],
     ['the recorded commit missing', facts({ ...fine(LIVE_BUILD), present: [] }), ['commit-missing submodules/live-build HEAD']],
     [
       'one of two revisions records a commit the repository lacks',
-      facts({ entry: LIVE_BUILD, recorded: [{ rev: 'HEAD', commit: A }, { rev: 'origin/stable', commit: B }], repo: 'present', repoInWorkTree: false, present: [A] }),
+      facts({ entry: LIVE_BUILD, recorded: [{ rev: 'HEAD', commit: A }, { rev: 'origin/stable', commit: B }], repo: 'present', workTreeGit: 'absent', present: [A] }),
       ['commit-missing submodules/live-build origin/stable'],
     ],
     ['.git is a file (a linked worktree): every recorded submodule at once', { ...facts(fine(LIVE_BUILD), fine(PYTHONLIB)), gitDirIsDirectory: false }, ['checkout-git-file submodules/live-build,submodules/pythonlib']],
@@ -177,7 +178,7 @@ describe('findSubmoduleProblems: what the build VM would not find in .git/module
   for (const [name, f, expected] of table) {
     it(name, () => {
       const found = findSubmoduleProblems(f).map((p) =>
-        p.kind === 'checkout-git-file' ? `${p.kind} ${p.entries.map((e) => e.name).join(',')}` : `${p.kind} ${p.entry.name}${p.kind === 'commit-missing' ? ` ${p.commits.map((c) => c.rev).join(',')}` : ''}`,
+        p.kind === 'checkout-git-file' ? `${p.kind} ${p.entries.map((e) => e.name).join(',')}` : `${p.kind} ${p.entry.name}${p.kind === 'commit-missing' ? ` ${p.commits.map((c) => c.rev).join(',')}` : ''}${p.kind === 'missing' && p.gitFileLeft ? ' gitFileLeft' : ''}`,
       );
       assert.deepEqual(found, expected);
       assert.equal(checkSubmoduleFacts(f) === undefined, expected.length === 0);
@@ -212,7 +213,7 @@ describe('checkSubmoduleFacts: the refusal names each submodule, the fact and th
   });
 
   it('one submodule: singular; a commit of another revision is fetched in the module repository', () => {
-    const e = checkSubmoduleFacts(facts({ entry: LIVE_BUILD, recorded: [{ rev: B, commit: A }], repo: 'present', repoInWorkTree: false, present: [] }));
+    const e = checkSubmoduleFacts(facts({ entry: LIVE_BUILD, recorded: [{ rev: B, commit: A }], repo: 'present', workTreeGit: 'absent', present: [] }));
     assert.ok(e instanceof UserError);
     assert.match(e.message, /^A submodule is not in \/src\/tails\/\.git\/modules as the build needs it:\n/);
     assert.match(e.message, /lacks commit aaaaaaaaaaaa \(what bbbbbbbbbbbb records at submodules\/live-build\)/);
@@ -221,7 +222,7 @@ describe('checkSubmoduleFacts: the refusal names each submodule, the fact and th
 
   it('a repository in the work tree is absorbed; a broken one is moved aside; odd paths are quoted', () => {
     const odd: SubmoduleEntry = { name: 'submodules/my lib', path: 'submodules/my lib', url: '../my-lib.git' };
-    const e = checkSubmoduleFacts(facts({ ...fine(LIVE_BUILD), repo: 'absent', repoInWorkTree: true, present: [] }, { ...fine(odd), repo: 'not-a-git-dir', present: [] }));
+    const e = checkSubmoduleFacts(facts({ ...fine(LIVE_BUILD), repo: 'absent', workTreeGit: 'directory', present: [] }, { ...fine(odd), repo: 'not-a-git-dir', present: [] }));
     assert.ok(e instanceof UserError);
     assert.match(e.message, /its repository is \/src\/tails\/submodules\/live-build\/\.git, in its work tree \(as an older git cloned submodules\), not \/src\/tails\/\.git\/modules\/submodules\/live-build\./);
     assert.match(e.message, /submodules\/my lib \(path submodules\/my lib, url \.\.\/my-lib\.git\): \/src\/tails\/\.git\/modules\/submodules\/my lib is not a git repository \(it has no HEAD file or no objects\/ directory\)\./);
@@ -231,7 +232,21 @@ describe('checkSubmoduleFacts: the refusal names each submodule, the fact and th
       [
         'In /src/tails, with network access to gitlab.tails.boum.org:',
         '  git -C /src/tails submodule absorbgitdirs -- submodules/live-build && git -C /src/tails submodule update -- submodules/live-build',
-        "  mv -- '/src/tails/.git/modules/submodules/my lib' '/src/tails/.git/submodules-my lib.broken' && git -C /src/tails submodule update --init -- 'submodules/my lib'",
+        "  mv -- '/src/tails/.git/modules/submodules/my lib' '/src/tails/.git/submodules-my lib.broken' && git -C /src/tails submodule deinit -f -- 'submodules/my lib' && git -C /src/tails submodule update --init -- 'submodules/my lib'",
+        'then run tails-build iso again.',
+      ].join('\n'),
+    );
+  });
+
+  it('a .git file left in the work tree: deinit clears it before update --init', () => {
+    const e = checkSubmoduleFacts(facts({ ...fine(LIVE_BUILD), repo: 'absent', workTreeGit: 'file', present: [] }));
+    assert.ok(e instanceof UserError);
+    assert.match(e.message, /\/src\/tails\/\.git\/modules\/submodules\/live-build does not exist \(its work tree's \.git file, \/src\/tails\/submodules\/live-build\/\.git, still points at it\)\./);
+    assert.equal(
+      e.hint,
+      [
+        'In /src/tails, with network access to gitlab.tails.boum.org:',
+        '  git -C /src/tails submodule deinit -f -- submodules/live-build && git -C /src/tails submodule update --init -- submodules/live-build',
         'then run tails-build iso again.',
       ].join('\n'),
     );

@@ -47,7 +47,9 @@ function lacks(root: string, p: { entry: SubmoduleEntry; moduleDir: string; comm
 function problemLine(root: string, p: Exclude<SubmoduleProblem, { kind: 'checkout-git-file' }>): string {
   switch (p.kind) {
     case 'missing':
-      return `${root}/${p.moduleDir} does not exist (the submodule was never cloned into this checkout)`;
+      return p.gitFileLeft
+        ? `${root}/${p.moduleDir} does not exist (its work tree's .git file, ${root}/${p.entry.path}/.git, still points at it)`
+        : `${root}/${p.moduleDir} does not exist (the submodule was never cloned into this checkout)`;
     case 'in-work-tree':
       return `its repository is ${root}/${p.entry.path}/.git, in its work tree (as an older git cloned submodules), not ${root}/${p.moduleDir}`;
     case 'not-a-git-dir':
@@ -63,14 +65,17 @@ function fixes(root: string, problems: readonly Exclude<SubmoduleProblem, { kind
   const paths = (kind: SubmoduleProblem['kind'], filter: (p: SubmoduleProblem) => boolean = () => true): string[] =>
     problems.filter((p) => p.kind === kind && filter(p)).map((p) => q(p.entry.path));
   const lines: string[] = [];
-  const missing = paths('missing');
+  const missing = paths('missing', (p) => p.kind === 'missing' && !p.gitFileLeft);
   if (missing.length > 0) lines.push(`${git} submodule update --init -- ${missing.join(' ')}`);
+  // A .git file pointing at the missing repository stops git submodule update ("could not get a repository handle"): deinit clears it.
+  const gitFileLeft = paths('missing', (p) => p.kind === 'missing' && p.gitFileLeft);
+  if (gitFileLeft.length > 0) lines.push(`${git} submodule deinit -f -- ${gitFileLeft.join(' ')} && ${git} submodule update --init -- ${gitFileLeft.join(' ')}`);
   const inWorkTree = paths('in-work-tree');
   if (inWorkTree.length > 0) lines.push(`${git} submodule absorbgitdirs -- ${inWorkTree.join(' ')} && ${git} submodule update -- ${inWorkTree.join(' ')}`);
   for (const p of problems) {
     if (p.kind !== 'not-a-git-dir') continue;
     const aside = `${root}/.git/${p.entry.name.replaceAll('/', '-')}.broken`;
-    lines.push(`mv -- ${q(`${root}/${p.moduleDir}`)} ${q(aside)} && ${git} submodule update --init -- ${q(p.entry.path)}`);
+    lines.push(`mv -- ${q(`${root}/${p.moduleDir}`)} ${q(aside)} && ${git} submodule deinit -f -- ${q(p.entry.path)} && ${git} submodule update --init -- ${q(p.entry.path)}`);
   }
   const atHead = paths('commit-missing', (p) => p.kind === 'commit-missing' && p.commits.some((c) => c.rev === 'HEAD'));
   if (atHead.length > 0) lines.push(`${git} submodule update -- ${atHead.join(' ')}`);
