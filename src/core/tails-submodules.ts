@@ -85,9 +85,9 @@ export function parseGitmodules(text: string): GitmodulesParse {
     const seen = byName.get(name) ?? { path: undefined, url: undefined };
     byName.set(name, seen);
     if (item.key !== 'path' && item.key !== 'url') continue;
-    const var_ = `submodule.${name}.${item.key}`;
-    if (item.value === undefined) return fail(item.line, `${var_} has no value ("${item.key} = …")`);
-    if (item.value.startsWith('-')) return fail(item.line, `git ignores ${var_} "${item.value}": it starts with "-" and could be taken for a command-line option`);
+    const variable = `submodule.${name}.${item.key}`;
+    if (item.value === undefined) return fail(item.line, `${variable} has no value ("${item.key} = …")`);
+    if (item.value.startsWith('-')) return fail(item.line, `git ignores ${variable} "${item.value}": it starts with "-" and could be taken for a command-line option`);
     seen[item.key] = item.value;
   }
   const entries: SubmoduleEntry[] = [];
@@ -314,9 +314,8 @@ export function findSubmoduleProblems(facts: SubmoduleFacts): SubmoduleProblem[]
   const problems: SubmoduleProblem[] = [];
   for (const s of used) {
     const moduleDir = moduleDirOf(s.entry.name);
-    if (s.repo === 'absent') {
-      problems.push(s.workTreeGit === 'directory' ? { kind: 'in-work-tree', entry: s.entry, moduleDir } : { kind: 'missing', entry: s.entry, moduleDir, gitFileLeft: s.workTreeGit === 'file' });
-    }
+    if (s.repo === 'absent' && s.workTreeGit === 'directory') problems.push({ kind: 'in-work-tree', entry: s.entry, moduleDir });
+    else if (s.repo === 'absent') problems.push({ kind: 'missing', entry: s.entry, moduleDir, gitFileLeft: s.workTreeGit === 'file' });
     else if (s.repo === 'not-a-git-dir') problems.push({ kind: 'not-a-git-dir', entry: s.entry, moduleDir });
     else {
       const commits = s.recorded.filter((r) => !s.present.includes(r.commit));
