@@ -8,6 +8,7 @@
  * - snapshot-store.ts: the local snapshot store (`snapshots mirror`, `snapshots serve`)
  * - box-store.ts: importing, listing and removing builder boxes
  * - tails-git.ts: the git state of a Tails build (branch or tag, base branch, changelog date)
+ * - tails-submodules.ts: a Tails build's submodules, which the build VM clones from the checkout's .git/modules
  * - vm.ts: `tails-build vm …` (status, ssh)
  * - files.ts: host filesystem failures (full, quota, permissions, read-only)
  */
@@ -18,4 +19,5 @@ export { snapshotStoreMessages } from './snapshot-store.js';
 export { boxStoreMessages } from './box-store.js';
 export { vmMessages } from './vm.js';
 export { tailsGitMessages } from './tails-git.js';
+export { tailsSubmoduleMessages } from './tails-submodules.js';
 export { classifyFilesystemError, fileMessages } from './files.js';
