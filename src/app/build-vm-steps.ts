@@ -38,11 +38,12 @@ import type { CleanupStack } from './cleanup.js';
 import type { Deps } from './deps.js';
 import { serveSnapshotsOverSsh } from './guest-snapshots.js';
 import { TAILS_ARTIFACTS_LISTING, TAILS_CACHE_VOLUME, TAILS_GUEST_CLONE } from '../core/tails-vm.js';
-import { checkTailsScripts, servesLocalSnapshots, tailsBuildScript, tailsProvisionFailed, tailsRunDisks, tailsRunEnvironment, tailsSetupScript, tailsShares, takeWebsiteDisk, uploadTailsMerge, WEBSITE_DISK_SERIAL } from './tails-vm-steps.js';
+import { checkTailsScripts, tailsSubmoduleRevs, servesLocalSnapshots, tailsBuildScript, tailsProvisionFailed, tailsRunDisks, tailsRunEnvironment, tailsSetupScript, tailsShares, takeWebsiteDisk, uploadTailsMerge, WEBSITE_DISK_SERIAL } from './tails-vm-steps.js';
 
 const TAILS_ARTIFACTS = { dir: TAILS_GUEST_CLONE, listing: TAILS_ARTIFACTS_LISTING } as const;
 
 import type { VmBuildRequest } from './build-vm.js';
+import { checkTailsSubmodules } from './tails-submodules.js';
 
 /** What the steps of one build share: the request, and what each step found or made. */
 export interface BuildRun {
@@ -137,7 +138,12 @@ async function preflightStep(run: BuildRun): Promise<void> {
   const refusal = request.plan.refusal;
   if (refusal !== undefined) throw new UserError(refusal.code, refusal.message, { hint: refusal.hint });
   // Before the host's checks: what the checkout lacks is found without libvirt.
-  if (request.project.kind === 'tails') await checkTailsScripts(deps, request.project.root);
+  if (request.project.kind === 'tails') {
+    await checkTailsScripts(deps, request.project.root);
+    // build-tails clones each submodule from .git/modules in the VM: the commits the build records must be there.
+    const refused = await checkTailsSubmodules(deps, request.project.root, { revs: tailsSubmoduleRevs(request.plan) });
+    if (refused !== undefined) throw refused;
+  }
   await checkHost(deps, request, run.vm);
   if (request.plan.request.options.forceCleanup) await destroyVm(deps, run.vm, request, 'forcecleanup');
   // A full or vanished artifacts filesystem fails the build, never kills the process before the cleanups run.

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { cacheDiskVolume, type VmShare } from '../core/build-vm.js';
 import { command, inNetns } from '../core/command.js';
 import { UserError } from '../core/errors.js';
+import type { IsoBuildPlan } from '../core/iso-plan.js';
 import { isLoopbackUrl } from '../core/project.js';
 import {
   missingTailsScript,
@@ -57,6 +58,19 @@ export async function checkTailsScripts(deps: Pick<Deps, 'disk'>, root: string):
   for (const path of [TAILS_SETUP_SCRIPT_IN_CHECKOUT, TAILS_BUILD_SCRIPT_IN_CHECKOUT]) {
     if ((await deps.disk.stat(join(root, path))) === undefined) throw missingTailsScript(root, path);
   }
+}
+
+/**
+ * The commits whose submodules the build uses: HEAD's, and with a merge both
+ * parents' (the merge commit itself is not in the checkout); a fast-forward
+ * builds the base's commit.
+ */
+export function tailsSubmoduleRevs(plan: IsoBuildPlan): string[] {
+  const git = plan.tailsGit;
+  if (git === undefined || !git.merge.planned) return ['HEAD'];
+  if (git.merge.outcome === 'diverged') return [git.headCommit, git.merge.baseCommit];
+  if (git.merge.outcome === 'fast-forward') return [git.merge.baseCommit];
+  return ['HEAD'];
 }
 
 /** The website cache disk that goes with the apt-cacher-ng disk `index` of the pool, made when missing. */
