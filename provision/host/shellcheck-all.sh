@@ -1,7 +1,7 @@
 #!/bin/bash
 # Runs shellcheck on every shell script tracked by git: *.sh and *.bash files,
-# .ci/run, and files under provision/, vagrant/ and definitions/ whose first
-# line is a sh or bash shebang. Fails when shellcheck is missing.
+# .ci/run, and files under provision/, vagrant/, definitions/ and test/fixtures/
+# whose first line is a sh or bash shebang. Fails when shellcheck is missing.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -15,7 +15,7 @@ is_shell_script() {
   local file="$1" first
   case "$file" in
     *.sh | *.bash | .ci/run) return 0 ;;
-    provision/* | vagrant/* | definitions/*)
+    provision/* | vagrant/* | definitions/* | test/fixtures/*)
       IFS= read -r first <"$file" || true
       [[ "$first" =~ ^#![[:space:]]*(/usr)?/bin/(env[[:space:]]+)?(ba)?sh([[:space:]]|$) ]]
       ;;
