@@ -250,7 +250,7 @@ describe('messages.iso.hostUnreachable', () => {
       `The build in the VM stopped at ${SNAP}, Tails' signed APT snapshots (time-based: debian, debian-security, torproject): debootstrap could not get the release file fetching ${SNAP_URL}/dists/bookworm/Release.\n  step: + lb build noauto\n  output: E: Failed getting release file ${SNAP_URL}/dists/bookworm/Release`,
     );
     assert.match(error.hint ?? '', new RegExp(`^This machine cannot reach ${SNAP.replace(/\./g, '\\.')} \\(check: curl -sSI ${SNAP_URL.replace(/\./g, '\\.')}/dists/bookworm/Release\\)\\.`));
-    assert.match(error.hint ?? '', /network access to time-based\.snapshots\.deb\.tails\.boum\.org, or serve these snapshots from a local mirror \(tails-build snapshots mirror\)/);
+    assert.match(error.hint ?? '', /network access to time-based\.snapshots\.deb\.tails\.boum\.org, or serve these snapshots from a local mirror \(tails-build snapshots mirror; Tails re-signs its snapshots/);
     assert.match(error.hint ?? '', new RegExp(`The build's whole log is ${LOG.replace(/\./g, '\\.')}\\.$`));
   });
 
