@@ -5,7 +5,7 @@
  * serials ⇒ same box sha256.
  */
 import { join } from 'node:path';
-import { parsePackageList, type SnapshotSource } from '../core/basebox-build.js';
+import type { SnapshotSource } from '../core/basebox-build.js';
 import { messages } from '../core/messages/index.js';
 import { isLoopbackUrl, resolveArchiveOrigin, resolveGuestBaseUrl, resolveMirrorSource, type ProjectConfig } from '../core/project.js';
 import { snapshotUrl } from '../core/snapshot-origin.js';
@@ -13,6 +13,7 @@ import { LATEST } from '../core/serials.js';
 import { progressOptions, runSteps, type ProgressMode, type Step, type StepRecord, type StepTiming } from '../ui/progress.js';
 import { findBaseboxName, type BaseboxNameResult } from './basebox-name.js';
 import { baseboxImageSteps, type BaseboxImageState } from './basebox-image.js';
+import { resolveBoxDefinition, resolveSnapshotKeyring, type SnapshotKeyring } from './box-definition.js';
 import { importBasebox } from './basebox-import.js';
 import { withCleanup, type CleanupStack } from './cleanup.js';
 import type { Deps } from './deps.js';
@@ -96,10 +97,11 @@ export async function createBasebox(deps: Deps, project: ProjectConfig, request:
     const build = force || !cached;
     if (build) {
       await verifyTools(deps, request.isRoot);
-      const sources = await serveSnapshots(deps, project, serials, request, cleanup);
       const workDir = join(request.cacheRoot, 'work', `${identity.name}-${process.pid}`);
+      const definition = await resolveBoxDefinition(deps, project, request.toolRoot);
+      const keyring = await resolveSnapshotKeyring(deps, project, Object.keys(serials), workDir);
+      const sources = await serveSnapshots(deps, project, serials, keyring, request, cleanup);
       if (!request.keepWork) cleanup.push(`remove ${workDir}`, () => deps.disk.remove(workDir));
-      const definition = await readDefinition(deps, project, request.toolRoot);
       steps.push(
         ...baseboxImageSteps(
           deps,
@@ -110,6 +112,7 @@ export async function createBasebox(deps: Deps, project: ProjectConfig, request:
             customizeHook: definition.hook,
             hostSources: sources.host,
             guestSources: sources.guest,
+            keyringFile: keyring.file,
             codename: project.codename,
             arch: project.arch,
             sourceDateEpoch: identity.sourceDateEpoch,
@@ -160,29 +163,9 @@ async function verifyTools(deps: Deps, isRoot: boolean): Promise<void> {
   }
 }
 
-interface Definition {
-  readonly dir: string;
-  readonly packages: readonly string[];
-  readonly hook: string;
-}
-
-/** The project's packages and customize.sh, else the tool's defaults (a Tails checkout has vmdb2 files instead). */
-async function readDefinition(deps: Deps, project: ProjectConfig, toolRoot: string): Promise<Definition> {
-  const own = join(project.root, project.boxDefinitionDir);
-  const fallback = join(toolRoot, 'definitions/builder');
-  const ownPackages = await deps.files.readText(join(own, 'packages'));
-  const hasOwnHook = (await deps.files.readText(join(own, 'customize.sh'))) !== undefined;
-  const complete = ownPackages !== undefined && hasOwnHook;
-  const dir = complete ? own : fallback;
-  if (!complete) deps.out.info(`${project.boxDefinitionDir} has no packages + customize.sh; using tails-build's default builder definition (${fallback}).`);
-  const packagesFile = join(dir, 'packages');
-  const text = complete ? ownPackages : await deps.files.readText(packagesFile);
-  if (text === undefined) throw messages.basebox.definitionIncomplete(dir);
-  return { dir, packages: parsePackageList(text, packagesFile), hook: join(dir, 'customize.sh') };
-}
-
 /**
- * Snapshot URLs for mmdebstrap (host) and for the box's apt (guest). A
+ * Snapshot URLs for mmdebstrap (host) and for the box's apt (guest), each
+ * with the keyring that verifies it. A
  * loopback origin is our local store: ensure the serials exist in it and serve
  * it at that address for the duration, unless a server already answers there.
  */
@@ -190,6 +173,7 @@ async function serveSnapshots(
   deps: Deps,
   project: ProjectConfig,
   serials: Readonly<Record<string, string>>,
+  keyring: SnapshotKeyring,
   request: CreateBaseboxRequest,
   cleanup: CleanupStack,
 ): Promise<{ host: SnapshotSource[]; guest: SnapshotSource[] }> {
@@ -205,8 +189,17 @@ async function serveSnapshots(
     const mirror = resolveMirrorSource(project, archive);
     const suites = mirror?.suites ?? [origin.suite];
     const components = mirror?.components ?? ['main'];
-    host.push({ archive, serial, url: snapshotUrl(origin, archive, serial), suites, components });
-    guest.push({ archive, serial, url: snapshotUrl({ ...origin, baseUrl: resolveGuestBaseUrl(project, archive) }, archive, serial), suites, components });
+    // Tails' server signs with Tails' key; otherwise the sources keep Debian's keyring (the default).
+    const tails = keyring.file !== undefined && keyring.tailsArchives.includes(archive) ? keyring.file : undefined;
+    host.push({ archive, serial, url: snapshotUrl(origin, archive, serial), suites, components, ...(tails === undefined ? {} : { keyring: tails.hostPath }) });
+    guest.push({
+      archive,
+      serial,
+      url: snapshotUrl({ ...origin, baseUrl: resolveGuestBaseUrl(project, archive) }, archive, serial),
+      suites,
+      components,
+      ...(tails === undefined ? {} : { keyring: tails.guestPath }),
+    });
   }
   return { host, guest };
 }

@@ -33,6 +33,8 @@ export interface BaseboxImageRequest {
   readonly hostSources: readonly SnapshotSource[];
   /** The same snapshots as a build VM reaches them (written into the box). */
   readonly guestSources: readonly SnapshotSource[];
+  /** A snapshot keyring the host does not have (Tails' key): written to hostPath for mmdebstrap, copied into the box at guestPath. */
+  readonly keyringFile?: { readonly bytes: Uint8Array; readonly hostPath: string; readonly guestPath: string } | undefined;
   readonly codename: string;
   readonly arch: string;
   readonly sourceDateEpoch: number;
@@ -70,6 +72,12 @@ export function baseboxImageSteps(
         await deps.disk.mkdirp(req.workDir);
         const guestSources = join(req.workDir, 'snapshots.sources');
         await deps.disk.writeText(guestSources, planAptSources(req.guestSources));
+        const keyring = req.keyringFile;
+        if (keyring !== undefined) {
+          // The files port writes bytes into an existing file: make it empty, then write.
+          await deps.disk.createSparseFile(keyring.hostPath, 0);
+          await deps.disk.writeAt(keyring.hostPath, 0, keyring.bytes);
+        }
         const tarball = join(req.workDir, 'rootfs.tar');
         const cmd = planMmdebstrap({
           codename: req.codename,
@@ -78,6 +86,7 @@ export function baseboxImageSteps(
           sources: req.hostSources,
           output: tarball,
           customizeHook: req.customizeHook,
+          uploads: keyring === undefined ? [] : [{ from: keyring.hostPath, to: keyring.guestPath }],
           sourceDateEpoch: req.sourceDateEpoch,
           hookEnv: {
             TB_DEFINITION_DIR: req.definitionDir,

@@ -18,6 +18,8 @@ export interface SnapshotSource {
   readonly url: string;
   readonly suites: readonly string[];
   readonly components: readonly string[];
+  /** The keyring apt verifies this snapshot's signatures with, where apt reads it (default: Debian's archive keyring). */
+  readonly keyring?: string;
 }
 
 const PACKAGE_NAME = /^[a-z0-9][a-z0-9+.-]+$/;
@@ -50,7 +52,7 @@ export function planAptSources(sources: readonly SnapshotSource[], keyring = DEB
         `URIs: ${s.url}`,
         `Suites: ${s.suites.join(' ')}`,
         `Components: ${s.components.join(' ')}`,
-        `Signed-By: ${keyring}`,
+        `Signed-By: ${s.keyring ?? keyring}`,
         'Check-Valid-Until: no',
         '',
       ].join('\n'),
@@ -60,7 +62,7 @@ export function planAptSources(sources: readonly SnapshotSource[], keyring = DEB
 
 /** One-line sources for mmdebstrap's command line. */
 export function planMmdebstrapMirrors(sources: readonly SnapshotSource[], keyring = DEBIAN_KEYRING): string[] {
-  return sources.flatMap((s) => s.suites.map((suite) => `deb [signed-by=${keyring} check-valid-until=no] ${s.url} ${suite} ${s.components.join(' ')}`));
+  return sources.flatMap((s) => s.suites.map((suite) => `deb [signed-by=${s.keyring ?? keyring} check-valid-until=no] ${s.url} ${suite} ${s.components.join(' ')}`));
 }
 
 export interface MmdebstrapPlan {
@@ -72,6 +74,8 @@ export interface MmdebstrapPlan {
   readonly output: string;
   /** `<definition dir>/customize.sh`, when the definition has one. */
   readonly customizeHook: string | undefined;
+  /** Host files copied into the tree before the customize hook runs (mmdebstrap's `upload` hook), e.g. a snapshot keyring. */
+  readonly uploads?: readonly { readonly from: string; readonly to: string }[];
   readonly sourceDateEpoch: number;
   /** Environment the customize hook reads (TB_*). */
   readonly hookEnv: Readonly<Record<string, string>>;
@@ -92,6 +96,7 @@ export function planMmdebstrap(plan: MmdebstrapPlan): Command {
     '--aptopt=Acquire::Languages "none"',
     '--aptopt=Acquire::Retries "3"',
   ];
+  for (const upload of plan.uploads ?? []) args.push(`--customize-hook=upload ${shellQuote(upload.from)} ${shellQuote(upload.to)}`);
   if (plan.customizeHook !== undefined) args.push(`--customize-hook=${shellQuote(plan.customizeHook)} "$1"`);
   args.push(plan.codename, plan.output, ...planMmdebstrapMirrors(plan.sources));
   return command('mmdebstrap', args, {

@@ -44,6 +44,18 @@ export const messages = {
       new UserError('box-definition-incomplete', `The builder definition ${dir} has no "packages" file to build the box from.`, {
         hint: 'Add packages (one Debian package a line) and customize.sh to the box definition dir; see definitions/README.md.',
       }),
+    tailsKeyringMissing: (path: string, rel: string, urls: string) =>
+      new UserError(
+        'tails-keyring-missing',
+        `${path} is missing: the builder snapshots come from Tails' server (${urls}), which signs them with the key in that file, and mmdebstrap verifies every signature.`,
+        {
+          hint: `Restore it from your branch (git checkout HEAD -- ${rel}), or build from the local snapshot store, whose signatures are Debian's: set "snapshots.baseUrl" to "http://127.0.0.1:8470/" in tails-build.json, then tails-build snapshots mirror.`,
+        },
+      ),
+    tailsKeyringInvalid: (path: string, rel: string, reason: string) =>
+      new UserError('tails-keyring-invalid', `${path} holds no OpenPGP public key tails-build can read (${reason}), so Tails' snapshot signatures cannot be verified.`, {
+        hint: `Restore Tails' key: git checkout HEAD -- ${rel} (an armored or binary public key file).`,
+      }),
     snapshotRejected: (what: string, detail: string) =>
       new UserError(
         'snapshot-rejected',
