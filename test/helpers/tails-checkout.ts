@@ -188,11 +188,11 @@ function addFixtureSubmodule(repo: TempRepo): TailsSubmodule {
 
 /**
  * Puts the checkout on a release tag, as a release build has it: an annotated
- * tag (fixed date) on the base branch's commit B, pushed to origin, checked
- * out as a detached HEAD. Returns the tagged commit (B).
+ * tag (fixed date) on the base branch's commit B (or `commit`), pushed to
+ * origin, checked out as a detached HEAD. Returns the tagged commit.
  */
-export function checkOutTag(t: TailsCheckout, tag = '6.10'): string {
-  execFileSync('git', ['tag', '-a', '-m', `Tails ${tag}`, tag, t.baseCommit], {
+export function checkOutTag(t: TailsCheckout, tag = '6.10', commit: string = t.baseCommit): string {
+  execFileSync('git', ['tag', '-a', '-m', `Tails ${tag}`, tag, commit], {
     cwd: t.root,
     env: { ...process.env, ...GIT_ENV, GIT_COMMITTER_DATE: '2026-12-03T12:00:00Z' },
   });
