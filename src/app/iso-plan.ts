@@ -15,6 +15,7 @@ import { findBaseboxName } from './basebox-name.js';
 import type { Deps } from './deps.js';
 import { readSerialSets } from './serial-sets.js';
 import { computeTailsBuild } from './tails-environment.js';
+import { checkTailsSubmodules } from './tails-submodules.js';
 
 export interface IsoRequestInputs {
   /** Option words from TAILS_BUILD_OPTIONS, then from flags (flags last, so they win). */
@@ -48,6 +49,11 @@ export async function computeIsoPlan(deps: Deps, project: ProjectConfig, inputs:
   });
   const { options } = resolved;
 
+  // Before git status, which dies on a submodule whose repository left .git/modules: named, with its fix.
+  if (project.kind === 'tails') {
+    const refused = await checkTailsSubmodules(deps, project.root);
+    if (refused !== undefined) throw refused;
+  }
   const artifactsDir = resolve(inputs.cwd, inputs.artifactsDir ?? project.root);
   const outputDirs = [artifactsDir, ...(inputs.outputDirs ?? []).map((d) => resolve(artifactsDir, d))];
   const { source: status, output } = splitStatus(await deps.git.readStatus(project.root), outputPrefixes(project.root, outputDirs));
@@ -66,6 +72,10 @@ export async function computeIsoPlan(deps: Deps, project: ProjectConfig, inputs:
       ? undefined
       : parseSerialsJson(inputs.pinnedSerialsJson, 'APT_SNAPSHOTS_SERIALS', layouts);
 
+  // The boot test waits for the marker the sample recipe puts on the ISO's console: a Tails ISO prints none.
+  if (project.kind === 'tails' && inputs.bootTest === true) {
+    throw new UsageError('boot-test-not-for-tails', `--boot-test boots the ISO and waits for the line the sample recipe prints on its serial console (the commit it was built from); ${project.root} is a Tails checkout, whose ISO prints no such line, so the test could only time out.`, 'Build without --boot-test, and boot the Tails ISO with Tails\' own test suite (features/, run_test_suite).');
+  }
   // A Tails checkout: the git state and the environment its in-VM build gets, as rake build computes them.
   const tails = project.kind === 'tails' ? await computeTailsBuild(deps, project, { head, ci: inputs.ci, options, httpProxy: inputs.httpProxy, isoSerials: sets.iso, pinnedSerials, scratchDir: inputs.scratchDir }) : undefined;
   // A project with nothing to run in the VM: the plan is its refusal. A Tails checkout runs its own build-tails.

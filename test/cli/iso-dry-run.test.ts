@@ -1,7 +1,7 @@
 /** `tails-build iso --dry-run --json` on real git repositories: the resolved request and plan, nothing executed. */
 import assert from 'node:assert/strict';
 import { cpus } from 'node:os';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { SyntaxValidator } from 'fast-xml-validator';
 import { assertEventStream } from '../helpers/events.js';
@@ -304,6 +304,30 @@ describe('tails-build iso --dry-run --json', () => {
     assert.deepEqual(stepIds(real.stdout), dry.steps.map((s) => s.id));
     const statuses = stepEvents(real.stdout).filter((e) => e.status !== 'started').map((e) => `${e.id}:${e.status}`);
     assert.deepEqual(statuses, ['preflight:failed', ...dry.steps.slice(1, -1).map((s) => `${s.id}:skipped`), 'cleanup:done']);
+  });
+
+  it('a Tails checkout with --boot-test: refused as a usage error (exit 2), the boot test waits for a marker only the sample prints', async () => {
+    const t = createTailsCheckout({ inVm: true });
+    repos.push(t.repo, t.origin);
+    const r = await runTailsBuild(['iso', '--dry-run', '--boot-test'], { cwd: t.root });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /is a Tails checkout, whose ISO prints no such line/);
+    assert.match(r.stderr, /Build without --boot-test/);
+  });
+
+  it('a Tails checkout whose submodule is not in .git/modules: refused before any VM, exit 3, naming it and the git submodule commands (the dry run too)', async () => {
+    const t = createTailsCheckout({ inVm: true });
+    repos.push(t.repo, t.origin);
+    rmSync(join(t.root, '.git/modules/submodules/fixture-tools'), { recursive: true, force: true });
+    const real = await runTailsBuild(['--json', 'iso'], { cwd: t.root, env: { CI: 'true' } });
+    assert.equal(real.code, 3, real.stderr);
+    assertEventStream(real.stdout, 3);
+    assert.match(real.stderr, /submodules\/fixture-tools .*does not exist/);
+    assert.match(real.stderr, /build-tails clones every submodule in the build VM from \/amnesia\.git\/\.git\/modules/);
+    assert.match(real.stderr, /git -C .* submodule deinit -f -- submodules\/fixture-tools && git -C .* submodule update --init -- submodules\/fixture-tools/);
+    const dry = await runTailsBuild(['iso', '--dry-run'], { cwd: t.root });
+    assert.equal(dry.code, 3, dry.stderr);
+    assert.match(dry.stderr, /submodules\/fixture-tools .*does not exist/);
   });
 
   it('a Tails checkout: planned as rake build runs it (its own scripts), and a checkout without them refused at preflight, exit 3, before any VM', async () => {
