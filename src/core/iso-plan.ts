@@ -138,8 +138,7 @@ export function planSteps(inputs: PlanInputs): PlanStep[] {
   if (inputs.tails !== undefined) return tailsSteps(inputs, step);
   return [
     step('preflight', 'Check the artifacts dir, libvirt, host memory, the checkout (readable by QEMU: permissions given inside it, as Tails does) and the build command'),
-    step('basebox', `Check the builder box ${inputs.basebox.name} is imported (if not, refuse and name: tails-build basebox create)`),
-    step('accelerator', 'Probe the accelerator (KVM if it really works, else TCG)'),
+    ...boxSteps(inputs, step),
     step(
       'resolve-serials',
       `Resolve every "latest" ISO serial to a number${request.pinnedSerials === undefined ? '' : ' (pinned by APT_SNAPSHOTS_SERIALS)'}, and the builder's debian-security snapshot${request.builderSecurity === undefined ? ' (the latest)' : ` (pinned: ${request.builderSecurity})`}`,
@@ -160,8 +159,18 @@ export function planSteps(inputs: PlanInputs): PlanStep[] {
   ];
 }
 
-/** A Tails checkout's steps: the same ids, with its own scripts doing the in-VM work (rake build's order). */
-function tailsSteps(inputs: PlanInputs, step: (id: BuildStepId, title: string, always?: boolean) => PlanStep): PlanStep[] {
+type StepMaker = (id: BuildStepId, title: string, always?: boolean) => PlanStep;
+
+/** The builder box and the accelerator: the same for every kind of project. */
+function boxSteps(inputs: PlanInputs, step: StepMaker): PlanStep[] {
+  return [
+    step('basebox', `Check the builder box ${inputs.basebox.name} is imported (if not, refuse and name: tails-build basebox create)`),
+    step('accelerator', 'Probe the accelerator (KVM if it really works, else TCG)'),
+  ];
+}
+
+/** A Tails checkout's steps (no boot test: refused for a Tails ISO, which prints no marker): the same ids, with its own scripts doing the in-VM work (rake build's order). */
+function tailsSteps(inputs: PlanInputs, step: StepMaker): PlanStep[] {
   const { request } = inputs;
   const o = request.options;
   const tails = inputs.tails;
@@ -172,8 +181,7 @@ function tailsSteps(inputs: PlanInputs, step: (id: BuildStepId, title: string, a
   const disks = [value('TAILS_PROXY_TYPE') === 'vmproxy' ? 'the apt-cacher-ng disk (/dev/vdb)' : undefined, value('TAILS_WEBSITE_CACHE') === '1' ? 'the website cache disk' : undefined].filter((d) => d !== undefined);
   return [
     step('preflight', "Check the artifacts dir, libvirt, host memory, the checkout (readable by QEMU: permissions given inside it, as Tails does), its setup-tails-builder and build-tails"),
-    step('basebox', `Check the builder box ${inputs.basebox.name} is imported (if not, refuse and name: tails-build basebox create)`),
-    step('accelerator', 'Probe the accelerator (KVM if it really works, else TCG)'),
+    ...boxSteps(inputs, step),
     step(
       'resolve-serials',
       `Resolve every "latest" ISO serial to a number${request.pinnedSerials === undefined ? '' : ' (pinned by APT_SNAPSHOTS_SERIALS)'}, for APT_SNAPSHOTS_SERIALS`,
@@ -185,7 +193,6 @@ function tailsSteps(inputs: PlanInputs, step: (id: BuildStepId, title: string, a
     ),
     step('build', `Run the checkout's build-tails for ${request.git.ref} at ${commit.slice(0, 12)} (${o.compression === 'fast' ? 'fast' : 'release'} compression, ${o.ramBuild ? 'in a tmpfs' : 'on the VM disk'})`),
     step('artifacts', `Copy tails-amd64-* and tails-build-env.list from /home/vagrant/amnesia, and the build log, to ${request.artifactsDir} (after a failed build too)`, true),
-    ...(request.bootTest ? [step('boot-test', 'Boot the ISO with QEMU (no network) and wait for the marker naming this commit')] : []),
     step(
       'cleanup',
       o.rescue ? 'Destroy the VM, unless the build failed (rescue keeps it); the cache disks stay' : o.keepRunning ? 'Keep the VM for the next build of the same ref (destroyed if it never came up)' : 'Destroy the VM (the cache disks stay)',
