@@ -10,7 +10,7 @@
  * For each build: the phases (VM up, provision, each recipe stage, artifacts,
  * boot test, teardown), the bytes the VM fetched from the snapshot server, and
  * the orchestration overhead = (total - the recipe's own time) / total. VM up
- * is broken down by the times of vagrant's own lines (the --json output
+ * is broken down by the times of vagrant's own lines (the --json-output
  * events): domain created, started, IP address, ssh ready. Last, a build kept
  * running is asked how its guest booted (systemd-analyze, blame, critical
  * chain) and destroyed.
@@ -42,7 +42,7 @@ let lastEvents: { event: string; id?: string; line?: string; time?: string }[] =
 
 function timed(label: string, args: string[], cwd: string): number {
   const start = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [MAIN, '--json', ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  const r = spawnSync(process.execPath, [MAIN, '--json', '--json-output', ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
   const s = Number(process.hrtime.bigint() - start) / 1e9;
   if (r.status !== 0) throw new Error(`${label}: tails-build ${args.join(' ')} failed (${String(r.status)}):\n${r.stderr.slice(-3000)}`);
   lastEvents = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as (typeof lastEvents)[number]);
