@@ -119,7 +119,8 @@ try {
   // How the guest itself booted: a build kept running, asked before it is destroyed.
   timed('kept', ['iso', '--keep-running', '--artifacts', out('kept')], clone);
   const asked = spawnSync(process.execPath, [MAIN, 'vm', 'ssh', '-c', 'systemd-analyze; systemd-analyze blame --no-pager | head -n 12; systemd-analyze critical-chain --no-pager'], { cwd: clone, env, encoding: 'utf8' });
-  console.log(`the guest's boot under ${/accelerator: (\w+)/.exec(JSON.stringify(lastEvents))?.[1] ?? 'its accelerator'} (systemd-analyze in the kept VM):`);
+  const accelerator = lastEvents.find((e) => e.id === 'accelerator' && e.event === 'output')?.line?.split(':')[0] ?? 'its accelerator';
+  console.log(`the guest's boot under ${accelerator} (systemd-analyze in the kept VM):`);
   for (const line of `${asked.stdout}${asked.stderr}`.trim().split('\n')) console.log(`  ${line}`);
 } finally {
   spawnSync(process.execPath, [MAIN, 'vm', 'destroy'], { cwd: clone, env, stdio: 'ignore' });
