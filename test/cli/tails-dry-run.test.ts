@@ -4,25 +4,14 @@
  * steps the run takes.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, rmSync } from 'node:fs';
-import { after, describe, it } from 'node:test';
+import { readdirSync } from 'node:fs';
+import { describe, it } from 'node:test';
 import type { IsoBuildPlan } from '../../src/core/iso-plan.js';
 import { runTailsBuild } from '../helpers/cli.js';
 import { makeTempDir } from '../helpers/git-repo.js';
-import { checkOutConflictingBranch, createTailsCheckout, mergeLikeTails, readRepoState, TAILS_CHANGELOG_DATE_UTC, type TailsCheckout } from '../helpers/tails-checkout.js';
+import { checkOutConflictingBranch, mergeLikeTails, readRepoState, TAILS_CHANGELOG_DATE_UTC, tailsCheckoutsForThisFile, type TailsCheckout } from '../helpers/tails-checkout.js';
 
-const checkouts: TailsCheckout[] = [];
-const dirs: string[] = [];
-after(() => {
-  for (const t of checkouts) t.remove();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-function checkout(options: Parameters<typeof createTailsCheckout>[0] = {}): TailsCheckout {
-  const t = createTailsCheckout(options);
-  checkouts.push(t);
-  return t;
-}
+const { checkout, dirs } = tailsCheckoutsForThisFile();
 
 async function plan(t: TailsCheckout, env: Record<string, string> = {}, args: string[] = []): Promise<IsoBuildPlan> {
   const res = await runTailsBuild(['iso', '--dry-run', '--json', ...args], { cwd: t.root, env });

@@ -18,6 +18,7 @@
  * .git/modules, as Tails' build-tails does).
  */
 import { execFileSync } from 'node:child_process';
+import { after } from 'node:test';
 import { chmodSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -299,4 +300,25 @@ export function readRepoState(root: string): Record<string, string> {
     })
     .join('\n');
   return { refs: git('for-each-ref'), status: git('status', '--porcelain'), countObjects: git('count-objects', '-v'), objects: listing, head: git('rev-parse', 'HEAD') };
+}
+
+/**
+ * Tails-shaped checkouts (and scratch dirs) that a test file makes, all
+ * removed after its tests: call once at the file's top level.
+ */
+export function tailsCheckoutsForThisFile(): { checkout: (options?: TailsCheckoutOptions) => TailsCheckout; dirs: string[] } {
+  const made: TailsCheckout[] = [];
+  const dirs: string[] = [];
+  after(() => {
+    for (const t of made) t.remove();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+  return {
+    checkout: (options = {}) => {
+      const t = createTailsCheckout(options);
+      made.push(t);
+      return t;
+    },
+    dirs,
+  };
 }

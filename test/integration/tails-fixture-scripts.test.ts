@@ -6,13 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { makeTempDir } from '../helpers/git-repo.js';
 import {
   checkOutTag,
-  createTailsCheckout,
+  tailsCheckoutsForThisFile,
   parseTailsBuildEnvList,
   tailsArtifactBasename,
   tailsArtifactPattern,
@@ -24,7 +24,6 @@ import {
   TAILS_FIXTURE_SUBMODULE,
   TAILS_FIXTURE_SUBMODULE_URL,
   TAILS_IN_VM_FILES,
-  type TailsCheckout,
 } from '../helpers/tails-checkout.js';
 
 const SETUP = join(TAILS_FIXTURE_DIR, 'vagrant/provision/setup-tails-builder');
@@ -35,17 +34,7 @@ function call(fn: string, ...args: string[]): { code: number; stdout: string; st
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-const checkouts: TailsCheckout[] = [];
-const dirs: string[] = [];
-after(() => {
-  for (const t of checkouts) t.remove();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-function checkout(options: Parameters<typeof createTailsCheckout>[0] = {}): TailsCheckout {
-  const t = createTailsCheckout(options);
-  checkouts.push(t);
-  return t;
-}
+const { checkout, dirs } = tailsCheckoutsForThisFile();
 
 describe('the Tails fixture scripts, on the host', () => {
   it('parse (bash -n, sh -n)', () => {
