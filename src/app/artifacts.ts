@@ -3,10 +3,9 @@
  * copied with scp over vagrant's ssh config. A listing that fails is a failed
  * build (it used to count as "no artifacts", and the build passed).
  */
-import { command, inNetns } from '../core/command.js';
 import { GUEST_WORK_DIR } from '../core/build-vm.js';
 import { UserError } from '../core/errors.js';
-import type { GuestCommand } from './build-vm-access.js';
+import { scpWithConfig, type GuestCommand } from './build-vm-access.js';
 import type { Deps } from './deps.js';
 
 export interface ArtifactSource {
@@ -33,8 +32,6 @@ export async function retrieveArtifacts(deps: Pick<Deps, 'runner'>, from: Artifa
   if (names.length === 0) return [];
   // Tails' artifacts are root's where build-tails ran as_root_do (Rakefile: chown before scp).
   if (from.dir !== undefined) await deps.runner.run(from.ssh(`sudo chown vagrant ${names.map((n) => `'${dir}/${n}'`).join(' ')}`, 'write'));
-  await deps.runner.run(
-    inNetns(from.netns, command('scp', ['-F', from.sshConfig, '-q', '-r', '-o', 'Compression=no', ...names.map((n) => `default:${dir}/${n}`), dest], { effect: 'write' })),
-  );
+  await deps.runner.run(scpWithConfig(from, from.sshConfig, names.map((n) => `default:${dir}/${n}`), dest));
   return names.sort();
 }

@@ -33,6 +33,11 @@ export async function guestSsh(deps: Pick<Deps, 'vagrantHome' | 'runner' | 'disk
   return sshWithConfig(request, config, forward);
 }
 
+/** scp with the config guestSsh wrote (`default:PATH` names a path in the VM), in the VM netns. */
+export function scpWithConfig(request: Pick<VmAccess, 'netns'>, config: string, sources: readonly string[], dest: string): Command {
+  return inNetns(request.netns, command('scp', ['-F', config, '-q', '-r', '-o', 'Compression=no', ...sources, dest], { effect: 'write' }));
+}
+
 /** ssh to the VM with the config guestSsh wrote (no vagrant run), with or without the snapshot forward. */
 export function sshWithConfig(request: Pick<VmAccess, 'netns'>, config: string, forward?: { readonly port: number; readonly socket: string }): GuestCommand {
   // The build's snapshot server reaches the VM as 127.0.0.1:<port> there, for as long as the session lasts.

@@ -24,7 +24,6 @@ import {
 import { InterruptedError, UserError } from '../core/errors.js';
 import type { BuildStepId } from '../core/iso-plan.js';
 import { messages } from '../core/messages/index.js';
-import { findUnreachableHost } from '../core/unreachable-host.js';
 import { judgeRun, parseRunRecord, RUN_RECORD } from '../core/vm-run.js';
 import type { FailedStep } from '../ui/progress.js';
 import { retrieveArtifacts } from './artifacts.js';
@@ -37,13 +36,22 @@ import { takeCacheDisk } from './cache-disk.js';
 import type { CleanupStack } from './cleanup.js';
 import type { Deps } from './deps.js';
 import { serveSnapshotsOverSsh } from './guest-snapshots.js';
-import { TAILS_ARTIFACTS_LISTING, TAILS_CACHE_VOLUME, TAILS_GUEST_CLONE } from '../core/tails-vm.js';
-import { checkTailsScripts, tailsSubmoduleRevs, servesLocalSnapshots, tailsBuildScript, tailsProvisionFailed, tailsRunDisks, tailsRunEnvironment, tailsSetupScript, tailsShares, takeWebsiteDisk, uploadTailsMerge, WEBSITE_DISK_SERIAL } from './tails-vm-steps.js';
-
-const TAILS_ARTIFACTS = { dir: TAILS_GUEST_CLONE, listing: TAILS_ARTIFACTS_LISTING } as const;
-
 import type { VmBuildRequest } from './build-vm.js';
+import { TAILS_CACHE_VOLUME } from '../core/tails-vm.js';
 import { checkTailsSubmodules } from './tails-submodules.js';
+import {
+  checkTailsScripts,
+  runTailsBuild,
+  runTailsSetup,
+  servesLocalSnapshots,
+  TAILS_ARTIFACTS,
+  tailsProvisionedTitle,
+  tailsRunDisks,
+  tailsShares,
+  tailsSubmoduleRevs,
+  takeWebsiteDisk,
+  uploadTailsMerge,
+} from './tails-vm-steps.js';
 
 /** What the steps of one build share: the request, and what each step found or made. */
 export interface BuildRun {
@@ -85,13 +93,6 @@ export interface BuildStep {
   readonly run: (run: BuildRun, report: (line: string) => void) => Promise<void>;
 }
 
-/** A failed in-VM step that stopped at a host this machine cannot reach: that, named with the step; else undefined. */
-function unreachableOr(lines: readonly string[], step: 'provision' | 'build', log: string): UserError | undefined {
-  const found = findUnreachableHost(lines.slice(-400));
-  if (found === undefined) return undefined;
-  return messages.iso.hostUnreachable(found, log, step === 'provision' ? "the checkout's vagrant/provision/setup-tails-builder (step provision)" : "the checkout's build-tails (step build)");
-}
-
 /** One function per step of the plan: the plan's ids are exactly these keys. */
 export const BUILD_STEPS: Readonly<Record<BuildStepId, BuildStep>> = {
   preflight: { run: preflightStep },
@@ -111,7 +112,7 @@ export const BUILD_STEPS: Readonly<Record<BuildStepId, BuildStep>> = {
   },
   provision: {
     // Without a cache disk, provisioning mounts none and stops apt-cacher-ng: the title says so.
-    doneTitle: (run) => `Provisioned: branch lock for ${run.record.ref}, ${run.cache?.volume !== null && run.cache !== undefined ? 'cache disk mounted, apt-cacher-ng running' : 'no cache disk (apt goes straight to the snapshot server)'}, the snapshot server forwarded by ssh`,
+    doneTitle: (run) => run.request.project.kind === 'tails' ? tailsProvisionedTitle(run) : `Provisioned: branch lock for ${run.record.ref}, ${run.cache?.volume !== null && run.cache !== undefined ? 'cache disk mounted, apt-cacher-ng running' : 'no cache disk (apt goes straight to the snapshot server)'}, the snapshot server forwarded by ssh`,
     run: provisionStep,
   },
   build: { run: buildStep },
@@ -224,7 +225,7 @@ async function vmUpStep(run: BuildRun, report: (line: string) => void): Promise<
     cacheDisk: disk.volume !== null && (tailsDisks === undefined || tailsDisks.cache),
     cacheVolume: disk.volume ?? cacheBase,
     ...(tails ? { shares: tailsShares(project.root) } : {}),
-    websiteDisk: website === undefined ? null : { volume: website, serial: WEBSITE_DISK_SERIAL },
+    websiteDisk: website ?? null,
   });
   await deps.disk.writeText(join(vm.stateDir, 'settings.json'), `${JSON.stringify(settings, null, 2)}\n`);
   if (run.reused) {
@@ -300,18 +301,8 @@ async function provisionStep(run: BuildRun, report: (line: string) => void): Pro
     if (known?.code === 'vm-branch-lock') run.notOurs = true;
     throw known ?? new UserError('vm-provision-failed', `Provisioning the build VM failed (exit ${String(result.exitCode)}): ${lastLines(result.stderr)}`, { kind: 'external', hint: `See ${run.log}; keep the VM for a look with --rescue` });
   }
-  if (tails) {
-    // The checkout's own provisioning, as root, with the variables rake build exports (Tails' Vagrantfile).
-    const output: string[] = [];
-    const setup = await deps.runner.tryRun(ssh('sudo bash -s', 'write', tailsSetupScript(tailsRunEnvironment(run))), {
-      onLine: (l) => {
-        output.push(l);
-        run.writeLog(l);
-        report(l);
-      },
-    });
-    if (setup.exitCode !== 0) throw unreachableOr(output, 'provision', run.log) ?? tailsProvisionFailed(setup.exitCode, lastLines([...output, setup.stderr].join('\n')), run.log);
-  }
+  // The checkout's own provisioning, as root, with the variables rake build exports.
+  if (tails) await runTailsSetup(run, ssh, report);
   run.setUp = true;
 }
 
@@ -322,7 +313,7 @@ async function buildStep(run: BuildRun, report: (line: string) => void): Promise
   if (run.ssh === undefined) throw new Error('the VM was not provisioned');
   if (run.serials === undefined) throw new Error('the serials were not resolved');
   if (project.kind === 'tails') {
-    await tailsBuildStep(run, run.ssh, report);
+    await runTailsBuild(run, run.ssh, report);
     return;
   }
   const script = await toolScript(deps, request.toolRoot, 'vagrant/provision/run-build.sh');
@@ -349,23 +340,6 @@ async function buildStep(run: BuildRun, report: (line: string) => void): Promise
   if (result.exitCode !== 0) {
     const kept = vmFate({ keep: request.plan.vm.keep, failed: true, notOurs: false, setUp: true }).fate === 'keep';
     throw messages.iso.buildFailed(result.exitCode, run.log, kept);
-  }
-}
-
-/** build-tails, as vagrant, with the variables rake build exports (`vagrant ssh -c "<vars> build-tails"`). */
-async function tailsBuildStep(run: BuildRun, ssh: GuestCommand, report: (line: string) => void): Promise<void> {
-  const output: string[] = [];
-  const result = await run.deps.runner.tryRun(ssh('bash -s', 'write', tailsBuildScript(tailsRunEnvironment(run))), {
-    onLine: (l) => {
-      output.push(l);
-      run.writeLog(l);
-      report(l);
-    },
-  });
-  run.exitCode = result.exitCode;
-  if (result.exitCode !== 0) {
-    const kept = vmFate({ keep: run.request.plan.vm.keep, failed: true, notOurs: false, setUp: true }).fate === 'keep';
-    throw unreachableOr([...output, ...result.stderr.split('\n')], 'build', run.log) ?? messages.iso.buildFailed(result.exitCode, run.log, kept);
   }
 }
 

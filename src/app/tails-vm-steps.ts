@@ -9,15 +9,20 @@
  */
 import { join } from 'node:path';
 import { cacheDiskVolume, type VmShare } from '../core/build-vm.js';
-import { command, inNetns } from '../core/command.js';
 import { UserError } from '../core/errors.js';
 import type { IsoBuildPlan } from '../core/iso-plan.js';
+import { messages } from '../core/messages/index.js';
 import { isLoopbackUrl } from '../core/project.js';
+import { findUnreachableHost } from '../core/unreachable-host.js';
+import { vmFate } from '../core/build-vm.js';
 import {
   missingTailsScript,
+  TAILS_ARTIFACTS_LISTING,
   TAILS_BUILD_SCRIPT,
   TAILS_BUILD_SCRIPT_IN_CHECKOUT,
   TAILS_CLEAN_HOME,
+  TAILS_GUEST_BUNDLE,
+  TAILS_GUEST_CLONE,
   TAILS_SETUP_SCRIPT,
   TAILS_SETUP_SCRIPT_IN_CHECKOUT,
   TAILS_VAGRANT_GUEST_PATH,
@@ -29,12 +34,10 @@ import {
   type TailsDisks,
 } from '../core/tails-vm.js';
 import { guestScript } from '../core/build-vm.js';
+import { scpWithConfig, type GuestCommand } from './build-vm-access.js';
 import type { BuildRun } from './build-vm-steps.js';
 import type { Deps } from './deps.js';
 import { createTailsMerge } from './tails-merge.js';
-
-/** Where the merge bundle lands in the VM (vagrant may write there; provisioning, as root, reads it). */
-const GUEST_BUNDLE_UPLOAD = '/tmp/tails-build-base-branch-merge.bundle';
 
 /** The variables of this run: the plan's, with the serials resolved before the VM booted. */
 export function tailsRunEnvironment(run: BuildRun): Record<string, string> {
@@ -74,17 +77,15 @@ export function tailsSubmoduleRevs(plan: IsoBuildPlan): string[] {
 }
 
 /** The website cache disk that goes with the apt-cacher-ng disk `index` of the pool, made when missing. */
-export async function takeWebsiteDisk(deps: Pick<Deps, 'pool'>, cacheBase: string | undefined, index: number, report: (line: string) => void): Promise<string> {
+export async function takeWebsiteDisk(deps: Pick<Deps, 'pool'>, cacheBase: string | undefined, index: number, report: (line: string) => void): Promise<{ volume: string; serial: string }> {
   const volume = cacheDiskVolume(websiteVolumeFor(cacheBase), index);
   await deps.pool.ensurePool();
   if (!(await deps.pool.listVolumes()).some((v) => v.name === volume)) {
     report(`creating the website cache disk ${volume} (${String(TAILS_WEBSITE_VOLUME_GIB)} GiB, qcow2) in pool ${deps.pool.name}`);
     await deps.pool.createVolume({ name: volume, capacityGiB: TAILS_WEBSITE_VOLUME_GIB });
   }
-  return volume;
+  return { volume, serial: TAILS_WEBSITE_DISK_SERIAL };
 }
-
-export const WEBSITE_DISK_SERIAL = TAILS_WEBSITE_DISK_SERIAL;
 
 /** Whether the VM gets the tool's snapshot server: only for a project pointed at a local store. */
 export function servesLocalSnapshots(run: BuildRun): boolean {
@@ -108,22 +109,59 @@ export async function uploadTailsMerge(run: BuildRun): Promise<{ bundle: string;
     throw new Error(`the base-branch merge gave ${made.mergeCommit}, the plan said ${planned}`);
   }
   // scp: the bundle is binary; the same ssh config the artifacts come back with.
-  await deps.runner.run(inNetns(request.netns, command('scp', ['-F', join(vm.stateDir, 'ssh-config'), '-q', '-o', 'Compression=no', bundleFile, `default:${GUEST_BUNDLE_UPLOAD}`], { effect: 'write' })));
+  await deps.runner.run(scpWithConfig(request, join(vm.stateDir, 'ssh-config'), [bundleFile], `default:${TAILS_GUEST_BUNDLE}`));
   run.writeLog(`[merge] ${made.mergeCommit}: ${made.message.split('\n')[0] ?? ''} (bundle ${bundleFile})`);
-  return { bundle: GUEST_BUNDLE_UPLOAD, ref: made.bundleRef };
+  return { bundle: TAILS_GUEST_BUNDLE, ref: made.bundleRef };
 }
 
-/** The checkout's setup-tails-builder, as root, with Tails' variables (Tails' Vagrantfile: a shell provisioner with env). */
-export function tailsSetupScript(env: Readonly<Record<string, string>>): string {
-  return guestScript(env, `set -e\ncd /\nexec ${TAILS_SETUP_SCRIPT}\n`);
+/** Rakefile list_artifacts: where build-tails leaves them, and Tails' names only. */
+export const TAILS_ARTIFACTS = { dir: TAILS_GUEST_CLONE, listing: TAILS_ARTIFACTS_LISTING } as const;
+
+/** The checkout's setup-tails-builder, as root, with the variables rake build exports (Tails' Vagrantfile: a shell provisioner with env). */
+export async function runTailsSetup(run: BuildRun, ssh: GuestCommand, report: (line: string) => void): Promise<void> {
+  const script = guestScript(tailsRunEnvironment(run), `set -e\ncd /\nexec ${TAILS_SETUP_SCRIPT}\n`);
+  const { exitCode, lines } = await runLogged(run, ssh('sudo bash -s', 'write', script), report);
+  if (exitCode === 0) return;
+  throw unreachableOr(lines, 'provision', run.log) ?? tailsProvisionFailed(exitCode, lines.slice(-5).join(' | '), run.log);
 }
 
 /** Rakefile: ensure_clean_home_directory, then `vagrant ssh -c "<vars> build-tails"`. */
-export function tailsBuildScript(env: Readonly<Record<string, string>>): string {
-  return guestScript(env, `set -e\n${TAILS_CLEAN_HOME}\nexec ${TAILS_BUILD_SCRIPT}\n`);
+export async function runTailsBuild(run: BuildRun, ssh: GuestCommand, report: (line: string) => void): Promise<void> {
+  const script = guestScript(tailsRunEnvironment(run), `set -e\n${TAILS_CLEAN_HOME}\nexec ${TAILS_BUILD_SCRIPT}\n`);
+  const { exitCode, lines } = await runLogged(run, ssh('bash -s', 'write', script), report);
+  run.exitCode = exitCode;
+  if (exitCode === 0) return;
+  const kept = vmFate({ keep: run.request.plan.vm.keep, failed: true, notOurs: false, setUp: true }).fate === 'keep';
+  throw unreachableOr(lines, 'build', run.log) ?? messages.iso.buildFailed(exitCode, run.log, kept);
 }
 
-export function tailsProvisionFailed(exitCode: number, lastLines: string, log: string): UserError {
+/** What provisioning did for a Tails checkout, for its done title. */
+export function tailsProvisionedTitle(run: BuildRun): string {
+  const merge = run.request.plan.tailsGit?.merge;
+  return `Provisioned: branch lock for ${run.record.ref}${merge?.planned === true && merge.commit !== undefined ? `, the base-branch merge ${merge.commit.slice(0, 12)} in the VM's view of the checkout` : ''}${servesLocalSnapshots(run) ? ', the snapshot server forwarded by ssh' : ''}, the checkout's setup-tails-builder run as root (exit 0)`;
+}
+
+/** Runs a guest command, its output (stdout and stderr) into the build log and the progress lines, and kept for the error. */
+async function runLogged(run: BuildRun, cmd: Parameters<BuildRun['deps']['runner']['tryRun']>[0], report: (line: string) => void): Promise<{ exitCode: number; lines: string[] }> {
+  const lines: string[] = [];
+  const result = await run.deps.runner.tryRun(cmd, {
+    onLine: (l) => {
+      lines.push(l);
+      run.writeLog(l);
+      report(l);
+    },
+  });
+  return { exitCode: result.exitCode, lines: [...lines, ...result.stderr.split('\n').filter((l) => l.trim() !== '')] };
+}
+
+/** A failed in-VM step that stopped at a host this machine cannot reach: that, named with the script; else undefined. */
+function unreachableOr(lines: readonly string[], step: 'provision' | 'build', log: string): UserError | undefined {
+  const found = findUnreachableHost(lines.slice(-400));
+  if (found === undefined) return undefined;
+  return messages.iso.hostUnreachable(found, log, step === 'provision' ? "the checkout's vagrant/provision/setup-tails-builder (step provision)" : "the checkout's build-tails (step build)");
+}
+
+function tailsProvisionFailed(exitCode: number, lastLines: string, log: string): UserError {
   return new UserError('tails-provision-failed', `The checkout's ${TAILS_SETUP_SCRIPT_IN_CHECKOUT} failed in the build VM (exit ${String(exitCode)}): ${lastLines}`, {
     kind: 'external',
     hint: `Its whole output is in ${log}. Keep the VM for a look with --rescue, then: tails-build vm ssh`,

@@ -8,6 +8,7 @@ import type { BuildRef } from './git-ref.js';
 import type { ProjectConfig, SerialSetName } from './project.js';
 import type { TailsEnvEntry } from './tails-environment.js';
 import type { TailsGitState } from './tails-git-state.js';
+import { tailsDisks } from './tails-vm.js';
 
 export const PLAN_SCHEMA = 'tails-build/iso-plan@1';
 
@@ -178,7 +179,8 @@ function tailsSteps(inputs: PlanInputs, step: StepMaker): PlanStep[] {
   const value = (name: string): string | null | undefined => tails.environment.find((e) => e.name === name)?.value;
   const merge = tails.git.merge;
   const commit = value('GIT_COMMIT') ?? request.git.commit;
-  const disks = [value('TAILS_PROXY_TYPE') === 'vmproxy' ? 'the apt-cacher-ng disk (/dev/vdb)' : undefined, value('TAILS_WEBSITE_CACHE') === '1' ? 'the website cache disk' : undefined].filter((d) => d !== undefined);
+  const attached = tailsDisks(Object.fromEntries(tails.environment.map((e) => [e.name, e.value ?? ''])));
+  const disks = [attached.cache ? 'the apt-cacher-ng disk (/dev/vdb)' : undefined, attached.website ? 'the website cache disk' : undefined].filter((d) => d !== undefined);
   return [
     step('preflight', "Check the artifacts dir, libvirt, host memory, the checkout (readable by QEMU: permissions given inside it, as Tails does), its setup-tails-builder and build-tails"),
     ...boxSteps(inputs, step),

@@ -24,8 +24,8 @@ export const TAILS_BUILD_SCRIPT = 'build-tails';
 export const TAILS_BUILD_SCRIPT_IN_CHECKOUT = 'vagrant/provision/assets/build-tails';
 /** Where build-tails clones and leaves its artifacts. */
 export const TAILS_GUEST_CLONE = '/home/vagrant/amnesia';
-/** Where the merge bundle is copied in the VM before provisioning fetches it. */
-export const TAILS_GUEST_BUNDLE = '/var/lib/tails-build/base-branch-merge.bundle';
+/** Where the merge bundle is copied in the VM (vagrant may write there) before provisioning, as root, fetches it. */
+export const TAILS_GUEST_BUNDLE = '/tmp/tails-build-base-branch-merge.bundle';
 
 /** The website cache volume that goes with an apt-cacher-ng base volume (tests give their own base, so they get their own website disk too). */
 export function websiteVolumeFor(cacheBase: string | undefined): string {

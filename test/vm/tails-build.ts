@@ -104,6 +104,9 @@ export function describeTailsBuild(fixture: () => TailsBuildFixture): void {
       const r = await run(['iso', '--memory', '1536', '--artifacts', artifacts]);
       assert.equal(r.code, 0, `${r.stderr}\n${r.stdout.slice(-4000)}`);
       assertEventStream(r.stdout, 0);
+      // What the provision step says it did is what it did: the checkout's script ran; the tool ran no apt-cacher-ng of its own.
+      const provisioned = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { event: string; id?: string; status?: string; title?: string }).find((e) => e.event === 'step' && e.id === 'provision' && e.status === 'done');
+      assert.match(provisioned?.title ?? '', /the base-branch merge [0-9a-f]{12} in the VM's view of the checkout, the snapshot server forwarded by ssh, the checkout's setup-tails-builder run as root \(exit 0\)$/);
       const result = resultOf(r.stdout) as BuildResult;
       assert.equal(result.ok, true);
       assert.equal(result.vm, 'destroyed');
