@@ -152,7 +152,13 @@ export function printPlan(out: Output, plan: IsoBuildPlan): void {
   out.line('Steps:');
   for (const step of plan.steps) out.line(`  - ${step.title}${step.always ? '  [runs after a failure too]' : ''}`);
   if (plan.refusal !== undefined) out.line(`Refused:   ${plan.refusal.message}${plan.refusal.hint === undefined ? '' : ` (${plan.refusal.hint})`}`);
-  if (plan.dryRun) out.line('Dry run: nothing was executed.');
+  if (plan.dryRun) {
+    out.line(
+      plan.tailsGit === undefined
+        ? 'Dry run: nothing was executed.'
+        : `Dry run: no VM was started and the checkout was only read (git, to compute the state above${plan.tailsGit.merge.planned && plan.tailsGit.merge.commit !== undefined ? '; the merge commit was made in a throwaway repository under $TMPDIR, already removed' : ''}).`,
+    );
+  }
 }
 
 /** The base-branch merge of a Tails build, in one line. */
