@@ -1,6 +1,7 @@
 /**
  * Writes the vagrant-libvirt .box with tar-stream: fixed member order, owners,
- * mode and mtime, ustar, uncompressed; box.img is streamed, never buffered, and
+ * mode and mtime, ustar, uncompressed; the files (box.img, the kernel and
+ * initrd) are streamed, never buffered, and
  * the archive is hashed while it is written. Written to a temp file next to
  * the output and renamed into place, so a failed write leaves no partial box.
  */
@@ -18,8 +19,7 @@ const READ_CHUNK = 1024 * 1024;
 
 export async function writeBoxArchive(input: BoxArchiveInput): Promise<BoxArchiveResult> {
   if (!Number.isSafeInteger(input.mtime) || input.mtime < 0) throw new RangeError(`mtime must be whole seconds since the epoch, got ${String(input.mtime)}`);
-  const members = planBoxMembers(input.virtualSizeBytes);
-  const imageSize = (await stat(input.boxImage)).size;
+  const members = planBoxMembers(input);
   const temp = `${input.output}.partial-${process.pid}`;
   // tar-stream is loaded when a box is packed, not at start-up.
   const { default: tarStream } = await import('tar-stream');
@@ -39,7 +39,7 @@ export async function writeBoxArchive(input: BoxArchiveInput): Promise<BoxArchiv
   );
   try {
     const produced = (async () => {
-      for (const member of members) await writeMember(pack, member, input, imageSize);
+      for (const member of members) await writeMember(pack, member, input.mtime);
       pack.finalize();
     })().catch((error: unknown) => {
       pack.destroy(error instanceof Error ? error : new Error(String(error)));
@@ -54,7 +54,7 @@ export async function writeBoxArchive(input: BoxArchiveInput): Promise<BoxArchiv
   return { path: input.output, sha256: hash.digest('hex'), sizeBytes };
 }
 
-async function writeMember(pack: tar.Pack, member: BoxMember, input: BoxArchiveInput, imageSize: number): Promise<void> {
+async function writeMember(pack: tar.Pack, member: BoxMember, mtime: number): Promise<void> {
   const header = {
     name: member.name,
     type: 'file' as const,
@@ -63,7 +63,7 @@ async function writeMember(pack: tar.Pack, member: BoxMember, input: BoxArchiveI
     gid: 0,
     uname: '',
     gname: '',
-    mtime: new Date(input.mtime * 1000),
+    mtime: new Date(mtime * 1000),
   };
   if (member.content.kind === 'text') {
     const body = Buffer.from(member.content.text, 'utf8');
@@ -82,10 +82,11 @@ async function writeMember(pack: tar.Pack, member: BoxMember, input: BoxArchiveI
       else resolve();
     };
   });
-  const entry = pack.entry({ ...header, size: imageSize }, (error) => {
+  const path = member.content.path;
+  const entry = pack.entry({ ...header, size: (await stat(path)).size }, (error) => {
     done(error);
   });
-  for await (const chunk of createReadStream(input.boxImage, { highWaterMark: READ_CHUNK }) as AsyncIterable<Buffer>) {
+  for await (const chunk of createReadStream(path, { highWaterMark: READ_CHUNK }) as AsyncIterable<Buffer>) {
     if (!entry.write(chunk)) await once(entry, 'drain');
   }
   entry.end(null); // streamx: null ends without writing

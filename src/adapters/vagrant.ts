@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { command, type Command } from '../core/command.js';
 import { InterruptedError } from '../core/errors.js';
 import {
+  type BoxBootFiles,
   escapeBoxName,
   parseDpkgStatusVersion,
   parsePluginListVersion,
@@ -129,6 +130,7 @@ export function createVagrant(runner: Runner, options: VagrantOptions): VagrantB
         sizeBytes: info.size,
         mtimeSeconds: Math.floor(info.mtimeMs / 1000),
         virtualSizeGiB: await readVirtualSizeGiB(join(dir, 'metadata.json')),
+        boot: await readBootFiles(dir),
       };
     },
   };
@@ -138,6 +140,19 @@ async function readVirtualSizeGiB(path: string): Promise<number | undefined> {
   try {
     const metadata = JSON.parse(await readFile(path, 'utf8')) as { virtual_size?: unknown };
     return typeof metadata.virtual_size === 'number' ? metadata.virtual_size : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The box's vmlinuz, initrd.img and cmdline members, when it has all three (boxes tails-build made). */
+async function readBootFiles(dir: string): Promise<BoxBootFiles | undefined> {
+  const kernel = join(dir, 'vmlinuz');
+  const initrd = join(dir, 'initrd.img');
+  try {
+    const [cmdline] = await Promise.all([readFile(join(dir, 'cmdline'), 'utf8'), stat(kernel), stat(initrd)]);
+    const line = cmdline.trim();
+    return line === '' ? undefined : { kernel, initrd, cmdline: line };
   } catch {
     return undefined;
   }

@@ -4,6 +4,7 @@
  * vagrant-libvirt box (fixed member order and times), import. Same commit and
  * serials ⇒ same box sha256.
  */
+import { computeDiskIdentity, planKernelCommandLine } from '../core/disk-image.js';
 import { join } from 'node:path';
 import type { SnapshotSource } from '../core/basebox-build.js';
 import { messages } from '../core/messages/index.js';
@@ -219,10 +220,17 @@ function packageStep(deps: Pick<Deps, 'boxArchive' | 'disk'>, identity: BaseboxN
     title: `Package the vagrant-libvirt box ${identity.name}.box`,
     run: async (state) => {
       if (state.qcow2 === undefined) throw new Error('internal: no qcow2 to package');
+      if (state.kernel === undefined || state.initrd === undefined) throw new Error('internal: no kernel or initrd to package');
       await deps.disk.mkdirp(boxesDir);
       const partial = `${boxFile}.partial`;
       removePartialOnExit(deps, cleanup, partial);
-      const written = await deps.boxArchive.write({ output: partial, boxImage: state.qcow2, virtualSizeBytes: BOX_DISK_BYTES, mtime: identity.sourceDateEpoch });
+      const written = await deps.boxArchive.write({
+        output: partial,
+        boxImage: state.qcow2,
+        boot: { kernel: state.kernel, initrd: state.initrd, cmdline: planKernelCommandLine(computeDiskIdentity(identity.name)) },
+        virtualSizeBytes: BOX_DISK_BYTES,
+        mtime: identity.sourceDateEpoch,
+      });
       await deps.disk.rename(partial, boxFile);
       state.box = { path: boxFile, sha256: written.sha256, sizeBytes: written.sizeBytes };
     },

@@ -10,6 +10,7 @@ import { command } from '../core/command.js';
 import {
   CORE_IMAGE_SECTOR,
   computeDiskIdentity,
+  planKernelCommandLine,
   planBootSectors,
   planDebugfs,
   planInodeTimes,
@@ -47,6 +48,9 @@ export interface BaseboxImageState {
   tree?: string;
   raw?: string;
   qcow2?: string;
+  /** The box's kernel and initrd, copied out of the tree for direct kernel boot. */
+  kernel?: string;
+  initrd?: string;
 }
 
 const TMPFS_BYTES = 8 * 1024 ** 3;
@@ -93,6 +97,7 @@ export function baseboxImageSteps(
             TB_ROOT_UUID: identity.rootUuid,
             TB_APT_SOURCES: guestSources,
             TB_HOSTNAME: BUILDER_HOSTNAME,
+            TB_KERNEL_CMDLINE: planKernelCommandLine(identity),
           },
         });
         const output: string[] = [];
@@ -136,7 +141,7 @@ export function baseboxImageSteps(
     },
     {
       id: 'bootloader',
-      title: 'Embed GRUB in the MBR gap',
+      title: 'Embed GRUB in the MBR gap; keep the kernel and initrd for direct boot',
       run: async (state) => {
         const tree = required(state.tree, 'tree');
         const raw = required(state.raw, 'raw disk');
@@ -145,6 +150,13 @@ export function baseboxImageSteps(
         const sectors = planBootSectors(mbr, bootImg, coreImg);
         await deps.disk.writeAt(raw, 0, sectors.mbr);
         await deps.disk.writeAt(raw, CORE_IMAGE_SECTOR * SECTOR_BYTES, sectors.core);
+        // The kernel and initrd GRUB boots (/vmlinuz, /initrd.img), also kept beside the disk: a build VM boots them directly.
+        const kernel = join(req.workDir, 'vmlinuz');
+        const initrd = join(req.workDir, 'initrd.img');
+        await deps.runner.run(command('cp', ['--dereference', '--', join(tree, 'vmlinuz'), kernel], { effect: 'write' }));
+        await deps.runner.run(command('cp', ['--dereference', '--', join(tree, 'initrd.img'), initrd], { effect: 'write' }));
+        state.kernel = kernel;
+        state.initrd = initrd;
         await unmount(tree);
       },
     },

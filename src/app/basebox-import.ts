@@ -9,6 +9,8 @@
  */
 import {
   findDomainsUsing,
+  computeBootVolumeNames,
+  isBoxPoolVolumeOf,
   isBoxVolumeOf,
   poolVolumeName,
   VOLUME_NAMING_READ_TEXT,
@@ -57,6 +59,8 @@ export interface ImportBaseboxResult {
   readonly boxImage: string;
   /** Whether a box of that name was already in vagrant (and was replaced). */
   readonly replacedBox: boolean;
+  /** The box's kernel and initrd uploaded beside its image volume (direct kernel boot), sorted; none for a box without them. */
+  readonly bootVolumes: readonly string[];
   /** Stale pool volumes of that name removed first (vagrant-libvirt #350 would reuse them). */
   readonly removedVolumes: readonly string[];
   readonly timingsMs: { readonly waitLock: number; readonly vagrantAdd: number; readonly volumeUpload: number; readonly total: number };
@@ -76,7 +80,7 @@ export async function importBasebox(deps: BoxStoreDeps, request: ImportBaseboxRe
       const waitLock = since(started);
       await deps.pool.ensurePool();
 
-      const stale = (await deps.pool.listVolumes()).filter((v) => isBoxVolumeOf(v.name, name));
+      const stale = (await deps.pool.listVolumes()).filter((v) => isBoxPoolVolumeOf(v.name, name));
       if (stale.length > 0) {
         const users = findDomainsUsing(
           stale.map((v) => v.path),
@@ -107,8 +111,16 @@ export async function importBasebox(deps: BoxStoreDeps, request: ImportBaseboxRe
       } else {
         deps.out.info(`Uploading ${image.path} to the ${deps.pool.name} pool as ${volume}.`);
         await deps.pool.uploadVolume({ name: volume, file: image.path, format: 'qcow2' });
+        // A build VM boots the box's kernel directly; QEMU reads it from the pool, where it may read.
+        if (image.boot !== undefined) {
+          const boot = computeBootVolumeNames(volume);
+          deps.out.info(`Uploading the box's kernel and initrd (direct kernel boot) as ${boot.kernel} and ${boot.initrd}.`);
+          await deps.pool.uploadVolume({ name: boot.kernel, file: image.boot.kernel, format: 'raw' });
+          await deps.pool.uploadVolume({ name: boot.initrd, file: image.boot.initrd, format: 'raw' });
+        }
       }
       const volumeUpload = since(uploadStarted);
+      const bootVolumes = volume === undefined || image.boot === undefined ? [] : Object.values(computeBootVolumeNames(volume)).sort();
 
       const boxes = (await deps.vagrant.listBoxes()).filter((b) => isOurs(b, name));
       const volumes = (await deps.pool.listVolumes()).filter((v) => isBoxVolumeOf(v.name, name));
@@ -130,6 +142,7 @@ export async function importBasebox(deps: BoxStoreDeps, request: ImportBaseboxRe
         vagrantLibvirt: plugin,
         boxImage: image.path,
         replacedBox,
+        bootVolumes,
         removedVolumes: stale.map((v) => v.name),
         timingsMs: { waitLock, vagrantAdd, volumeUpload, total: since(started) },
       };

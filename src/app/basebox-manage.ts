@@ -4,7 +4,7 @@
  * under the host-wide lock, observing again there so a box that became busy
  * meanwhile is kept.
  */
-import { findDomainsUsing, isBoxVolumeOf, type PoolVolumeInfo } from '../core/box-store.js';
+import { findDomainsUsing, isBoxPoolVolumeOf, type PoolVolumeInfo } from '../core/box-store.js';
 import { boxStoreMessages as msg } from '../core/messages/index.js';
 import { planCleanAll, planCleanOld, readBoxDate, type RetentionPlan } from '../core/basebox-retention.js';
 import { LIBVIRT_LOCK, type BoxStoreDeps } from './basebox-import.js';
@@ -33,7 +33,7 @@ export async function listBaseboxes(deps: Pick<BoxStoreDeps, 'vagrant' | 'pool'>
   const entries: BaseboxEntry[] = [];
   for (const box of boxes) {
     const mine: PoolVolumeInfo[] = [];
-    for (const v of volumes.filter((v) => isBoxVolumeOf(v.name, box.name))) mine.push(await deps.pool.readVolumeInfo(v.name));
+    for (const v of volumes.filter((v) => isBoxPoolVolumeOf(v.name, box.name))) mine.push(await deps.pool.readVolumeInfo(v.name));
     const usedBy = findDomainsUsing(
       mine.map((v) => v.path),
       domains,

@@ -3,6 +3,7 @@
  * VM and run a command over `vagrant ssh`, then destroy the VM. The accelerator
  * is probed and reported (KVM where it works, TCG otherwise).
  */
+import { describeBoxBoot, findBoxBoot } from './box-boot.js';
 import { join } from 'node:path';
 import { inNetns } from '../core/command.js';
 import type { AcceleratorChoice } from '../core/accelerator.js';
@@ -57,6 +58,8 @@ export async function smokeTestBasebox(deps: Deps, request: SmokeRequest): Promi
           title: `Boot ${request.name} in a throwaway VM`,
           run: async (s, report) => {
             await deps.disk.mkdirp(request.workDir);
+            const boot = await findBoxBoot(deps, request.name);
+            report(describeBoxBoot(boot));
             cleanup.push(`remove ${request.workDir}`, () => deps.disk.remove(request.workDir));
             await deps.disk.writeText(
               join(request.workDir, 'Vagrantfile'),
@@ -67,6 +70,7 @@ export async function smokeTestBasebox(deps: Deps, request: SmokeRequest): Promi
                 memoryMiB: 1024,
                 domainPrefix: `tb-smoke-${process.pid}-`,
                 serialLog: join(request.workDir, 'serial.log'),
+                boot: boot.direct ?? undefined,
               }),
             );
             cleanup.push('destroy the throwaway VM', async () => {

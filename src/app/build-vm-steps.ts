@@ -4,6 +4,7 @@
  * what it acquires (vagrant-libvirt's actions, debos' Verify/Run/Cleanup).
  * build-vm.ts runs them in the plan's order; they share one BuildRun.
  */
+import { describeBoxBoot, findBoxBoot, type BoxBoot } from './box-boot.js';
 import { join } from 'node:path';
 import type { AcceleratorChoice } from '../core/accelerator.js';
 import type { BootTestResult } from '../core/boot-test.js';
@@ -72,6 +73,8 @@ export interface BuildRun {
   /** A VM left running by a build that died was destroyed first: why. */
   replaced?: string;
   cache?: CacheUse;
+  /** How vm-up booted the box (unset for a reused VM). */
+  boot?: BoxBoot;
   /** The VM came up and was provisioned (or was reused, up already). */
   setUp: boolean;
   /** Kept by an earlier build for another ref or box: not ours to destroy. */
@@ -211,6 +214,11 @@ async function vmUpStep(run: BuildRun, report: (line: string) => void): Promise<
   // build). A kept VM this build reuses stays kept: it was kept on purpose, whatever becomes of this build.
   await writeRunRecord(deps, vm, project.root, run.reused);
   run.cleanup.push('destroy the build VM', () => settleVm(run));
+  const boot = run.reused ? undefined : await findBoxBoot(deps, plan.basebox.name);
+  if (boot !== undefined) {
+    run.boot = boot;
+    report(describeBoxBoot(boot));
+  }
   const settings = planVmSettings({
     box: plan.basebox.name,
     identity: vm,
@@ -226,6 +234,7 @@ async function vmUpStep(run: BuildRun, report: (line: string) => void): Promise<
     cacheVolume: disk.volume ?? cacheBase,
     ...(tails ? { shares: tailsShares(project.root) } : {}),
     websiteDisk: website ?? null,
+    boot: boot?.direct ?? null,
   });
   await deps.disk.writeText(join(vm.stateDir, 'settings.json'), `${JSON.stringify(settings, null, 2)}\n`);
   if (run.reused) {

@@ -157,6 +157,7 @@ export async function buildInVm(deps: Deps, request: VmBuildRequest): Promise<Vm
         reused: run.reused,
         ...(run.replaced === undefined ? {} : { replaced: run.replaced }),
         cache,
+        ...(run.boot === undefined ? {} : { boot: run.boot.direct === null ? { direct: false as const, why: run.boot.why } : { direct: true as const } }),
         after,
         ...(run.after?.error === undefined ? {} : { afterError: run.after.error }),
       },

@@ -6,12 +6,16 @@
  * Format "v1" of vagrant-libvirt (the one create_box.sh writes and Tails
  * uses): a tar of metadata.json, Vagrantfile and box.img, where box.img is
  * the qcow2 root disk and metadata.json gives its format and virtual size.
+ * Three more members, which vagrant unpacks and ignores, let tails-build boot
+ * the box without firmware disk boot or GRUB (libvirt's <kernel>, <initrd>,
+ * <cmdline>): `cmdline`, `vmlinuz` and `initrd.img` — the same kernel,
+ * initrd and command line as the disk's GRUB entry.
  */
 
 export const GIB = 1024 ** 3;
 
 /** Members in the order they are written. The order is part of the box's identity (its sha256). */
-export const BOX_MEMBER_NAMES = ['metadata.json', 'Vagrantfile', 'box.img'] as const;
+export const BOX_MEMBER_NAMES = ['metadata.json', 'Vagrantfile', 'cmdline', 'vmlinuz', 'initrd.img', 'box.img'] as const;
 export type BoxMemberName = (typeof BOX_MEMBER_NAMES)[number];
 
 /** Every member is a regular file owned by 0:0 with empty user/group names and this mode. */
@@ -19,8 +23,8 @@ export const BOX_MEMBER_MODE = 0o644;
 
 export interface BoxMember {
   readonly name: BoxMemberName;
-  /** The text of a small member, or `image` for box.img, streamed from the qcow2 file. */
-  readonly content: { readonly kind: 'text'; readonly text: string } | { readonly kind: 'image' };
+  /** The text of a small member, or a file streamed into the archive (box.img, the kernel, the initrd). */
+  readonly content: { readonly kind: 'text'; readonly text: string } | { readonly kind: 'file'; readonly path: string };
 }
 
 export interface BoxMetadata {
@@ -75,11 +79,14 @@ export function renderBoxVagrantfile(): string {
 }
 
 /** The members of the box, in archive order. */
-export function planBoxMembers(virtualSizeBytes: number): readonly BoxMember[] {
+export function planBoxMembers(input: Pick<BoxArchiveInput, 'virtualSizeBytes' | 'boxImage' | 'boot'>): readonly BoxMember[] {
   return [
-    { name: 'metadata.json', content: { kind: 'text', text: renderBoxMetadata(virtualSizeBytes) } },
+    { name: 'metadata.json', content: { kind: 'text', text: renderBoxMetadata(input.virtualSizeBytes) } },
     { name: 'Vagrantfile', content: { kind: 'text', text: renderBoxVagrantfile() } },
-    { name: 'box.img', content: { kind: 'image' } },
+    { name: 'cmdline', content: { kind: 'text', text: `${input.boot.cmdline}\n` } },
+    { name: 'vmlinuz', content: { kind: 'file', path: input.boot.kernel } },
+    { name: 'initrd.img', content: { kind: 'file', path: input.boot.initrd } },
+    { name: 'box.img', content: { kind: 'file', path: input.boxImage } },
   ];
 }
 
@@ -98,6 +105,8 @@ export interface BoxArchiveInput {
   readonly output: string;
   /** The qcow2 root disk, stored as box.img. */
   readonly boxImage: string;
+  /** The disk's kernel, initrd and kernel command line, stored as vmlinuz, initrd.img and cmdline. */
+  readonly boot: { readonly kernel: string; readonly initrd: string; readonly cmdline: string };
   /** The qcow2 virtual size in bytes (`qemu-img info`); metadata.json gets it in GiB, rounded up. */
   readonly virtualSizeBytes: number;
   /** Every member's mtime: SOURCE_DATE_EPOCH, in seconds. */

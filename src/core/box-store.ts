@@ -24,6 +24,15 @@ export interface VagrantBoxImage {
   readonly mtimeSeconds: number;
   /** `virtual_size` of the box's metadata.json, in GiB, if present. */
   readonly virtualSizeGiB: number | undefined;
+  /** The box's kernel, initrd and command line (members vmlinuz, initrd.img, cmdline), when it has all three. */
+  readonly boot?: BoxBootFiles | undefined;
+}
+
+/** What a build VM boots directly: files on the host, and the kernel's command line. */
+export interface BoxBootFiles {
+  readonly kernel: string;
+  readonly initrd: string;
+  readonly cmdline: string;
 }
 
 export interface PoolVolume {
@@ -80,7 +89,7 @@ export interface LibvirtPool {
    * volume, then vol-upload), and checks libvirt sees it in `format`; the
    * volume is deleted again if any of that fails.
    */
-  uploadVolume(args: { name: string; file: string; format: 'qcow2' }): Promise<void>;
+  uploadVolume(args: { name: string; file: string; format: 'qcow2' | 'raw' }): Promise<void>;
   /** An empty qcow2 volume (the build VMs' cache disk). */
   createVolume(args: { name: string; capacityGiB: number }): Promise<void>;
   /** Every defined domain (running or not) with the files behind its disks. */
@@ -184,6 +193,46 @@ export function parseDpkgStatusVersion(output: string): string | undefined {
  */
 export function isBoxVolumeOf(volume: string, boxName: string): boolean {
   return volume.startsWith(`${escapeBoxName(boxName)}${VOLUME_INFIX}`) && volume.endsWith('.img');
+}
+
+/**
+ * The pool volumes tails-build uploads the box's kernel and initrd as, beside
+ * its image volume (QEMU, not root, opens them: VAGRANT_HOME is often not
+ * readable to it). Named after the image volume, so a box added again (a new
+ * image volume name) gets new ones, and removed with the box.
+ */
+export function computeBootVolumeNames(imageVolume: string): { readonly kernel: string; readonly initrd: string } {
+  return { kernel: `${imageVolume}.vmlinuz`, initrd: `${imageVolume}.initrd` };
+}
+
+/** Whether a pool volume is the kernel or initrd of a box image volume of this box (computeBootVolumeNames). */
+export function isBoxBootVolumeOf(volume: string, boxName: string): boolean {
+  return volume.startsWith(`${escapeBoxName(boxName)}${VOLUME_INFIX}`) && (volume.endsWith('.img.vmlinuz') || volume.endsWith('.img.initrd'));
+}
+
+/** Every pool volume that belongs to this box: its image and, when uploaded, its kernel and initrd. */
+export function isBoxPoolVolumeOf(volume: string, boxName: string): boolean {
+  return isBoxVolumeOf(volume, boxName) || isBoxBootVolumeOf(volume, boxName);
+}
+
+/**
+ * How a build VM of this box boots: directly from the box's kernel and initrd
+ * when the pool holds them beside the image volume; otherwise from its disk
+ * (firmware, then GRUB), with the reason.
+ */
+export function planBoxBoot(
+  boxName: string,
+  files: BoxBootFiles | undefined,
+  volumes: readonly PoolVolume[],
+): { readonly direct: { readonly kernel: string; readonly initrd: string; readonly cmdline: string } } | { readonly direct: null; readonly why: string } {
+  if (files === undefined) return { direct: null, why: 'the box carries no kernel (made before tails-build 0.1 boxes did)' };
+  for (const image of volumes.filter((v) => isBoxVolumeOf(v.name, boxName))) {
+    const names = computeBootVolumeNames(image.name);
+    const kernel = volumes.find((v) => v.name === names.kernel);
+    const initrd = volumes.find((v) => v.name === names.initrd);
+    if (kernel !== undefined && initrd !== undefined) return { direct: { kernel: kernel.path, initrd: initrd.path, cmdline: files.cmdline } };
+  }
+  return { direct: null, why: 'its kernel and initrd are not in the pool (imported by vagrant, not by tails-build basebox import)' };
 }
 
 /** Parses `vagrant box list --machine-readable` (name, provider, version triples). */

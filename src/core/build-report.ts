@@ -65,6 +65,8 @@ export interface BuildReportInput {
     /** Set when a VM left by a build that died was destroyed first, and why. */
     readonly replaced?: string;
     readonly cache: CacheUse;
+    /** How the VM booted its box, when this build started it: the box's kernel directly, or from its disk and why. */
+    readonly boot?: { readonly direct: true } | { readonly direct: false; readonly why: string };
     readonly after: VmAfter;
     /** Why the destroy failed, for `destroy-failed`. */
     readonly afterError?: string;

@@ -75,6 +75,14 @@ export interface VmSettingsInput {
   readonly shares?: readonly VmShare[];
   /** A second persistent disk, attached after the cache disk (Tails' website cache). */
   readonly websiteDisk?: { readonly volume: string; readonly serial: string } | null;
+  /** The box's kernel, initrd and command line, booted directly; null: boot from the disk. */
+  readonly boot?: VmDirectBoot | null;
+}
+
+export interface VmDirectBoot {
+  readonly kernel: string;
+  readonly initrd: string;
+  readonly cmdline: string;
 }
 
 export interface VmShare {
@@ -100,6 +108,7 @@ export interface VmSettings {
   readonly cacheDisk: { readonly volume: string; readonly serial: string } | null;
   readonly shares: readonly VmShare[];
   readonly websiteDisk: { readonly volume: string; readonly serial: string } | null;
+  readonly boot: VmDirectBoot | null;
 }
 
 export function planVmSettings(input: VmSettingsInput): VmSettings {
@@ -121,6 +130,7 @@ export function planVmSettings(input: VmSettingsInput): VmSettings {
     cacheDisk: input.cacheDisk ? { volume: input.cacheVolume ?? CACHE_VOLUME, serial: CACHE_DISK_SERIAL } : null,
     shares: input.shares ?? [],
     websiteDisk: input.websiteDisk ?? null,
+    boot: input.boot ?? null,
   };
 }
 

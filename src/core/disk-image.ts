@@ -33,6 +33,15 @@ export function computeDiskIdentity(boxName: string): DiskIdentity {
   };
 }
 
+/**
+ * The builder's kernel command line: GRUB's menu entry on the disk, and the
+ * box's direct kernel boot (the box's `cmdline` member), the same text.
+ * `quiet`: under TCG every console byte is an emulated port write.
+ */
+export function planKernelCommandLine(identity: Pick<DiskIdentity, 'rootUuid'>): string {
+  return `root=UUID=${identity.rootUuid} ro console=tty0 console=ttyS0,115200n8 net.ifnames=0 mitigations=off quiet`;
+}
+
 /** A random-looking but fixed UUID (version 4 layout) from 32 hex digits. */
 function asUuid(hex: string): string {
   const h = hex.split('');

@@ -13,6 +13,8 @@ export interface VmShape {
   readonly domainPrefix: string;
   /** Where the guest's serial console is logged on the host. */
   readonly serialLog: string;
+  /** The box's kernel, initrd and command line to boot directly; undefined: boot from the disk. */
+  readonly boot?: { readonly kernel: string; readonly initrd: string; readonly cmdline: string } | undefined;
 }
 
 export function rubyString(value: string): string {
@@ -44,6 +46,11 @@ export function planSmokeVagrantfile(vm: VmShape): string {
     "    lv.video_type = 'none'",
     `    lv.default_prefix = ${rubyString(vm.domainPrefix)}`,
     `    lv.serial :type => 'file', :source => { :path => ${rubyString(vm.serialLog)} }`,
+    // virtio-rng: the guest's crng is ready in seconds, not ~11 s under TCG (see vagrant/Vagrantfile).
+    "    lv.random :model => 'random'",
+    ...(vm.boot === undefined
+      ? []
+      : [`    lv.kernel = ${rubyString(vm.boot.kernel)}`, `    lv.initrd = ${rubyString(vm.boot.initrd)}`, `    lv.cmd_line = ${rubyString(vm.boot.cmdline)}`]),
     '  end',
     'end',
     '',

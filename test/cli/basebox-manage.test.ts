@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { computeCutoff } from '../../src/core/basebox-retention.js';
-import { createBoxSandbox, uniqueBoxName, volumesOf, type BoxSandbox } from '../helpers/box-store.js';
+import { createBoxSandbox, uniqueBoxName, volumesOf, withBoot, type BoxSandbox } from '../helpers/box-store.js';
 import { runTailsBuild, type CliResult } from '../helpers/cli.js';
 import { createTempRepo, type TempRepo } from '../helpers/git-repo.js';
 
@@ -51,17 +51,17 @@ describe('tails-build basebox (real vagrant, real libvirt pool)', () => {
     assert.equal(result.volumePath, `/var/lib/libvirt/images/${result.volume}`);
     assert.equal(typeof result.timingsMs.total, 'number');
     assert.equal(countBoxes(current), 1);
-    assert.deepEqual(volumesOf(current), [result.volume]);
+    assert.deepEqual(volumesOf(current), withBoot(result.volume));
   });
 
-  it('import: two concurrent processes are serialised by the host lock and leave one box and one volume', async () => {
+  it('import: two concurrent processes are serialised by the host lock and leave one box and one image volume', async () => {
     const name = sandbox.track(uniqueBoxName('20240101'));
     const [a, b] = await Promise.all([tb(['basebox', 'import', boxFile, '--name', name]), tb(['basebox', 'import', boxFile, '--name', name])]);
     ok(a);
     ok(b);
     assert.ok(/Waiting for the host lock .*libvirt\.lock, held by pid \d+/.test(a.stderr + b.stderr), `${a.stderr}\n---\n${b.stderr}`);
     assert.equal(countBoxes(name), 1);
-    assert.equal(volumesOf(name).length, 1);
+    assert.equal(volumesOf(name).length, 3, 'one image volume, with its kernel and initrd');
   });
 
   it('import: a missing box file is a clear usage error', async () => {
@@ -87,11 +87,11 @@ describe('tails-build basebox (real vagrant, real libvirt pool)', () => {
     assert.equal(mine.current, true);
     assert.equal(mine.inUse, false);
     assert.deepEqual(mine.usedBy, []);
-    assert.equal(mine.volumes.length, 1);
+    assert.equal(mine.volumes.length, 3, 'the image, and the kernel and initrd beside it');
     const [volume] = mine.volumes;
     assert.ok(volume);
     assert.equal(volume.capacityBytes, 64 * 1024 * 1024);
-    assert.equal(mine.sizeBytes, volume.allocationBytes);
+    assert.equal(mine.sizeBytes, mine.volumes.reduce((sum, v) => sum + v.allocationBytes, 0));
     assert.ok(volume.allocationBytes > 0);
 
     const text = ok(await tb(['basebox', 'list'])).stdout;
@@ -124,9 +124,9 @@ describe('tails-build basebox (real vagrant, real libvirt pool)', () => {
     assert.equal(countBoxes(old), 0);
     assert.deepEqual(volumesOf(old), []);
     assert.equal(countBoxes(current), 1);
-    assert.equal(volumesOf(current).length, 1);
+    assert.equal(volumesOf(current).length, 3);
     assert.equal(countBoxes(newest), 1);
-    assert.equal(volumesOf(newest).length, 1);
+    assert.equal(volumesOf(newest).length, 3);
   });
 
   it('clean-old: --months must be a positive whole number', async () => {
@@ -151,7 +151,7 @@ describe('tails-build basebox (real vagrant, real libvirt pool)', () => {
     const doc = JSON.parse(res.stdout) as { mode: string; removed: { name: string; volumes: string[] }[]; failed: string[] };
     assert.equal(doc.mode, 'all');
     assert.deepEqual(doc.failed, []);
-    assert.ok(doc.removed.some((r) => r.name === current && r.volumes.length === 1));
+    assert.ok(doc.removed.some((r) => r.name === current && r.volumes.length === 3));
     assert.deepEqual(sandbox.vagrantBoxes(), []);
     assert.deepEqual(volumesOf(current), []);
     const empty = ok(await tb(['basebox', 'list', '--json']));

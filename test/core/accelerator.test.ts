@@ -47,6 +47,11 @@ describe('planSmokeVagrantfile', () => {
     assert.match(text, /config\.vm\.box_url = 'http:\/\/127\.0\.0\.1\/dev\/null'/);
     assert.match(text, /:path => '\/w\/it\\'s\.log'/);
   });
+  it('boots the box kernel directly when given one, and from the disk otherwise', () => {
+    const text = planSmokeVagrantfile({ ...base, accelerator: 'tcg', boot: { kernel: '/pool/k', initrd: '/pool/i', cmdline: "root=UUID=u ro quiet" } });
+    assert.match(text, /lv\.kernel = '\/pool\/k'\n {4}lv\.initrd = '\/pool\/i'\n {4}lv\.cmd_line = 'root=UUID=u ro quiet'/);
+    assert.doesNotMatch(planSmokeVagrantfile({ ...base, accelerator: 'tcg' }), /lv\.kernel/);
+  });
   it('rubyString escapes backslashes and quotes', () => {
     assert.equal(rubyString(`a\\b'c`), `'a\\\\b\\'c'`);
   });

@@ -60,17 +60,18 @@ describe('the box Vagrantfile', () => {
 });
 
 describe('planBoxMembers', () => {
-  it('lists metadata.json, Vagrantfile, box.img in that order', () => {
-    const members = planBoxMembers(GIB);
+  it('lists metadata.json, Vagrantfile, cmdline, vmlinuz, initrd.img, box.img in that order', () => {
+    const members = planBoxMembers({ virtualSizeBytes: GIB, boxImage: '/w/box.img', boot: { kernel: '/w/vmlinuz', initrd: '/w/initrd.img', cmdline: 'root=UUID=u ro' } });
     assert.deepEqual(
       members.map((m) => m.name),
-      ['metadata.json', 'Vagrantfile', 'box.img'],
+      ['metadata.json', 'Vagrantfile', 'cmdline', 'vmlinuz', 'initrd.img', 'box.img'],
     );
     assert.deepEqual(members.map((m) => m.name), [...BOX_MEMBER_NAMES]);
     assert.deepEqual(
-      members.map((m) => m.content.kind),
-      ['text', 'text', 'image'],
+      members.map((m) => (m.content.kind === 'file' ? m.content.path : m.content.kind)),
+      ['text', 'text', 'text', '/w/vmlinuz', '/w/initrd.img', '/w/box.img'],
     );
+    assert.deepEqual(members[2]?.content, { kind: 'text', text: 'root=UUID=u ro\n' });
   });
 });
 

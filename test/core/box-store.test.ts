@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  computeBootVolumeNames,
   computeBoxVolumeName,
   escapeBoxName,
   findDomainsUsing,
+  isBoxBootVolumeOf,
+  isBoxPoolVolumeOf,
   isBoxVolumeOf,
   parseDomainDiskFiles,
   parseDpkgStatusVersion,
@@ -14,6 +17,7 @@ import {
   parseVolList,
   parseVolumeBackingPath,
   parseVolumeFormat,
+  planBoxBoot,
   poolVolumeName,
 } from '../../src/core/box-store.js';
 
@@ -125,6 +129,44 @@ describe('isBoxVolumeOf', () => {
       assert.equal(isBoxVolumeOf(volume, box), expected);
     });
   }
+});
+
+describe('the box kernel and initrd volumes (direct kernel boot)', () => {
+  const box = 'tails-builder-amd64-bookworm-20240902-f5bd6a8';
+  const image = `${box}_vagrant_box_image_0_1795309113_box.img`;
+  const names = computeBootVolumeNames(image);
+  it('are named after the image volume', () => {
+    assert.deepEqual(names, { kernel: `${image}.vmlinuz`, initrd: `${image}.initrd` });
+  });
+  it('belong to the box (removed with it), but are not its image', () => {
+    for (const v of [names.kernel, names.initrd]) {
+      assert.equal(isBoxBootVolumeOf(v, box), true, v);
+      assert.equal(isBoxPoolVolumeOf(v, box), true, v);
+      assert.equal(isBoxVolumeOf(v, box), false, v);
+    }
+    assert.equal(isBoxPoolVolumeOf(image, box), true);
+    assert.equal(isBoxBootVolumeOf(image, box), false);
+    assert.equal(isBoxBootVolumeOf(`${box}0_vagrant_box_image_0_1_box.img.vmlinuz`, box), false);
+    assert.equal(isBoxPoolVolumeOf(`${box}_default.img`, box), false);
+  });
+
+  const files = { kernel: '/v/boxes/b/vmlinuz', initrd: '/v/boxes/b/initrd.img', cmdline: 'root=UUID=u ro quiet' };
+  const vol = (name: string): { name: string; path: string } => ({ name, path: `/pool/${name}` });
+  it('boot the VM directly when the box has them and the pool holds both beside its image', () => {
+    assert.deepEqual(planBoxBoot(box, files, [vol(image), vol(names.kernel), vol(names.initrd), vol('other.qcow2')]), {
+      direct: { kernel: `/pool/${names.kernel}`, initrd: `/pool/${names.initrd}`, cmdline: 'root=UUID=u ro quiet' },
+    });
+  });
+  it('otherwise the VM boots from its disk, and says why', () => {
+    const noKernel = planBoxBoot(box, undefined, [vol(image), vol(names.kernel), vol(names.initrd)]);
+    assert.equal(noKernel.direct, null);
+    assert.match('why' in noKernel ? noKernel.why : '', /carries no kernel/);
+    const notUploaded = planBoxBoot(box, files, [vol(image), vol(names.kernel)]);
+    assert.equal(notUploaded.direct, null);
+    assert.match('why' in notUploaded ? notUploaded.why : '', /not in the pool/);
+    // A kernel left from an earlier image volume of the box is not this image's.
+    assert.equal(planBoxBoot(box, files, [vol(`${box}_vagrant_box_image_0_1_box.img`), vol(names.kernel), vol(names.initrd)]).direct, null);
+  });
 });
 
 describe('parseVagrantBoxList', () => {

@@ -63,6 +63,11 @@ describe('planVmSettings', () => {
     assert.deepEqual(s.cacheDisk, { volume: 'tails-build-apt-cacher-ng.qcow2', serial: CACHE_DISK_SERIAL });
     assert.equal(planVmSettings({ ...SETTINGS, accelerator: 'tcg', cacheDisk: false }).cacheDisk, null);
   });
+  it('boots the box kernel directly only when given one (the Vagrantfile reads boot)', () => {
+    assert.equal(planVmSettings({ ...SETTINGS, accelerator: 'tcg' }).boot, null);
+    const boot = { kernel: '/pool/k', initrd: '/pool/i', cmdline: 'root=UUID=u ro' };
+    assert.deepEqual(planVmSettings({ ...SETTINGS, accelerator: 'tcg', boot }).boot, boot);
+  });
 });
 
 describe('guestScript', () => {

@@ -4,6 +4,7 @@ import {
   computeDiskIdentity,
   planBootSectors,
   planInodeTimes,
+  planKernelCommandLine,
   planMkfs,
   planPartitionTable,
   PARTITION_OFFSET_BYTES,
@@ -24,6 +25,16 @@ describe('computeDiskIdentity', () => {
     assert.match(a.labelId, /^0x[0-9a-f]{8}$/);
     assert.match(a.rootUuid, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     assert.match(a.hashSeed, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+});
+
+describe('planKernelCommandLine', () => {
+  it('mounts the box root by its fixed UUID, quietly, on the serial console', () => {
+    const line = planKernelCommandLine(computeDiskIdentity('tails-builder-amd64-bookworm-20240902-f5bd6a877e9'));
+    assert.match(line, /^root=UUID=[0-9a-f-]{36} ro /);
+    assert.ok(line.includes(`root=UUID=${computeDiskIdentity('tails-builder-amd64-bookworm-20240902-f5bd6a877e9').rootUuid} `));
+    assert.match(line, / console=ttyS0,115200n8 /);
+    assert.match(line, / quiet$/);
   });
 });
 

@@ -39,7 +39,14 @@ export function poolVolumes(): string[] {
 }
 
 export function volumesOf(box: string): string[] {
-  return poolVolumes().filter((v) => v.startsWith(`${box}_vagrant_box_image_`));
+  return poolVolumes()
+    .filter((v) => v.startsWith(`${box}_vagrant_box_image_`))
+    .sort();
+}
+
+/** A box image volume with the kernel and initrd volumes imported beside it (direct kernel boot), sorted as volumesOf. */
+export function withBoot(imageVolume: string): string[] {
+  return [imageVolume, `${imageVolume}.initrd`, `${imageVolume}.vmlinuz`];
 }
 
 /** A box name nobody else uses: <prefix>-amd64-bookworm-<date>-<random hex>. */
@@ -80,9 +87,12 @@ export function createBoxSandbox(): BoxSandbox {
       if (qcow2 === undefined) {
         qcow2 = join(dir, 'tiny.qcow2');
         execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', qcow2, '64M']);
+        writeFileSync(join(dir, 'tiny.vmlinuz'), 'not a kernel\n');
+        writeFileSync(join(dir, 'tiny.initrd'), 'not an initrd\n');
       }
       const output = join(dir, `${label}.box`);
-      await writeBoxArchive({ output, boxImage: qcow2, virtualSizeBytes: 64 * 1024 * 1024, mtime: EPOCH });
+      const boot = { kernel: join(dir, 'tiny.vmlinuz'), initrd: join(dir, 'tiny.initrd'), cmdline: 'root=/dev/vda1 ro' };
+      await writeBoxArchive({ output, boxImage: qcow2, boot, virtualSizeBytes: 64 * 1024 * 1024, mtime: EPOCH });
       return output;
     },
     track(name) {

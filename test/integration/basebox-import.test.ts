@@ -17,7 +17,7 @@ import { importBasebox, type BoxStoreDeps } from '../../src/app/basebox-import.j
 import { cleanBaseboxes, listBaseboxes } from '../../src/app/basebox-manage.js';
 import { UserError } from '../../src/core/errors.js';
 import { computeCutoff } from '../../src/core/basebox-retention.js';
-import { createBoxSandbox, defineDomainOver, uniqueBoxName, URI, vagrantLibvirtVolumeName, volumesOf, type BoxSandbox } from '../helpers/box-store.js';
+import { createBoxSandbox, defineDomainOver, uniqueBoxName, URI, vagrantLibvirtVolumeName, volumesOf, withBoot, type BoxSandbox } from '../helpers/box-store.js';
 
 let sandbox: BoxSandbox;
 let boxFile: string;
@@ -54,7 +54,8 @@ describe('importBasebox (real vagrant, real libvirt pool)', () => {
     const name = sandbox.track(uniqueBoxName('20240101'));
     const result = await importBasebox(deps(), { name, boxFile });
     assert.equal(countBoxes(name), 1);
-    assert.deepEqual(volumesOf(name), [result.volume]);
+    assert.deepEqual(volumesOf(name), withBoot(result.volume));
+    assert.deepEqual(result.bootVolumes, withBoot(result.volume).slice(1));
     const oracle = vagrantLibvirtVolumeName(sandbox, name, '0', boxDirectory({ vagrantHome: sandbox.vagrantHome }, { name, provider: 'libvirt', version: '0' }));
     assert.equal(result.volume, oracle, 'vagrant-libvirt’s own get_volume_name agrees, so its first `vagrant up` skips the upload');
     assert.equal(result.boxImage, join(sandbox.vagrantHome, 'boxes', name, '0', 'libvirt', 'box.img'));
@@ -69,10 +70,10 @@ describe('importBasebox (real vagrant, real libvirt pool)', () => {
     await new Promise((r) => setTimeout(r, 1100)); // a new extraction second, hence a new volume name
     const second = await importBasebox(deps(), { name, boxFile });
     assert.equal(second.replacedBox, true);
-    assert.deepEqual(second.removedVolumes, [first.volume]);
+    assert.deepEqual([...second.removedVolumes].sort(), withBoot(first.volume));
     assert.notEqual(second.volume, first.volume);
     assert.equal(countBoxes(name), 1);
-    assert.deepEqual(volumesOf(name), [second.volume]);
+    assert.deepEqual(volumesOf(name), withBoot(second.volume));
   });
 
   it('serialises concurrent imports with the host lock: one waits, and one box and one volume remain', async () => {
@@ -85,7 +86,7 @@ describe('importBasebox (real vagrant, real libvirt pool)', () => {
     );
     assert.equal([a.replacedBox, b.replacedBox].filter(Boolean).length, 1, 'exactly one import found the other’s box');
     assert.equal(countBoxes(name), 1);
-    assert.equal(volumesOf(name).length, 1);
+    assert.equal(volumesOf(name).length, 3);
   });
 
   it('refuses to replace a box a defined domain boots from, and lists it as in use', async () => {
@@ -98,7 +99,7 @@ describe('importBasebox (real vagrant, real libvirt pool)', () => {
       assert.match(error.message, new RegExp(domain));
       return true;
     });
-    assert.deepEqual(volumesOf(name), [imported.volume], 'the volume in use is untouched');
+    assert.deepEqual(volumesOf(name), withBoot(imported.volume), 'the volumes in use are untouched');
     const entry = (await listBaseboxes(deps(), { prefix: 'tails-builder' })).find((e) => e.name === name);
     assert.equal(entry?.inUse, true);
     assert.deepEqual(entry.usedBy, [domain]);
@@ -106,7 +107,7 @@ describe('importBasebox (real vagrant, real libvirt pool)', () => {
     const all = await cleanBaseboxes(deps(), { mode: 'all', prefix: 'tails-builder', current: undefined, dryRun: false });
     assert.equal(all.plan.decisions.find((d) => d.name === name)?.reason, 'in-use');
     assert.equal(countBoxes(name), 1);
-    assert.deepEqual(volumesOf(name), [imported.volume]);
+    assert.deepEqual(volumesOf(name), withBoot(imported.volume));
   });
 });
 
@@ -130,7 +131,7 @@ describe('cleanBaseboxes clean-old (real vagrant, real libvirt pool)', () => {
         [`${old} remove:old`, `${recent} keep:newest`],
       );
       assert.equal(countBoxes(old), 1, 'dry run removed nothing');
-      assert.equal(volumesOf(old).length, 1);
+      assert.equal(volumesOf(old).length, 3);
 
       const result = await cleanBaseboxes(deps(), { mode: 'old', prefix: 'tails-builder', current: undefined, months: 6, dryRun: false });
       assert.deepEqual(
@@ -141,7 +142,7 @@ describe('cleanBaseboxes clean-old (real vagrant, real libvirt pool)', () => {
       assert.equal(countBoxes(old), 0);
       assert.deepEqual(volumesOf(old), []);
       assert.equal(countBoxes(recent), 1);
-      assert.deepEqual(volumesOf(recent), [kept.volume]);
+      assert.deepEqual(volumesOf(recent), withBoot(kept.volume));
     } finally {
       sandbox = saved;
       mine.cleanup();

@@ -88,7 +88,10 @@ describe('basebox create (real mmdebstrap, real snapshot)', () => {
     // --output got the same bytes; the box is a plain tar with fixed members.
     assert.equal(statSync(join(cache, 'first.box')).size, statSync(b.boxFile).size);
     const listing = execFileSync('tar', ['--list', '--verbose', '--numeric-owner', '--file', b.boxFile], { encoding: 'utf8' }).trim().split('\n');
-    assert.deepEqual(listing.map((l) => l.split(/\s+/).pop()), ['metadata.json', 'Vagrantfile', 'box.img']);
+    assert.deepEqual(listing.map((l) => l.split(/\s+/).pop()), ['metadata.json', 'Vagrantfile', 'cmdline', 'vmlinuz', 'initrd.img', 'box.img']);
+    // The kernel command line for direct boot is the disk's GRUB entry's.
+    const cmdline = execFileSync('tar', ['--extract', '--to-stdout', '--file', b.boxFile, 'cmdline'], { encoding: 'utf8' });
+    assert.match(cmdline, /^root=UUID=[0-9a-f-]{36} ro .* quiet\n$/);
     for (const line of listing) assert.match(line, /^-rw-r--r-- 0\/0 /);
     const metadata = JSON.parse(execFileSync('tar', ['--extract', '--to-stdout', '--file', b.boxFile, 'metadata.json'], { encoding: 'utf8' })) as Record<string, unknown>;
     assert.deepEqual(metadata, { provider: 'libvirt', format: 'qcow2', virtual_size: 20 });
@@ -101,13 +104,13 @@ describe('basebox create (real mmdebstrap, real snapshot)', () => {
     assert.equal(r.source, 'cached');
     assert.equal(r.imported, true);
     assert.deepEqual(sandbox.vagrantBoxes().filter((b) => b === boxName), [boxName]);
-    assert.equal(volumesOf(String(boxName)).length, 1, `volumes: ${volumesOf(String(boxName)).join(', ')}`);
+    assert.equal(volumesOf(String(boxName)).length, 3, `the image, its kernel and initrd: ${volumesOf(String(boxName)).join(', ')}`);
 
     // Importing again replaces rather than duplicates.
     const again = await runTailsBuild(['basebox', 'import', r.boxFile, '--name', String(boxName)], { cwd: project.repo.root, env, timeoutMs: CREATE_TIMEOUT });
     assert.equal(again.code, 0, again.stderr);
     assert.deepEqual(sandbox.vagrantBoxes().filter((b) => b === boxName), [boxName]);
-    assert.equal(volumesOf(String(boxName)).length, 1);
+    assert.equal(volumesOf(String(boxName)).length, 3);
 
     const vm = join(sandbox.dir, 'vm');
     mkdirSync(vm);

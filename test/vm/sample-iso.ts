@@ -32,7 +32,7 @@ interface Report {
     ok: boolean; markerSeen: boolean; poweredOff: boolean; log: string;
     machines: { machine: string; ok: boolean; markerSeen: boolean; poweredOff: boolean; log: string }[];
   } | null;
-  vm: { domain: string; cacheDisk: boolean; after: string };
+  vm: { domain: string; cacheDisk: boolean; after: string; boot?: { direct: boolean; why?: string } };
   artifacts: { name: string; bytes: number; sha256: string }[];
 }
 
@@ -78,6 +78,8 @@ export function describeSampleIso(fixture: () => BuildVmFixture): void {
       assert.deepEqual(ran.filter((e) => e.status !== 'started').map((e) => `${String(e.id)}:${String(e.status)}`), planned.map((s) => `${s.id}:done`));
       const rep = report();
       first = rep;
+      // The box came from basebox create + import: its kernel and initrd are in the pool, booted directly.
+      assert.deepEqual(rep.vm.boot, { direct: true });
       assert.equal(rep.ok, true);
       assert.equal(rep.git.commit, commit);
       // Every serial is a number, never "latest", although the project says "latest".

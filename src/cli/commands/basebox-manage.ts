@@ -122,7 +122,7 @@ Examples:
   basebox
     .command('import')
     .description('add a .box to vagrant under its name and pre-seed the libvirt pool volume vagrant-libvirt will use')
-    .argument('<box-file>', 'the .box (metadata.json, Vagrantfile, box.img)')
+    .argument('<box-file>', 'the .box (metadata.json, Vagrantfile, box.img; from tails-build also cmdline, vmlinuz, initrd.img)')
     .option('--name <name>', "box name (default: this checkout's builder box name, see tails-build basebox name)")
     .addHelpText(
       'after',
@@ -131,7 +131,10 @@ Under the host-wide lock: removes a stale pool volume of that name first
 (vagrant-libvirt would silently reuse it), runs "vagrant box add --name NAME",
 uploads box.img into the "default" pool under the exact volume name
 vagrant-libvirt looks for (so the first "vagrant up" does not upload it again),
-and checks that exactly one box and one volume exist for the name.
+and checks that exactly one box and one image volume exist for the name. A box
+tails-build made also carries its kernel and initrd: they are uploaded beside
+the image (<volume>.vmlinuz, <volume>.initrd), so build VMs boot them directly
+(no firmware disk boot, no GRUB), and are removed with the box.
 ${ENV_HELP}
 
 Examples:
@@ -149,7 +152,7 @@ Examples:
       }
       const result = await importBasebox(deps, { name, boxFile });
       if (globals.json) deps.out.data(result);
-      else deps.out.line(`Imported ${result.name}; pool volume ${result.volume} (${result.timingsMs.total} ms).`);
+      else deps.out.line(`Imported ${result.name}; pool volume ${result.volume}${result.bootVolumes.length > 0 ? ` (and its kernel and initrd for direct boot)` : ''} (${result.timingsMs.total} ms).`);
     });
 }
 
