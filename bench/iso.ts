@@ -13,7 +13,8 @@
  * is broken down by the times of vagrant's own lines (the --json-output
  * events): domain created, started, IP address, ssh ready. Last, a build kept
  * running is asked how its guest booted (systemd-analyze, blame, critical
- * chain) and destroyed.
+ * chain; the journal's times, from the kernel's start, of the crng's
+ * initialisation, the DHCP lease and sshd) and destroyed.
  *
  *   node dist/bench/iso.js [--project DIR]
  * Needs root, bootstrap.sh setup, and the project's builder box imported
@@ -118,7 +119,8 @@ try {
   console.log(`  verify   ${verifyS.toFixed(1).padStart(6)} s  ${(verifyS / (2 * single)).toFixed(2)}x two single warm builds (${(2 * single).toFixed(1)} s)`);
   // How the guest itself booted: a build kept running, asked before it is destroyed.
   timed('kept', ['iso', '--keep-running', '--artifacts', out('kept')], clone);
-  const asked = spawnSync(process.execPath, [MAIN, 'vm', 'ssh', '-c', 'systemd-analyze; systemd-analyze blame --no-pager | head -n 12; systemd-analyze critical-chain --no-pager'], { cwd: clone, env, encoding: 'utf8' });
+  const milestones = "sudo journalctl -b -o short-monotonic --no-pager | grep -E 'Run /init|crng init done|Gained carrier|DHCPv4 address|Started ssh.service' | grep -v sudo";
+  const asked = spawnSync(process.execPath, [MAIN, 'vm', 'ssh', '-c', `systemd-analyze; systemd-analyze blame --no-pager | head -n 12; systemd-analyze critical-chain --no-pager; ${milestones}`], { cwd: clone, env, encoding: 'utf8' });
   const accelerator = lastEvents.find((e) => e.id === 'accelerator' && e.event === 'output')?.line?.split(':')[0] ?? 'its accelerator';
   console.log(`the guest's boot under ${accelerator} (systemd-analyze in the kept VM):`);
   for (const line of `${asked.stdout}${asked.stderr}`.trim().split('\n')) console.log(`  ${line}`);

@@ -3,6 +3,9 @@
  * or stream API): the `default` dir pool vagrant-libvirt uses, its volumes,
  * and which defined domains read them. None of this needs a VM network.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { command, type Command } from '../core/command.js';
 import {
   DEFAULT_POOL,
@@ -60,6 +63,9 @@ export function poolCommands(options: LibvirtPoolOptions) {
     volDumpXml: (name: string) => virsh(uri, ['vol-dumpxml', '--pool', pool, name], read),
     volDumpXmlByPath: (path: string) => virsh(uri, ['vol-dumpxml', path], read),
     listDomains: () => virsh(uri, ['list', '--all', '--name'], read),
+    netDumpXml: (name: string) => virsh(uri, ['net-dumpxml', name], read),
+    netDefine: (file: string) => virsh(uri, ['net-define', file], write),
+    netStart: (name: string) => virsh(uri, ['net-start', name], write),
     domainXml: (domain: string) => virsh(uri, ['dumpxml', domain], read),
   };
 }
@@ -140,6 +146,22 @@ export function createLibvirtPool(runner: Runner, options: LibvirtPoolOptions): 
         }
         throw joinErrors(error, cleanup);
       }
+    },
+    async readNetworkXml(name) {
+      const shown = await runner.tryRun(cmd.netDumpXml(name));
+      return shown.exitCode === 0 ? shown.stdout : undefined;
+    },
+    async defineNetwork(name, xml) {
+      // virsh reads a definition from a file, not from a pipe.
+      const dir = await mkdtemp(join(tmpdir(), 'tails-build-network-'));
+      try {
+        const file = join(dir, `${name}.xml`);
+        await writeFile(file, xml);
+        await runner.run(cmd.netDefine(file));
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+      await runner.run(cmd.netStart(name));
     },
     async listDomainDisks(): Promise<readonly DomainDisks[]> {
       const names = (await runner.run(cmd.listDomains())).stdout

@@ -3,6 +3,7 @@
  * VM and run a command over `vagrant ssh`, then destroy the VM. The accelerator
  * is probed and reported (KVM where it works, TCG otherwise).
  */
+import { describeVmNetwork, ensureVmNetwork } from './vm-network.js';
 import { describeBoxBoot, findBoxBoot } from './box-boot.js';
 import { join } from 'node:path';
 import { inNetns } from '../core/command.js';
@@ -77,7 +78,14 @@ export async function smokeTestBasebox(deps: Deps, request: SmokeRequest): Promi
               await deps.runner.run(vagrant(['destroy', '--force']), { uninterruptible: true });
             });
             // Parallel `vagrant up`s race on libvirt networks and pool volumes (vagrant-libvirt #278).
-            await deps.locks.withLock(LIBVIRT_LOCK, () => deps.runner.run(vagrant(['up', '--provider=libvirt']), { onLine: report }), {
+            await deps.locks.withLock(
+              LIBVIRT_LOCK,
+              async () => {
+                const network = describeVmNetwork(await ensureVmNetwork(deps));
+                if (network !== undefined) report(network);
+                await deps.runner.run(vagrant(['up', '--provider=libvirt']), { onLine: report });
+              },
+              {
               onWait: (holder) => {
                 report(`waiting for ${holder.command} (pid ${holder.pid}) to release the libvirt lock`);
               },

@@ -4,6 +4,7 @@
  * what it acquires (vagrant-libvirt's actions, debos' Verify/Run/Cleanup).
  * build-vm.ts runs them in the plan's order; they share one BuildRun.
  */
+import { describeVmNetwork, ensureVmNetwork } from './vm-network.js';
 import { describeBoxBoot, findBoxBoot, type BoxBoot } from './box-boot.js';
 import { join } from 'node:path';
 import type { AcceleratorChoice } from '../core/accelerator.js';
@@ -244,7 +245,14 @@ async function vmUpStep(run: BuildRun, report: (line: string) => void): Promise<
   }
   // Parallel `vagrant up`s race on libvirt networks and pool volumes (vagrant-libvirt #278).
   const vagrant = vagrantCommands(deps, request, vm);
-  await deps.locks.withLock(LIBVIRT_LOCK, () => runVagrant(deps, vagrant(['up', '--provider=libvirt', '--no-provision']), { onLine: report }), {
+  await deps.locks.withLock(
+    LIBVIRT_LOCK,
+    async () => {
+      const network = describeVmNetwork(await ensureVmNetwork(deps));
+      if (network !== undefined) report(network);
+      await runVagrant(deps, vagrant(['up', '--provider=libvirt', '--no-provision']), { onLine: report });
+    },
+    {
     onWait: (holder) => {
       report(`waiting for ${holder.command} (pid ${holder.pid}) to release the libvirt lock`);
     },

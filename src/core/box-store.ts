@@ -94,6 +94,10 @@ export interface LibvirtPool {
   createVolume(args: { name: string; capacityGiB: number }): Promise<void>;
   /** Every defined domain (running or not) with the files behind its disks. */
   listDomainDisks(): Promise<readonly DomainDisks[]>;
+  /** `virsh net-dumpxml NAME`, or undefined when no network has that name. */
+  readNetworkXml(name: string): Promise<string | undefined>;
+  /** Defines a network from its XML (net-define) and starts it. */
+  defineNetwork(name: string, xml: string): Promise<void>;
 }
 
 const SLASH_IN_BOX_NAME = '-VAGRANTSLASH-';

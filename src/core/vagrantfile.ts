@@ -48,6 +48,8 @@ export function planSmokeVagrantfile(vm: VmShape): string {
     `    lv.serial :type => 'file', :source => { :path => ${rubyString(vm.serialLog)} }`,
     // virtio-rng: the guest's crng is ready in seconds, not ~11 s under TCG (see vagrant/Vagrantfile).
     "    lv.random :model => 'random'",
+    // `vagrant destroy` would otherwise remove the network (tails-build's, with dnsmasq no-ping) with the last VM.
+    '    lv.management_network_keep = true',
     ...(vm.boot === undefined
       ? []
       : [`    lv.kernel = ${rubyString(vm.boot.kernel)}`, `    lv.initrd = ${rubyString(vm.boot.initrd)}`, `    lv.cmd_line = ${rubyString(vm.boot.cmdline)}`]),

@@ -59,6 +59,8 @@ function deps(w: World, who = 'tails-build iso', signal = new AbortController().
         return Promise.resolve();
       },
       listDomainDisks: unexpected('listDomainDisks'),
+      readNetworkXml: unexpected('readNetworkXml'),
+      defineNetwork: unexpected('defineNetwork'),
     },
     domains: {
       state: (domain: string) => Promise.resolve([...w.attached.values()].some((ds) => ds.includes(domain)) ? ('running' as const) : ('absent' as const)),

@@ -267,6 +267,7 @@ function testVagrantfile(box: string): string {
     lv.graphics_type = "none"
     lv.video_type = "none"
     lv.default_prefix = "tb-test-"
+    lv.management_network_keep = true
   end
 end
 `;
